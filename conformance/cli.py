@@ -148,6 +148,108 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_run_parser(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run",
+        help="judge a target (default: the embedded reference server)",
+        description=(
+            "Check an implementation of POST " + ENDPOINT + " against every requirement of the catalogue. "
+            "Without --base-url the reference server is started in-process and judged. "
+            "Exit codes: 0 conformant, 1 non-conformant, 2 usage error, 3 run not completed, 4 incomplete (--certify)."
+        ),
+    )
+    run.add_argument("--base-url", help="the target's base URL, e.g. https://dcs.example.com (env DCS_BASE_URL)")
+    run.add_argument("--project-id", help="project ID in the request path (env DCS_PROJECT_ID)")
+    run.add_argument("--fixtures", metavar="FILE", help='known tasks: {"restartable": [...], "not_restartable": [...]}')
+    run.add_argument("--auth-token", help="IAM token sent as X-Auth-Token (env DCS_AUTH_TOKEN); AK/SK: CLOUD_SDK_AK/SK")
+    run.add_argument("--readonly-token", help="a token lacking dcs:migrationTask:modify, to check the 403")
+    run.add_argument("--readonly-ak", help="an access key lacking dcs:migrationTask:modify, to check the 403")
+    run.add_argument("--readonly-sk", help="the secret key of --readonly-ak")
+    run.add_argument("--report-dir", metavar="DIR", help="where reports go (default: reports/<UTC timestamp>/)")
+    run.add_argument("--seed", type=int, help="seed that reproduces the generated cases (default: random)")
+    run.add_argument(
+        "--max-examples", type=int, help="examples per generation mode in the fuzzing phase (default: 100)"
+    )
+    run.add_argument("--rate-limit", type=float, metavar="N", help="at most N requests per second")
+    run.add_argument("--max-requests", type=int, metavar="N", help="send at most N requests in the whole run")
+    run.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for each response (default: 30)")
+    run.add_argument(
+        "--config", metavar="FILE", help="TOML file with the same settings; flags beat env, env beats file"
+    )
+    run.add_argument("--strict", action="store_true", default=None, help="SHOULD violations fail the run")
+    run.add_argument("--certify", action="store_true", default=None, help="any MUST left unexercised: incomplete (4)")
+    run.add_argument("--quiet", action="store_true", help="print only the verdict line")
+    run.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from conformance.engine.runner import execute
+    from conformance.settings import SettingsError, resolve
+
+    flags = {key: value for key, value in vars(args).items() if key not in ("handler", "command", "quiet")}
+    try:
+        settings = resolve(flags)
+        outcome = execute(
+            settings,
+            command=reproducer(settings),
+            progress=(lambda _: None) if args.quiet else None,
+        )
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    report = outcome.report
+    if not args.quiet:
+        print_summary(report)
+    if report.get("error"):
+        print(f"dcs-conformance run: {report['error']}", file=sys.stderr)
+    print(f"verdict: {report['verdict']}  (reports: {outcome.report_dir})")
+    return outcome.exit_code
+
+
+def reproducer(settings: object) -> str:
+    """The command that reproduces this run, without any secret."""
+    parts = ["dcs-conformance", "run"]
+    for flag, value in (
+        ("--base-url", settings.base_url),
+        ("--project-id", settings.project_id if settings.base_url else None),
+        ("--fixtures", settings.fixtures),
+        ("--seed", settings.seed),
+        ("--max-examples", settings.max_examples),
+        ("--rate-limit", settings.rate_limit),
+        ("--max-requests", settings.max_requests),
+    ):
+        if value is not None:
+            parts += [flag, str(value)]
+    parts += [flag for flag, on in (("--strict", settings.strict), ("--certify", settings.certify)) if on]
+    if settings.credentials.token:
+        parts += ["--auth-token", "$DCS_AUTH_TOKEN"]
+    return " ".join(parts)
+
+
+STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped": "SKIP", "error": "ERR "}
+
+
+def print_summary(report: dict) -> None:
+    for item in report["requirements"]:
+        line = f"{STATUS_MARK[item['status']]} {item['id']} {item['level']:<6} {item['title']}"
+        if item["status"] != "passed":
+            line += f"  -- {item['reason']}"
+            if item["evidence"]:
+                line += f": {item['evidence'][0].get('explanation', '')}"
+        print(line)
+    counts = report["counts"]
+    stats = report["stats"]
+    print()
+    print(f"{'requirements':<14}{'passed':>8}{'failed':>8}{'warning':>9}{'skipped':>9}{'error':>7}")
+    print(
+        f"{counts['total']:<14}{counts['passed']:>8}{counts['failed']:>8}{counts['warning']:>9}"
+        f"{counts['skipped']:>9}{counts['error']:>7}"
+    )
+    print(
+        f"{stats['requests']} requests, {stats['generated_cases']} generated cases, "
+        f"{report['duration_s']:.1f} s, seed {report['seed']}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dcs-conformance",
@@ -155,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_run_parser(commands)
     add_serve_parser(commands)
     return parser
 

@@ -120,7 +120,7 @@ NOT_RESTARTABLE_KINDS: tuple[tuple[MigrationType, str, Status], ...] = (
 
 
 def seed_store(
-    restartable: int = 100, per_kind: int = 3, seed: int | None = None
+    restartable: int = 100, per_kind: int = 4, seed: int | None = None
 ) -> tuple[TaskStore, dict[str, list[str]]]:
     """A store with known tasks, and the fixtures file content that promises what each will do.
 

@@ -1,0 +1,212 @@
+"""Batch semantics, the heart of the suite: one 200 answer carries a result for every requested task.
+
+Order is never required; duplicates may be answered once or once per occurrence; success items should carry no
+error. Fixture-aware checks compare each item with what the fixtures promise; metamorphic checks compare two
+answers about tasks whose state cannot change between calls.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from conformance.checks import covers
+from conformance.results import NOT_JSON, Exchange, Finding, Seen
+
+RESULTS = ("success", "failed")
+DOCUMENTED_ITEM_FIELDS = frozenset({"result", "task_id", "error_code", "error_msg"})
+
+
+def result_items(ex: Exchange) -> list[dict[str, Any]] | None:
+    """The well-formed items of a 200 answer (objects with string task_id and result), or None if the body is not
+    even the documented wrapper."""
+    body = ex.response_json
+    if not isinstance(body, dict) or not isinstance(body.get("migration_tasks"), list):
+        return None
+    return [item for item in body["migration_tasks"] if _well_formed(item)]
+
+
+def _well_formed(item: object) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("task_id"), str) and isinstance(item.get("result"), str)
+
+
+@covers("BR-REQ-007")
+def check_shape(ex: Exchange) -> list[Finding | Seen]:
+    body = ex.response_json
+    if body is NOT_JSON:
+        return [Finding("BR-REQ-007", False, "the 200 body is not JSON")]
+    if not isinstance(body, dict):
+        return [Finding("BR-REQ-007", False, f"the 200 body is a JSON {type(body).__name__}, not an object")]
+    if "migration_tasks" not in body:
+        keys = ", ".join(sorted(body)) or "none"
+        return [Finding("BR-REQ-007", False, f"the 200 body has no 'migration_tasks' (keys: {keys})")]
+    tasks = body["migration_tasks"]
+    if not isinstance(tasks, list):
+        return [Finding("BR-REQ-007", False, f"$.migration_tasks is {type(tasks).__name__}, not an array")]
+    results: list[Finding | Seen] = [Seen("OBS-008", f"$.{key}") for key in body if key != "migration_tasks"]
+    for index, item in enumerate(tasks):
+        where = f"$.migration_tasks[{index}]"
+        if not isinstance(item, dict):
+            return [*results, Finding("BR-REQ-007", False, f"{where} is {type(item).__name__}, not an object")]
+        for key in ("task_id", "result"):
+            if key not in item:
+                return [*results, Finding("BR-REQ-007", False, f"{where} has no {key!r}")]
+            if not isinstance(item[key], str):
+                message = f"{where}.{key} is {type(item[key]).__name__} {item[key]!r}, not a string"
+                return [*results, Finding("BR-REQ-007", False, message)]
+        results.extend(
+            Seen("OBS-008", f"$.migration_tasks[].{key}") for key in item if key not in DOCUMENTED_ITEM_FIELDS
+        )
+    return [*results, Finding("BR-REQ-007", True)]
+
+
+@covers("BR-REQ-008", "BR-REQ-012", "BR-REQ-013")
+def check_items(ex: Exchange) -> list[Finding]:
+    """Each item's result is success or failed; failed items explain themselves; success items carry no error."""
+    if result_items(ex) is None:
+        return []
+    findings: list[Finding] = []
+    for index, item in enumerate(ex.response_json["migration_tasks"]):
+        if not _well_formed(item):
+            continue
+        where = f"$.migration_tasks[{index}]"
+        result = item["result"]
+        if result not in RESULTS:
+            findings.append(Finding("BR-REQ-008", False, f"{where}.result is {result!r}, not 'success' or 'failed'"))
+            continue
+        findings.append(Finding("BR-REQ-008", True))
+        if result == "failed":
+            problem = _missing_error(item, where)
+            findings.append(Finding("BR-REQ-012", problem is None, problem or ""))
+        else:
+            extra = [key for key in ("error_code", "error_msg") if item.get(key) is not None]
+            message = f"{where} is 'success' but carries {' and '.join(extra)}" if extra else ""
+            findings.append(Finding("BR-REQ-013", not extra, message))
+    return findings
+
+
+def _missing_error(item: dict[str, Any], where: str) -> str | None:
+    for key in ("error_code", "error_msg"):
+        value = item.get(key)
+        if not isinstance(value, str) or not value.strip():
+            shown = "missing" if key not in item else f"{value!r}"
+            return f"{where} is 'failed' (task {item['task_id']!r}) but {key} is {shown}, not a non-empty string"
+    return None
+
+
+@covers("BR-REQ-009", "BR-REQ-010", "BR-REQ-011")
+def check_coverage(requested: Sequence[str], ex: Exchange) -> list[Finding | Seen]:
+    """Answered IDs against requested IDs, as multisets: nothing dropped, nothing invented, nothing repeated."""
+    items = result_items(ex)
+    if items is None:
+        return []
+    wanted = Counter(requested)
+    answered = Counter(item["task_id"] for item in items)
+    missing = [task for task in wanted if task not in answered]
+    foreign = [task for task in answered if task not in wanted]
+    repeated = [task for task, n in answered.items() if task in wanted and n not in {1, wanted[task]}]
+    findings: list[Finding | Seen] = [
+        Finding("BR-REQ-009", not missing, _listing("requested but not answered", missing, len(wanted))),
+        Finding("BR-REQ-010", not foreign, _listing("answered but never requested", foreign, len(wanted))),
+        Finding("BR-REQ-011", not repeated, _repeats(repeated, answered, wanted)),
+    ]
+    duplicated = [task for task, n in wanted.items() if n > 1 and task in answered]
+    if duplicated:
+        per_occurrence = all(answered[task] == wanted[task] for task in duplicated)
+        once = all(answered[task] == 1 for task in duplicated)
+        value = "answered once per occurrence" if per_occurrence else "answered once per ID" if once else "mixed"
+        findings.append(Seen("OBS-002", value))
+    if not missing and not foreign and len(items) == len(requested) and len(requested) > 1:
+        in_order = [item["task_id"] for item in items] == list(requested)
+        findings.append(Seen("OBS-001", "request order kept" if in_order else "answered in another order"))
+    return findings
+
+
+def _listing(what: str, ids: list[str], total: int) -> str:
+    if not ids:
+        return ""
+    shown = ", ".join(repr(task) for task in ids[:5]) + (" ..." if len(ids) > 5 else "")
+    return f"{len(ids)} task ID(s) {what} (of {total} distinct requested): {shown}"
+
+
+def _repeats(repeated: list[str], answered: Counter[str], wanted: Counter[str]) -> str:
+    if not repeated:
+        return ""
+    task = repeated[0]
+    return f"task {task!r} requested {wanted[task]} time(s) but answered {answered[task]} times" + (
+        f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""
+    )
+
+
+def check_batch(requested: Sequence[str], ex: Exchange) -> list[Finding | Seen]:
+    """The per-item oracle for any 200 answer to a batch of string IDs."""
+    if ex.status != 200:
+        return []
+    return [*check_shape(ex), *check_items(ex), *check_coverage(requested, ex)]
+
+
+def outcomes_by_id(ex: Exchange) -> dict[str, set[str]]:
+    """The results each task ID received in one answer (a set, since duplicates may be answered per occurrence)."""
+    outcomes: dict[str, set[str]] = {}
+    for item in result_items(ex) or []:
+        outcomes.setdefault(item["task_id"], set()).add(item["result"])
+    return outcomes
+
+
+@covers("BR-REQ-014", "BR-REQ-015")
+def check_fixture_outcomes(
+    ex: Exchange, restartable: Collection[str], not_restartable: Collection[str], unknown: Collection[str]
+) -> list[Finding]:
+    """In a batch whose tasks the fixtures describe, each item must come back as promised."""
+    if ex.status != 200 or result_items(ex) is None:
+        return [Finding("BR-REQ-014", False, f"a mixed batch was answered {ex.status}, not 200 with per-item results")]
+    outcomes = outcomes_by_id(ex)
+    findings = []
+    for task in restartable:
+        got = outcomes.get(task)
+        if got is not None:
+            ok = got == {"success"}
+            message = "" if ok else f"restartable task {task!r} came back {sorted(got)} in a mixed batch, not success"
+            findings.append(Finding("BR-REQ-014", ok, message))
+    for task in [*not_restartable, *unknown]:
+        got = outcomes.get(task)
+        if got is not None:
+            kind = "non-restartable" if task in not_restartable else "unknown"
+            ok = "success" not in got
+            findings.append(Finding("BR-REQ-015", ok, "" if ok else f"{kind} task {task!r} was reported success"))
+    return findings
+
+
+@covers("BR-REQ-016")
+def check_full_batch(requested: Sequence[str], ex: Exchange) -> list[Finding]:
+    """The documented maximum must be usable: 50 known IDs get 200 and a result for each."""
+    answered = outcomes_by_id(ex)
+    ok = ex.status == 200 and all(task in answered for task in requested)
+    message = (
+        ""
+        if ok
+        else (
+            f"a batch of {len(requested)} known tasks was answered {ex.status}"
+            if ex.status != 200
+            else f"a batch of {len(requested)} known tasks got results for only {len(answered)}"
+        )
+    )
+    return [Finding("BR-REQ-016", ok, message)]
+
+
+@covers("BR-REQ-017")
+def check_same_outcomes(first: Exchange, second: Exchange, task_ids: Collection[str], relation: str) -> list[Finding]:
+    """Two answers about the same stable tasks must agree: same status, and the same result for each task."""
+    if first.status != second.status:
+        message = f"{relation}: answered {second.status}, but the original batch was answered {first.status}"
+        return [Finding("BR-REQ-017", False, message)]
+    if first.status != 200:
+        return [Finding("BR-REQ-017", True)]
+    before, after = outcomes_by_id(first), outcomes_by_id(second)
+    changed = [task for task in task_ids if task in before and task in after and before[task] != after[task]]
+    if changed:
+        task = changed[0]
+        message = f"{relation}: task {task!r} changed from {sorted(before[task])} to {sorted(after[task])}"
+        return [Finding("BR-REQ-017", False, message)]
+    return [Finding("BR-REQ-017", True)]

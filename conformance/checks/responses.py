@@ -1,0 +1,100 @@
+"""Rules every response must follow, whatever was asked: status codes, content type, error body, request ID."""
+
+from __future__ import annotations
+
+from conformance.checks import covers
+from conformance.results import NOT_JSON, Exchange, Finding, Seen
+
+DOCUMENTED_STATUSES = frozenset({200, 400, 401, 403, 404, 500})
+
+
+@covers("BR-REQ-003")
+def check_no_server_error(ex: Exchange) -> list[Finding]:
+    """Client input is never the server's fault: a 5xx answer to anything we send is a violation."""
+    ok = ex.status < 500
+    return [Finding("BR-REQ-003", ok, "" if ok else f"status {ex.status} answered a client request")]
+
+
+@covers("BR-REQ-006")
+def check_success_is_200(ex: Exchange) -> list[Finding]:
+    """The only documented success status is 200; other 2xx (201, 207...) break clients that expect it."""
+    if not 200 <= ex.status < 300:
+        return []
+    ok = ex.status == 200
+    return [Finding("BR-REQ-006", ok, "" if ok else f"success answered with undocumented status {ex.status}")]
+
+
+@covers("BR-REQ-022")
+def check_documented_status(ex: Exchange) -> list[Finding]:
+    ok = ex.status in DOCUMENTED_STATUSES
+    return [Finding("BR-REQ-022", ok, "" if ok else f"status {ex.status} is not among 200/400/401/403/404/500")]
+
+
+@covers("BR-REQ-005")
+def check_json_content_type(ex: Exchange) -> list[Finding | Seen]:
+    """A body must be declared as application/json; parameters such as charset are allowed."""
+    if not ex.response_body:
+        return []
+    declared = ex.header("content-type")
+    seen: list[Finding | Seen] = [Seen("OBS-010", declared or "(none)")]
+    media_type = (declared or "").split(";", 1)[0].strip().lower()
+    ok = media_type == "application/json"
+    message = "" if ok else f"Content-Type is {declared!r}, not application/json"
+    return [*seen, Finding("BR-REQ-005", ok, message)]
+
+
+@covers("BR-REQ-021")
+def check_request_id(ex: Exchange) -> list[Finding]:
+    ok = bool((ex.header("x-request-id") or "").strip())
+    return [Finding("BR-REQ-021", ok, "" if ok else "no X-Request-Id header on the response")]
+
+
+def error_body_problem(body: object) -> str | None:
+    """Why a body is not the documented error body, or None when it is."""
+    if body is NOT_JSON:
+        return "the error body is not JSON"
+    if not isinstance(body, dict):
+        return f"the error body is a JSON {type(body).__name__}, not an object"
+    for key in ("error_code", "error_msg"):
+        if key not in body:
+            return f"the error body has no {key!r}"
+        if not isinstance(body[key], str):
+            return f"$.{key} is {type(body[key]).__name__} {body[key]!r}, not a string"
+    ext = body.get("error_ext_msg")
+    if ext is not None and not isinstance(ext, str):
+        return f"$.error_ext_msg is {type(ext).__name__}, not a string or null"
+    return None
+
+
+def error_code_format(code: str) -> str:
+    if code.startswith("DCS.") and code[4:].isdigit():
+        return "DCS.NNNN"
+    parts = code.split(".")
+    if len(parts) == 3 and parts[0] == "dcs" and parts[1].isdigit() and parts[2].isdigit():
+        return "dcs.NN.NNNN"
+    return "other"
+
+
+@covers("BR-REQ-004")
+def check_error_body(ex: Exchange) -> list[Finding | Seen]:
+    """The SDK reads error_code/error_msg from every 4xx/5xx body; without them a client learns nothing."""
+    if ex.status < 400:
+        return []
+    problem = error_body_problem(ex.response_json)
+    results: list[Finding | Seen] = [Finding("BR-REQ-004", problem is None, problem or "")]
+    if problem is None:
+        code = ex.response_json["error_code"]
+        results.append(Seen("OBS-007", f"{code} ({error_code_format(code)}, status {ex.status})"))
+    return results
+
+
+def check_response(ex: Exchange) -> list[Finding | Seen]:
+    """All rules that hold for any response to any request."""
+    return [
+        *check_no_server_error(ex),
+        *check_success_is_200(ex),
+        *check_documented_status(ex),
+        *check_json_content_type(ex),
+        *check_request_id(ex),
+        *check_error_body(ex),
+    ]

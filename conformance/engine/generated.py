@@ -1,0 +1,142 @@
+"""Property-based phases: schemathesis generates requests from the OpenAPI document; our client sends them.
+
+Schemathesis runs its examples, coverage and fuzzing phases in positive and negative modes. Each case's body goes
+through the run's one client (guard, budget, rate limit, auth), then both schemathesis's built-in checks and our
+own judge the answer. Generated headers are ignored: authentication belongs to the client, and the auth phase
+tests missing or wrong credentials on purpose.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import hypothesis
+import jsonschema
+import schemathesis
+from schemathesis import GenerationMode
+from schemathesis.core import NotSet
+from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, HypothesisTestMode, create_test
+
+from conformance.checks.batch import check_batch
+from conformance.checks.refusals import check_refused
+from conformance.checks.responses import check_response
+from conformance.engine.client import TargetClient
+from conformance.engine.st_checks import run_schemathesis_checks
+from conformance.results import Exchange, Finding, Ledger, Seen
+
+PATH = "/v2/{project_id}/migration-tasks/batch-restart"
+
+
+@dataclass
+class GeneratedStats:
+    cases: int = 0
+    by_phase: dict[str, int] = field(default_factory=dict)
+
+
+def generation_spec(spec: dict[str, Any], mint: Callable[[], str]) -> dict[str, Any]:
+    """A copy of the spec for generation only: the documentation's example task IDs are replaced by minted ones,
+    so the examples and coverage phases never send an ID the run did not create."""
+    derived = copy.deepcopy(spec)
+    body = derived["paths"][PATH]["post"]["requestBody"]["content"]["application/json"]
+    for example in body.get("examples", {}).values():
+        example["value"]["migration_tasks"] = [mint() for _ in example["value"]["migration_tasks"]]
+    return derived
+
+
+def run_generated(
+    client: TargetClient,
+    ledger: Ledger,
+    spec: dict[str, Any],
+    *,
+    seed: int,
+    max_examples: int,
+    progress: Callable[[str], None] = lambda _: None,
+) -> GeneratedStats:
+    derived = generation_spec(spec, client.guard.mint)
+    request_schema = derived["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
+    validator = jsonschema.Draft202012Validator(request_schema)
+    schema = schemathesis.openapi.from_dict(derived, config=schemathesis.Config())
+    schema.config.update(base_url=client.base_url)
+    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=max_examples)
+    operation = schema[PATH]["POST"]
+    stats = GeneratedStats()
+
+    def test(case: schemathesis.Case) -> None:
+        body, defect = _body_of(case, validator)
+        phase = case.meta.phase.name.value if case.meta else "unknown"
+        if not _is_json(case.media_type):
+            # Another media type than the documented one: the contract says nothing of it, so only the rules
+            # that hold for any response are judged.
+            exchange = client.post(body, content_type=case.media_type, label=f"generated ({phase}, {case.media_type})")
+            ledger.record(check_response(exchange), exchange)
+            stats.cases += 1
+            return
+        exchange = client.post(body, label=f"generated ({phase})")
+        stats.cases += 1
+        stats.by_phase[phase] = stats.by_phase.get(phase, 0) + 1
+        if stats.cases % 50 == 0:
+            progress(f"generated: {stats.cases} cases sent")
+        judge_generated(ledger, case, exchange, body, defect)
+
+    hypothesis_test = create_test(
+        operation=operation,
+        test_func=test,
+        config=HypothesisTestConfig(
+            project=schema.config,
+            modes=[HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING],
+            settings=hypothesis.settings(
+                max_examples=max_examples,
+                deadline=None,
+                database=None,
+                derandomize=False,
+                suppress_health_check=list(hypothesis.HealthCheck),
+                phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+            ),
+            seed=seed,
+        ),
+    )
+    hypothesis_test()
+    return stats
+
+
+def _body_of(case: schemathesis.Case, validator: jsonschema.Draft202012Validator) -> tuple[bytes, str | None]:
+    """The bytes to send, and what makes them invalid (None when the body is a valid request)."""
+    if isinstance(case.body, NotSet):
+        return b"", "empty body"
+    if isinstance(case.body, bytes):
+        try:
+            document = json.loads(case.body)
+        except (ValueError, RecursionError):
+            return case.body, "body is not JSON"
+        encoded = case.body
+    else:
+        document = case.body
+        encoded = json.dumps(case.body, ensure_ascii=False).encode("utf-8")
+    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.path))
+    if not errors:
+        return encoded, None
+    error = errors[0]
+    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+    return encoded, f"schema-invalid body ({where}: {error.message[:120]})"
+
+
+def _is_json(media_type: str | None) -> bool:
+    return media_type is None or media_type.split(";")[0].strip().lower() in ("application/json", "")
+
+
+def judge_generated(
+    ledger: Ledger, case: schemathesis.Case, exchange: Exchange, body: bytes, defect: str | None
+) -> None:
+    results: list[Finding | Seen] = [*check_response(exchange)]
+    if defect is not None:
+        results += check_refused(exchange, defect)
+    else:
+        results.append(Seen("OBS-011", f"status {exchange.status}"))
+        document = json.loads(body)
+        results += check_batch(document["migration_tasks"], exchange)
+    results += run_schemathesis_checks(case, exchange, negative=defect is not None)
+    ledger.record(results, exchange)

@@ -1,0 +1,285 @@
+"""Hand-written scenarios: the requests the property-based phases cannot aim well on their own.
+
+Each scenario decides what to send, sends it through the run's client and records what the checks conclude.
+Scenarios that need fixtures or credentials record why they were skipped instead.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conformance.checks.auth import check_forbidden, check_unauthenticated, check_wrong_credentials
+from conformance.checks.batch import check_batch, check_fixture_outcomes, check_full_batch, check_same_outcomes
+from conformance.checks.refusals import check_refused
+from conformance.checks.responses import check_response
+from conformance.contract import MAX_BATCH
+from conformance.engine.client import Auth, TargetClient
+from conformance.results import Exchange, Finding, Ledger, Seen
+
+# Mixed batch sizes with fixtures: (restartable, non-restartable, unknown). The last is the documented maximum.
+MIXED_BATCHES: tuple[tuple[int, int, int], ...] = ((1, 1, 0), (1, 1, 1), (2, 2, 1), (4, 4, 2), (8, 6, 6), (12, 12, 6))
+FULL_BATCH_RESTARTABLE = 10
+
+
+@dataclass
+class Fixtures:
+    restartable: list[str]
+    not_restartable: list[str]
+
+    @classmethod
+    def load(cls, document: object) -> Fixtures:
+        """Validate the fixtures file's shape: {"restartable": [ids], "not_restartable": [ids]}."""
+        if not isinstance(document, dict):
+            raise ValueError("the fixtures file must hold a JSON object")
+        lists = {}
+        for key in ("restartable", "not_restartable"):
+            value = document.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+                raise ValueError(f"'{key}' in the fixtures file must be a list of non-empty strings")
+            lists[key] = list(dict.fromkeys(value))
+        overlap = set(lists["restartable"]) & set(lists["not_restartable"])
+        if overlap:
+            raise ValueError(f"task {sorted(overlap)[0]!r} is listed as both restartable and not restartable")
+        return cls(lists["restartable"], lists["not_restartable"])
+
+
+class Scenarios:
+    def __init__(
+        self,
+        client: TargetClient,
+        ledger: Ledger,
+        rng: random.Random,
+        fixtures: Fixtures | None,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.rng = rng
+        self.fixtures = fixtures
+        self.progress = progress
+        self.unknown_per_item: bool | None = None
+        self._restartable_pool = list(fixtures.restartable) if fixtures else []
+        rng.shuffle(self._restartable_pool)
+
+    def run_all(self) -> None:
+        for scenario in (
+            self.refusals,
+            self.edge_ids,
+            self.unknown_ids,
+            self.duplicates,
+            self.empty_list,
+            self.unknown_project,
+            self.metamorphic,
+            self.fixture_batches,
+            self.full_batch,
+            self.authentication,
+        ):
+            self.progress(f"scenario: {scenario.__name__.replace('_', ' ')}")
+            scenario()
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+
+    def send(self, body: bytes | None, label: str, **kwargs: object) -> Exchange:
+        exchange = self.client.post(body, label=label, **kwargs)
+        self.ledger.record(check_response(exchange), exchange)
+        return exchange
+
+    def send_batch(self, task_ids: list[str], label: str, **kwargs: object) -> Exchange:
+        exchange = self.send(_encode({"migration_tasks": task_ids}), label, **kwargs)
+        self.ledger.record(check_batch(task_ids, exchange), exchange)
+        return exchange
+
+    def record(self, results: list[Finding | Seen], exchange: Exchange) -> None:
+        self.ledger.record(results, exchange)
+
+    def take_restartable(self, count: int) -> list[str]:
+        """Restartable fixtures are promised to restart once: each is handed out at most once per run."""
+        taken, self._restartable_pool = self._restartable_pool[:count], self._restartable_pool[count:]
+        return taken
+
+    def minted(self, count: int) -> list[str]:
+        return [self.client.guard.mint() for _ in range(count)]
+
+    # -- scenarios -----------------------------------------------------------------------------------------------
+
+    def refusals(self) -> None:
+        """Each kind of invalid request the documentation rules out, sent once."""
+        ids = self.minted(MAX_BATCH + 1)
+        invalid: list[tuple[str, bytes]] = [
+            ("empty body", b""),
+            ("body is not JSON", b'{"migration_tasks": ["' + ids[0].encode() + b'"'),
+            ("body is plain text", b"restart everything"),
+            ("body is not UTF-8", b'{"migration_tasks": ["\xff\xfe"]}'),
+            ("body is a JSON array", _encode([ids[0]])),
+            ("body is JSON null", b"null"),
+            ("migration_tasks is missing", _encode({})),
+            ("migration_tasks is misspelled", _encode({"migration_task": [ids[0]]})),
+            ("migration_tasks is a string", _encode({"migration_tasks": ids[0]})),
+            ("migration_tasks is null", _encode({"migration_tasks": None})),
+            ("migration_tasks is an object", _encode({"migration_tasks": {"id": ids[0]}})),
+            ("migration_tasks has a number", _encode({"migration_tasks": [ids[0], 42]})),
+            ("migration_tasks has null", _encode({"migration_tasks": [None]})),
+            ("migration_tasks has an object", _encode({"migration_tasks": [{"task_id": ids[0]}]})),
+            ("migration_tasks has a nested array", _encode({"migration_tasks": [[ids[0]]]})),
+            (f"{MAX_BATCH + 1} task IDs", _encode({"migration_tasks": ids})),
+            (f"{MAX_BATCH + 50} task IDs", _encode({"migration_tasks": ids + self.minted(49)})),
+        ]
+        for what, body in invalid:
+            exchange = self.send(body, f"invalid: {what}")
+            self.record(check_refused(exchange, what), exchange)
+
+    def edge_ids(self) -> None:
+        """Unusual IDs are not invalid requests: any answer but a 5xx is allowed, and a 200 must be a full answer."""
+        base = self.minted(1)[0]
+        cases = {
+            "empty string": "",
+            "1 KiB long": ("x" + base) * (1024 // (len(base) + 1)),
+            "non-ASCII": "迁移任务-é-" + base,
+            "control characters": "\u0000\u0007\t\n" + base,
+            "whitespace only": "   ",
+            "surrounding whitespace": f"  {base}  ",
+            "emoji": "🚀" + base,
+            "path characters": "../" + base + "?x=1#",
+            "quotes and backslashes": '"\\' + base,
+        }
+        for what, task_id in cases.items():
+            self.client.guard.adopt(task_id)
+            exchange = self.send_batch([task_id], f"edge ID: {what}")
+            if what == "1 KiB long":
+                self.record([Seen("OBS-006", f"status {exchange.status}")], exchange)
+            elif what == "non-ASCII":
+                self.record([Seen("OBS-005", f"non-UUID IDs: status {exchange.status}")], exchange)
+        mixed = list(cases.values()) + self.minted(3)
+        self.send_batch(mixed, "edge IDs mixed with minted IDs")
+
+    def unknown_ids(self) -> None:
+        exchange = self.send_batch(self.minted(3), "unknown task IDs")
+        self.unknown_per_item = exchange.status == 200
+        value = "answered per item" if self.unknown_per_item else f"whole request answered {exchange.status}"
+        self.record([Seen("OBS-004", value)], exchange)
+
+    def duplicates(self) -> None:
+        first, second = self.minted(2)
+        exchange = self.send_batch([first, second, first, first], "duplicate task IDs")
+        if exchange.status != 200:
+            self.record([Seen("OBS-002", f"refused with status {exchange.status}")], exchange)
+
+    def empty_list(self) -> None:
+        exchange = self.send_batch([], "empty task list")
+        value = "accepted (200)" if exchange.status == 200 else f"refused with status {exchange.status}"
+        self.record([Seen("OBS-003", value)], exchange)
+
+    def unknown_project(self) -> None:
+        project = "conformance-no-such-project-" + self.minted(1)[0].replace("-", "")
+        exchange = self.send_batch(self.minted(1), "unknown project", project_id=project)
+        self.record([Seen("OBS-009", f"status {exchange.status}")], exchange)
+
+    def metamorphic(self) -> None:
+        """Tasks whose state cannot change must get the same answer in any order and in any company."""
+        stable_known = list(self.fixtures.not_restartable[:8]) if self.fixtures else []
+        unknown = self.minted(8)
+        batch = stable_known + unknown
+        self.rng.shuffle(batch)
+        original = self.send_batch(batch, "metamorphic: original batch")
+        reversed_batch = list(reversed(batch))
+        shuffled = batch[:]
+        self.rng.shuffle(shuffled)
+        for relation, variant in (("reversed batch", reversed_batch), ("shuffled batch", shuffled)):
+            exchange = self.send_batch(variant, f"metamorphic: {relation}")
+            self.record(check_same_outcomes(original, exchange, batch, relation), exchange)
+        halves = (
+            stable_known[: len(stable_known) // 2] + unknown[: len(unknown) // 2],
+            stable_known[len(stable_known) // 2 :] + unknown[len(unknown) // 2 :],
+        )
+        for index, half in enumerate(halves, start=1):
+            exchange = self.send_batch(half, f"metamorphic: half {index} of the batch")
+            self.record(check_same_outcomes(original, exchange, half, f"half {index} of the batch"), exchange)
+
+    def _full_batch_plan(self) -> tuple[int, int]:
+        """How many (restartable, non-restartable) fixtures the batch of 50 will use."""
+        assert self.fixtures is not None
+        not_restartable = min(len(self.fixtures.not_restartable), MAX_BATCH - FULL_BATCH_RESTARTABLE)
+        return MAX_BATCH - not_restartable, not_restartable
+
+    def fixture_batches(self) -> None:
+        """Mixed batches in growing sizes and shuffled orders, while restartable fixtures last."""
+        reason = None
+        if not self.fixtures:
+            reason = "needs fixtures (--fixtures FILE) naming restartable and non-restartable tasks"
+        elif len(self.fixtures.restartable) < 2:
+            reason = f"needs at least 2 restartable fixtures, got {len(self.fixtures.restartable)}"
+        elif not self.fixtures.not_restartable:
+            reason = "needs at least 1 non-restartable fixture"
+        if reason:
+            for requirement in ("BR-REQ-014", "BR-REQ-015"):
+                self.ledger.skip(requirement, reason)
+            return
+        assert self.fixtures is not None
+        reserve, _ = self._full_batch_plan()
+        for restartable, not_restartable, unknown in MIXED_BATCHES:
+            spare = len(self._restartable_pool) - reserve
+            count = min(restartable, spare) if spare > 0 else min(restartable, len(self._restartable_pool))
+            if count < 1:
+                break
+            chosen_r = self.take_restartable(count)
+            pool_n = self.fixtures.not_restartable
+            chosen_n = self.rng.sample(pool_n, min(not_restartable, len(pool_n)))
+            chosen_u = self.minted(unknown) if self.unknown_per_item else []
+            batch = chosen_r + chosen_n + chosen_u
+            self.rng.shuffle(batch)
+            exchange = self.send_batch(batch, f"mixed batch: {len(chosen_r)}+{len(chosen_n)}+{len(chosen_u)}")
+            self.record(check_fixture_outcomes(exchange, chosen_r, chosen_n, chosen_u), exchange)
+
+    def full_batch(self) -> None:
+        """The documented maximum of 50, filled with known tasks only."""
+        if not self.fixtures:
+            self.ledger.skip("BR-REQ-016", "needs fixtures (--fixtures FILE) naming at least 50 tasks")
+            return
+        restartable, not_restartable = self._full_batch_plan()
+        chosen_r = self.take_restartable(restartable)
+        if len(chosen_r) < restartable:
+            self.ledger.skip(
+                "BR-REQ-016",
+                f"needs {restartable} unused restartable fixtures beside {not_restartable} non-restartable ones, "
+                f"had {len(chosen_r)}",
+            )
+            return
+        chosen_n = self.rng.sample(self.fixtures.not_restartable, not_restartable)
+        batch = chosen_r + chosen_n
+        self.rng.shuffle(batch)
+        exchange = self.send_batch(batch, f"batch of {MAX_BATCH} known tasks")
+        self.record(check_full_batch(batch, exchange), exchange)
+        self.record(check_fixture_outcomes(exchange, chosen_r, chosen_n, []), exchange)
+
+    def authentication(self) -> None:
+        """Requests the target must not trust; each carries only minted IDs, so a target that wrongly accepts
+        one restarts nothing."""
+        creds = self.client.credentials
+        if not creds.configured:
+            for requirement in ("BR-REQ-018", "BR-REQ-019"):
+                self.ledger.skip(requirement, "no credentials configured (--auth-token, or CLOUD_SDK_AK/CLOUD_SDK_SK)")
+        else:
+            exchange = self.send_batch(self.minted(2), "no credentials", auth=Auth.NONE)
+            self.record(check_unauthenticated(exchange, "a request without credentials"), exchange)
+            wrong = (
+                (Auth.WRONG_TOKEN,)
+                if creds.token
+                else (Auth.UNKNOWN_KEY, Auth.WRONG_SECRET, Auth.TAMPERED_BODY, Auth.STALE_DATE)
+            )
+            for how in wrong:
+                exchange = self.send_batch(self.minted(2), f"wrong credentials: {how.value}", auth=how)
+                self.record(check_wrong_credentials(exchange, f"a request with a {how.value}"), exchange)
+        if not creds.readonly_configured:
+            self.ledger.skip(
+                "BR-REQ-020", "no read-only credential configured (--readonly-token, or --readonly-ak/--readonly-sk)"
+            )
+            return
+        exchange = self.send_batch(self.minted(2), "read-only credential", auth=Auth.READONLY)
+        self.record(check_forbidden(exchange, "a request with a credential lacking the modify permission"), exchange)
+
+
+def _encode(document: object) -> bytes:
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")

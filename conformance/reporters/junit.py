@@ -1,0 +1,51 @@
+"""junit.xml: one testcase per requirement, so any CI system shows the verdict requirement by requirement."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+FILENAME = "junit.xml"
+
+
+def render(report: dict[str, Any]) -> bytes:
+    requirements = report["requirements"]
+    counts = report["counts"]
+    suite = ET.Element(
+        "testsuite",
+        name="dcs-conformance",
+        tests=str(len(requirements)),
+        failures=str(counts["failed"]),
+        errors=str(counts["error"]),
+        skipped=str(counts["skipped"]),
+        time=f"{report['duration_s']:.3f}",
+        timestamp=report["started_at"],
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name in ("verdict", "suite_version", "spec_sha256", "seed"):
+        ET.SubElement(properties, "property", name=name, value=str(report[name]))
+    ET.SubElement(properties, "property", name="target", value=report["target"]["base_url"])
+    for item in requirements:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"dcs-conformance.{item['level']}", name=f"{item['id']} {item['title']}"
+        )
+        detail = "\n".join(evidence.get("explanation", "") for evidence in item["evidence"])
+        if item["status"] == "failed":
+            ET.SubElement(case, "failure", message=item["reason"], type=item["level"]).text = detail
+        elif item["status"] == "error":
+            ET.SubElement(case, "error", message=item["reason"]).text = detail
+        elif item["status"] == "skipped":
+            ET.SubElement(case, "skipped", message=item["reason"])
+        elif item["status"] == "warning":
+            ET.SubElement(case, "system-out").text = f"WARNING ({item['level']}): {item['reason']}\n{detail}"
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+
+
+def write(report: dict[str, Any], directory: Path) -> Path:
+    path = directory / FILENAME
+    tmp = path.with_name(f".{FILENAME}.tmp")
+    tmp.write_bytes(render(report))
+    tmp.replace(path)
+    return path

@@ -1,0 +1,233 @@
+"""The run's data model: exchanges (evidence), findings (what checks concluded), and the ledger that turns them
+into one status per requirement and a verdict.
+
+Checks produce findings; the ledger collects them; reporters read only the finished report dictionary.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+from conformance.contract import Catalogue
+
+MAX_BODY_CHARS = 16 * 1024
+EVIDENCE_PER_REQUIREMENT = 3
+MAX_OBSERVATION_EVIDENCE = 8
+
+
+class Status(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+class Verdict(StrEnum):
+    CONFORMANT = "conformant"
+    WITH_WARNINGS = "conformant-with-warnings"
+    NON_CONFORMANT = "non-conformant"
+    INCOMPLETE = "incomplete"
+    ERROR = "error"
+
+
+NOT_JSON = object()
+
+
+def _text(body: bytes | None) -> str | None:
+    if body is None:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    if len(text) > MAX_BODY_CHARS:
+        return text[:MAX_BODY_CHARS] + f"... [{len(text) - MAX_BODY_CHARS} more characters folded]"
+    return text
+
+
+@dataclass
+class Exchange:
+    """One request and its response, as sent and received; headers are already redacted by the client."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    status: int
+    response_headers: dict[str, str]
+    response_body: bytes
+    elapsed_ms: float = 0.0
+    label: str = ""
+
+    @cached_property
+    def response_json(self) -> Any:
+        """The parsed response body, or NOT_JSON."""
+        try:
+            return json.loads(self.response_body)
+        except (ValueError, RecursionError):
+            return NOT_JSON
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.response_headers.items():
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def to_dict(self, note: str = "") -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "request": {
+                "method": self.method,
+                "url": self.url,
+                "headers": dict(self.request_headers),
+                "body": _text(self.request_body),
+            },
+            "response": {
+                "status": self.status,
+                "headers": dict(self.response_headers),
+                "body": _text(self.response_body),
+                "elapsed_ms": round(self.elapsed_ms, 1),
+            },
+            "explanation": note,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A check's conclusion about one requirement on one exchange: held (ok) or violated, and why."""
+
+    requirement: str
+    ok: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An undocumented behaviour, recorded without judgement."""
+
+    observation: str
+    value: str
+
+
+@dataclass
+class _RequirementTally:
+    checked: int = 0
+    violations: int = 0
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _ObservationTally:
+    values: Counter[str] = field(default_factory=Counter)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Ledger:
+    """Collects findings for the whole run; keeps a few pieces of evidence per requirement, counts the rest."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self._requirements = {req.id: _RequirementTally() for req in catalogue.requirements}
+        self._observations = {obs.id: _ObservationTally() for obs in catalogue.observations}
+        self.skip_reasons: dict[str, str] = {}
+
+    def record(self, results: list[Finding | Seen], exchange: Exchange | None = None) -> None:
+        for item in results:
+            if isinstance(item, Seen):
+                tally_o = self._observations[item.observation]
+                first_time = item.value not in tally_o.values
+                if first_time and exchange is not None and len(tally_o.evidence) < MAX_OBSERVATION_EVIDENCE:
+                    tally_o.evidence.append({"value": item.value, **exchange.to_dict()})
+                tally_o.values[item.value] += 1
+                continue
+            tally = self._requirements[item.requirement]
+            tally.checked += 1
+            if not item.ok:
+                tally.violations += 1
+                if len(tally.evidence) < EVIDENCE_PER_REQUIREMENT:
+                    tally.evidence.append(exchange.to_dict(item.message) if exchange else {"explanation": item.message})
+
+    def error(self, requirement: str, message: str) -> None:
+        self._requirements[requirement].errors.append(message)
+
+    def skip(self, requirement: str, reason: str) -> None:
+        self.skip_reasons.setdefault(requirement, reason)
+
+    def checked(self, requirement: str) -> int:
+        return self._requirements[requirement].checked
+
+    def violations(self, requirement: str) -> int:
+        return self._requirements[requirement].violations
+
+    def requirement_results(self, *, strict: bool = False) -> list[dict[str, Any]]:
+        results = []
+        for req in self.catalogue.requirements:
+            tally = self._requirements[req.id]
+            if tally.errors:
+                status, reason = Status.ERROR, tally.errors[0]
+            elif tally.violations:
+                failing = req.level == "MUST" or strict
+                status = Status.FAILED if failing else Status.WARNING
+                reason = f"{tally.violations} of {tally.checked} checks violated it"
+            elif tally.checked:
+                status, reason = Status.PASSED, f"held in all {tally.checked} checks"
+            else:
+                status = Status.SKIPPED
+                reason = self.skip_reasons.get(req.id, "no check exercised it in this run")
+            results.append(
+                {
+                    "id": req.id,
+                    "level": req.level,
+                    "title": req.title,
+                    "statement": req.statement,
+                    "sources": [{"cite": source.cite(), "quote": source.quote} for source in req.sources],
+                    "status": str(status),
+                    "reason": reason,
+                    "checks": tally.checked,
+                    "violations": tally.violations,
+                    "evidence": tally.evidence,
+                }
+            )
+        return results
+
+    def observation_results(self) -> list[dict[str, Any]]:
+        results = []
+        for obs in self.catalogue.observations:
+            tally = self._observations[obs.id]
+            results.append(
+                {
+                    "id": obs.id,
+                    "title": obs.title,
+                    "about": obs.about,
+                    "seen": [{"value": value, "count": count} for value, count in tally.values.most_common()],
+                    "evidence": tally.evidence,
+                }
+            )
+        return results
+
+
+def decide_verdict(requirements: list[dict[str, Any]], *, certify: bool = False) -> Verdict:
+    """MUST failures make a run non-conformant; SHOULD failures only warn; with certify, a skipped MUST is fatal."""
+    statuses = {(item["level"], item["status"]) for item in requirements}
+    if any(status == Status.ERROR for _, status in statuses):
+        return Verdict.ERROR
+    if any(status == Status.FAILED for _, status in statuses):
+        return Verdict.NON_CONFORMANT
+    if certify and ("MUST", Status.SKIPPED) in statuses:
+        return Verdict.INCOMPLETE
+    if any(status == Status.WARNING for _, status in statuses):
+        return Verdict.WITH_WARNINGS
+    return Verdict.CONFORMANT
+
+
+def count_statuses(requirements: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {str(status): 0 for status in Status}
+    for item in requirements:
+        counts[item["status"]] += 1
+    counts["total"] = len(requirements)
+    return counts

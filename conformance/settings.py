@@ -1,0 +1,165 @@
+"""Run settings from three places, in order of precedence: command-line flags, environment variables, a TOML file.
+
+Every value is validated here, so the engine never meets a bad setting and the user gets one clear line.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance.engine.client import Credentials
+
+ENV = {
+    "base_url": "DCS_BASE_URL",
+    "project_id": "DCS_PROJECT_ID",
+    "auth_token": "DCS_AUTH_TOKEN",
+    "ak": "CLOUD_SDK_AK",
+    "sk": "CLOUD_SDK_SK",
+}
+FILE_KEYS = {
+    "base_url": str,
+    "project_id": str,
+    "fixtures": str,
+    "auth_token": str,
+    "ak": str,
+    "sk": str,
+    "readonly_token": str,
+    "readonly_ak": str,
+    "readonly_sk": str,
+    "report_dir": str,
+    "seed": int,
+    "max_examples": int,
+    "rate_limit": float,
+    "max_requests": int,
+    "timeout": float,
+    "strict": bool,
+    "certify": bool,
+}
+DEFAULT_MAX_EXAMPLES = 100
+EMBEDDED_PROJECT_ID = "0605767a3300d5762fb7c0186d8c1f5b"
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or contradicts another; the message names it."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    base_url: str | None
+    project_id: str
+    fixtures: Path | None
+    credentials: Credentials
+    report_dir: Path | None
+    seed: int
+    max_examples: int
+    rate_limit: float | None
+    max_requests: int | None
+    timeout: float
+    strict: bool
+    certify: bool
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    table = raw.get("dcs-conformance", raw)
+    if not isinstance(table, dict):
+        raise SettingsError(f"config file {path}: [dcs-conformance] must be a table")
+    for key, value in table.items():
+        expected = FILE_KEYS.get(key)
+        if expected is None:
+            raise SettingsError(f"config file {path}: unknown setting {key!r} (known: {', '.join(FILE_KEYS)})")
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise SettingsError(f"config file {path}: {key!r} must be a {expected.__name__}, got {value!r}")
+    return table
+
+
+def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> RunSettings:
+    """Merge flags (None means not given), environment and the config file named by flags['config']."""
+    env = os.environ if env is None else env
+    from_file = read_config_file(Path(flags["config"])) if flags.get("config") else {}
+
+    def pick(key: str) -> Any:
+        if flags.get(key) is not None:
+            return flags[key]
+        if key in ENV and env.get(ENV[key]):
+            return env[ENV[key]]
+        return from_file.get(key)
+
+    base_url = pick("base_url")
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(f"--base-url must be an http(s) URL such as https://dcs.example.com, got {base_url!r}")
+        if parts.query or parts.fragment:
+            raise SettingsError(f"--base-url must not carry a query or fragment: {base_url!r}")
+    project_id = pick("project_id")
+    if base_url is not None and not project_id:
+        raise SettingsError("a target needs a project ID: give --project-id or DCS_PROJECT_ID")
+    if project_id is not None and (not project_id.strip() or "/" in project_id):
+        raise SettingsError(f"--project-id must be a non-empty ID without '/', got {project_id!r}")
+
+    token, ak, sk = pick("auth_token"), pick("ak"), pick("sk")
+    if bool(ak) != bool(sk):
+        raise SettingsError("AK/SK signing needs both keys: set CLOUD_SDK_AK and CLOUD_SDK_SK (or ak/sk in the config)")
+    if token and ak:
+        raise SettingsError("give either a token (--auth-token/DCS_AUTH_TOKEN) or an AK/SK pair, not both")
+    readonly_token, readonly_ak, readonly_sk = pick("readonly_token"), pick("readonly_ak"), pick("readonly_sk")
+    if bool(readonly_ak) != bool(readonly_sk):
+        raise SettingsError("give both --readonly-ak and --readonly-sk, or neither")
+    if base_url is None and (token or ak or readonly_token or readonly_ak):
+        raise SettingsError("credentials are only for a --base-url target; the embedded run makes its own")
+
+    fixtures = pick("fixtures")
+    if fixtures is not None and base_url is None:
+        raise SettingsError("--fixtures is only for a --base-url target; the embedded run seeds its own tasks")
+    seed = pick("seed")
+    max_examples = pick("max_examples")
+    rate_limit = pick("rate_limit")
+    max_requests = pick("max_requests")
+    timeout = pick("timeout")
+    for name, value, minimum in (
+        ("--max-examples", max_examples, 1),
+        ("--rate-limit", rate_limit, 0),
+        ("--max-requests", max_requests, 1),
+        ("--timeout", timeout, 0),
+    ):
+        if value is not None and (value < minimum or (minimum == 0 and value == 0)):
+            raise SettingsError(f"{name} must be {'positive' if minimum == 0 else f'at least {minimum}'}, got {value}")
+    report_dir = pick("report_dir")
+    return RunSettings(
+        base_url=base_url.rstrip("/") if base_url else None,
+        project_id=project_id or EMBEDDED_PROJECT_ID,
+        fixtures=Path(fixtures) if fixtures else None,
+        credentials=Credentials(
+            token=token, ak=ak, sk=sk, readonly_token=readonly_token, readonly_ak=readonly_ak, readonly_sk=readonly_sk
+        ),
+        report_dir=Path(report_dir) if report_dir else None,
+        seed=int(seed) if seed is not None else secrets.randbits(32),
+        max_examples=int(max_examples) if max_examples is not None else DEFAULT_MAX_EXAMPLES,
+        rate_limit=float(rate_limit) if rate_limit is not None else None,
+        max_requests=int(max_requests) if max_requests is not None else None,
+        timeout=float(timeout) if timeout is not None else 30.0,
+        strict=bool(pick("strict")),
+        certify=bool(pick("certify")),
+    )
