@@ -42,6 +42,7 @@ FILE_KEYS = {
     "strict": bool,
     "certify": bool,
 }
+TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 DEFAULT_MAX_EXAMPLES = 100
 EMBEDDED_PROJECT_ID = "0605767a3300d5762fb7c0186d8c1f5b"
 
@@ -90,7 +91,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise SettingsError(f"config file {path}: {key!r} must be a {expected.__name__}, got {value!r}")
+            raise SettingsError(f"config file {path}: {key!r} must be {TYPE_NAMES[expected]}, got {value!r}")
     return table
 
 

@@ -54,8 +54,10 @@ def run_generated(
     *,
     seed: int,
     max_examples: int,
+    stats: GeneratedStats,
     progress: Callable[[str], None] = lambda _: None,
-) -> GeneratedStats:
+) -> None:
+    """Run the phases; ``stats`` is filled as cases are sent, so it stays true when the run stops early."""
     derived = generation_spec(spec, client.guard.mint)
     request_schema = derived["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
     validator = jsonschema.Draft202012Validator(request_schema)
@@ -63,7 +65,6 @@ def run_generated(
     schema.config.update(base_url=client.base_url)
     schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=max_examples)
     operation = schema[PATH]["POST"]
-    stats = GeneratedStats()
 
     def test(case: schemathesis.Case) -> None:
         body, defect = _body_of(case, validator)
@@ -100,7 +101,6 @@ def run_generated(
         ),
     )
     hypothesis_test()
-    return stats
 
 
 def _body_of(case: schemathesis.Case, validator: jsonschema.Draft202012Validator) -> tuple[bytes, str | None]:

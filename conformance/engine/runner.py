@@ -18,7 +18,7 @@ from typing import Any
 from conformance import __version__
 from conformance.contract import load_catalogue, load_spec, spec_sha256
 from conformance.engine.client import BudgetExhausted, Credentials, TargetClient, TargetUnreachable
-from conformance.engine.generated import run_generated
+from conformance.engine.generated import GeneratedStats, run_generated
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.scenarios import Fixtures, Scenarios
 from conformance.reporters import json_report, junit
@@ -131,7 +131,7 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
         raise SettingsError(f"cannot create the report directory {report_dir}: {exc.strerror}") from None
     rng = random.Random(settings.seed)
     run_error: str | None = None
-    stats: dict[str, Any] = {"generated_cases": 0, "generated_by_phase": {}, "requests": 0}
+    generated = GeneratedStats()
     with open_target(settings, settings.seed) as target:
         guard = IdGuard(
             target.fixtures.restartable if target.fixtures else (),
@@ -158,11 +158,15 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
                     "generated: schemathesis examples, coverage and fuzzing phases "
                     f"({settings.max_examples} fuzzing examples)"
                 )
-                generated = run_generated(
-                    client, ledger, load_spec(), seed=settings.seed, max_examples=settings.max_examples, progress=say
+                run_generated(
+                    client,
+                    ledger,
+                    load_spec(),
+                    seed=settings.seed,
+                    max_examples=settings.max_examples,
+                    stats=generated,
+                    progress=say,
                 )
-                stats["generated_cases"] = generated.cases
-                stats["generated_by_phase"] = generated.by_phase
             except TargetUnreachable as exc:
                 run_error = f"the target could not be reached: {exc}"
             except BudgetExhausted as exc:
@@ -174,7 +178,7 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
                 run_error = f"harness fault: {exc}"
             except Exception as exc:  # a bug of ours must end as a clear "error" verdict, not a traceback
                 run_error = f"harness fault: {type(exc).__name__}: {exc}"
-            stats["requests"] = client.sent
+        stats = {"requests": client.sent, "generated_cases": generated.cases, "generated_by_phase": generated.by_phase}
 
     requirements = ledger.requirement_results(strict=settings.strict)
     verdict = Verdict.ERROR if run_error else decide_verdict(requirements, certify=settings.certify)

@@ -1,0 +1,320 @@
+"""End-to-end runs of the engine against real servers on loopback: the reference, and deliberately broken ones."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine.runner import execute
+from conformance.reference.app import create_app
+from conformance.reference.server import BackgroundServer
+from conformance.reference.store import seed_store
+from conformance.settings import resolve
+
+pytestmark = pytest.mark.e2e
+
+PROJECT = "p-e2e"
+
+
+def run(tmp_path: Path, **flags: Any):
+    settings = resolve({"report_dir": str(tmp_path / "report"), "max_examples": 30, **flags}, env={})
+    return execute(settings, progress=lambda _: None)
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {item["id"]: item["status"] for item in report["requirements"]}
+
+
+def failed(report: dict[str, Any]) -> set[str]:
+    return {item["id"] for item in report["requirements"] if item["status"] == "failed"}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_embedded_reference_is_conformant_with_every_requirement_passed(tmp_path: Path, seed: int) -> None:
+    outcome = run(tmp_path, seed=seed)
+    assert outcome.exit_code == 0
+    assert outcome.report["verdict"] == "conformant"
+    assert set(statuses(outcome.report).values()) == {"passed"}
+    assert outcome.report["stats"]["generated_cases"] > 0
+    assert (outcome.report_dir / "report.json").is_file()
+    assert (outcome.report_dir / "junit.xml").is_file()
+
+
+def test_same_seed_sends_the_same_generated_cases(tmp_path: Path) -> None:
+    first = run(tmp_path / "a", seed=7)
+    second = run(tmp_path / "b", seed=7)
+    assert first.report["stats"] == second.report["stats"]
+
+
+def test_report_json_has_the_promised_fields_and_no_secret(tmp_path: Path) -> None:
+    report = run(tmp_path, seed=11).report
+    for key in (
+        "verdict",
+        "suite_version",
+        "spec_sha256",
+        "seed",
+        "target",
+        "started_at",
+        "duration_s",
+        "requirements",
+        "observations",
+        "counts",
+    ):
+        assert key in report
+    assert set(report["target"]) >= {"base_url", "project_id"}
+    for item in report["requirements"]:
+        assert set(item) >= {"id", "level", "title", "status", "reason", "evidence"}
+    assert report["counts"]["total"] == len(report["requirements"])
+
+
+@pytest.fixture
+def reference(tmp_path: Path):
+    store, fixtures = seed_store(seed=3)
+    path = tmp_path / "fixtures.json"
+    path.write_text(json.dumps(fixtures))
+    with BackgroundServer(create_app(store, projects=[PROJECT])) as server:
+        yield server, path
+
+
+def test_separately_started_reference_is_certified_with_fixtures(tmp_path: Path, reference) -> None:
+    server, fixtures = reference
+    outcome = run(tmp_path, base_url=server.base_url, project_id=PROJECT, fixtures=str(fixtures), seed=5)
+    by_id = statuses(outcome.report)
+    assert outcome.report["verdict"] == "conformant", outcome.report["requirements"]
+    assert {req for req, status in by_id.items() if status == "skipped"} == {"BR-REQ-018", "BR-REQ-019", "BR-REQ-020"}
+
+
+def test_without_fixtures_fixture_requirements_are_skipped_with_a_reason(tmp_path: Path, reference) -> None:
+    server, _ = reference
+    report = run(tmp_path, base_url=server.base_url, project_id=PROJECT, seed=5).report
+    skipped = {item["id"]: item["reason"] for item in report["requirements"] if item["status"] == "skipped"}
+    assert {"BR-REQ-014", "BR-REQ-015", "BR-REQ-016"} <= set(skipped)
+    assert "fixtures" in skipped["BR-REQ-014"]
+    assert report["verdict"] == "conformant"
+
+
+def test_certify_without_fixtures_is_incomplete(tmp_path: Path, reference) -> None:
+    server, _ = reference
+    outcome = run(tmp_path, base_url=server.base_url, project_id=PROJECT, seed=5, certify=True)
+    assert outcome.report["verdict"] == "incomplete"
+    assert outcome.exit_code == 4
+
+
+# -- deliberately broken servers --------------------------------------------------------------------------------
+
+
+class Rewriter:
+    """ASGI wrapper around the reference app that rewrites 200 batch answers: (requested IDs, body) -> body."""
+
+    def __init__(self, app, rewrite: Callable[[list[str], dict[str, Any]], tuple[int, dict[str, Any]]]) -> None:
+        self.app = app
+        self.rewrite = rewrite
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        raw = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return {"type": "http.disconnect"}
+            replayed = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        start: dict[str, Any] = {}
+        body_parts: list[bytes] = []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+            else:
+                body_parts.append(message.get("body", b""))
+
+        await self.app(scope, replay, capture)
+        status, body = start["status"], b"".join(body_parts)
+        headers = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-length",)]
+        if status == 200:
+            requested = json.loads(raw)["migration_tasks"]
+            status, document = self.rewrite(requested, json.loads(body))
+            body = json.dumps(document).encode()
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def drop_last(requested, document):
+    document["migration_tasks"] = (
+        document["migration_tasks"][:-1] if len(requested) > 3 else document["migration_tasks"]
+    )
+    return 200, document
+
+
+def phantom(requested, document):
+    document["migration_tasks"].append({"result": "failed", "task_id": "phantom", "error_code": "X", "error_msg": "x"})
+    return 200, document
+
+
+def reject_mixed(requested, document):
+    results = {item["result"] for item in document["migration_tasks"]}
+    if results == {"success", "failed"}:
+        return 400, {"error_code": "DCS.4800", "error_msg": "mixed batch", "error_ext_msg": None}
+    return 200, document
+
+
+def capitals(requested, document):
+    for item in document["migration_tasks"]:
+        item["result"] = item["result"].upper()
+    return 200, document
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "broken"),
+    [
+        (drop_last, "BR-REQ-009"),
+        (phantom, "BR-REQ-010"),
+        (reject_mixed, "BR-REQ-014"),
+        (capitals, "BR-REQ-008"),
+    ],
+    ids=["dropped item", "phantom ID", "400 for a mixed batch", "SUCCESS in capitals"],
+)
+def test_broken_server_is_non_conformant_naming_the_broken_requirement(tmp_path: Path, rewrite, broken: str) -> None:
+    store, fixtures = seed_store(seed=9)
+    path = tmp_path / "fixtures.json"
+    path.write_text(json.dumps(fixtures))
+    with BackgroundServer(Rewriter(create_app(store), rewrite)) as server:
+        outcome = run(tmp_path, base_url=server.base_url, project_id=PROJECT, fixtures=str(path), seed=1)
+    assert outcome.exit_code == 1
+    assert outcome.report["verdict"] == "non-conformant"
+    assert broken in failed(outcome.report)
+    evidence = next(item for item in outcome.report["requirements"] if item["id"] == broken)["evidence"]
+    assert evidence and evidence[0]["explanation"]
+    assert evidence[0]["response"]["status"] in (200, 400)
+
+
+# -- the command line -------------------------------------------------------------------------------------------
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_embedded_run_writes_reports_and_points_latest(tmp_path: Path) -> None:
+    result = cli("run", "--seed", "3", "--max-examples", "20", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "verdict: conformant" in result.stdout
+    assert "PASS BR-REQ-014" in result.stdout
+    latest = tmp_path / "reports" / "latest"
+    assert json.loads((latest / "report.json").read_text())["verdict"] == "conformant"
+    assert (latest / "junit.xml").is_file()
+
+
+def test_cli_refused_connection_exits_3_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = cli(
+        "run", "--base-url", f"http://127.0.0.1:{port}", "--project-id", "p", "--report-dir", "r", cwd=tmp_path
+    )
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    assert "could not be reached" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--base-url", "ftp://x"], "http(s) URL"),
+        (["--base-url", "http://127.0.0.1:9"], "project ID"),
+        (["--max-examples", "0"], "--max-examples"),
+        (["--config", "missing.toml"], "config file not found"),
+        (["--fixtures", "f.json"], "only for a --base-url"),
+    ],
+)
+def test_cli_usage_errors_exit_2_without_traceback(tmp_path: Path, args: list[str], fragment: str) -> None:
+    result = cli("run", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- safety against a live system -------------------------------------------------------------------------------
+
+
+class CountingApp:
+    """Counts the requests that reach the wrapped app, and remembers every task ID they name."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.requests = 0
+        self.named: set[str] = set()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            self.requests += 1
+
+            async def spy():
+                message = await receive()
+                try:
+                    tasks = json.loads(message.get("body", b"")).get("migration_tasks", [])
+                    self.named.update(task for task in tasks if isinstance(task, str))
+                except (ValueError, AttributeError, TypeError):
+                    pass
+                return message
+
+            await self.app(scope, spy, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def test_run_never_names_a_real_task_missing_from_the_fixtures(tmp_path: Path) -> None:
+    from conformance.reference.store import MigrationTask, MigrationType, Status
+
+    store, fixtures = seed_store(seed=21)
+    hidden = [
+        MigrationTask(f"0000000{i}-aaaa-4bbb-8ccc-dddddddddddd", MigrationType.ONLINE, "v2", Status.TERMINATED)
+        for i in range(3)
+    ]
+    for task in hidden:
+        store.add(task)
+    path = tmp_path / "fixtures.json"
+    path.write_text(json.dumps(fixtures))
+    app = CountingApp(create_app(store))
+    with BackgroundServer(app) as server:
+        outcome = run(tmp_path, base_url=server.base_url, project_id=PROJECT, fixtures=str(path), seed=2)
+    assert outcome.report["verdict"] == "conformant"
+    assert all(store.get(task.task_id).status is Status.TERMINATED for task in hidden)
+    assert not app.named & {task.task_id for task in hidden}
+    restarted = [task for task in fixtures["restartable"] if store.get(task).status is Status.MIGRATING]
+    assert restarted, "the run should have restarted some fixtures"
+
+
+def test_request_budget_holds_for_the_whole_run_including_generated_phases(tmp_path: Path) -> None:
+    store, _ = seed_store(seed=4)
+    app = CountingApp(create_app(store))
+    with BackgroundServer(app) as server:
+        outcome = run(tmp_path, base_url=server.base_url, project_id=PROJECT, seed=2, max_requests=80)
+    assert app.requests == 80
+    assert outcome.report["stats"]["requests"] == 80
+    assert 0 < outcome.report["stats"]["generated_cases"] < 80
+    skipped = [item for item in outcome.report["requirements"] if item["status"] == "skipped"]
+    assert any("budget" in item["reason"] for item in skipped)
