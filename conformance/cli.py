@@ -85,7 +85,15 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--restartable", type=_positive_int, default=100, help="restartable tasks to seed (default: %(default)s)"
     )
-    serve.add_argument("--seed", type=int, help="seed for the task IDs (default: random)")
+    serve.add_argument("--seed", type=int, help="seed for the task IDs and intermittent faults (default: random)")
+    serve.add_argument(
+        "--fault", action="append", default=[], metavar="NAME", help="switch on a deliberate fault (repeatable)"
+    )
+    serve.add_argument(
+        "--variant", action="append", default=[], metavar="NAME", help="switch on a legitimate variant (repeatable)"
+    )
+    serve.add_argument("--list-faults", action="store_true", help="list the faults and the requirements they break")
+    serve.add_argument("--list-variants", action="store_true", help="list the legitimate variants")
     serve.set_defaults(handler=cmd_serve)
 
 
@@ -114,19 +122,36 @@ def auth_policy_from_args(args: argparse.Namespace):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from conformance.reference import deviations
     from conformance.reference.app import create_app
     from conformance.reference.server import BackgroundServer
     from conformance.reference.store import seed_store
 
+    if args.list_faults or args.list_variants:
+        for kind, wanted in (("fault", args.list_faults), ("variant", args.list_variants)):
+            if wanted:
+                print("\n".join(deviations.listing(kind)))
+        return 0
     policy = auth_policy_from_args(args)
+    try:
+        behaviour = deviations.build(args.fault, args.variant, seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     store, fixtures = seed_store(restartable=args.restartable, seed=args.seed)
-    server = BackgroundServer(create_app(store, policy, args.project_id), host=args.host, port=args.port)
+    app = create_app(store, policy, args.project_id, behaviour)
+    server = BackgroundServer(app, host=args.host, port=args.port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         server.start()
     except (RuntimeError, OSError) as exc:
         raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc}") from None
     if args.fixtures_out:
-        _write_atomically(args.fixtures_out, json.dumps(fixtures, indent=2) + "\n")
+        try:
+            _write_atomically(args.fixtures_out, json.dumps(fixtures, indent=2) + "\n")
+        except OSError as exc:
+            server.stop()
+            raise UsageError(f"cannot write the fixtures file {args.fixtures_out}: {exc.strerror or exc}") from None
     project = args.project_id[0] if args.project_id else "{project_id}"
     print(f"dcs-conformance {__version__}: reference server listening on {server.base_url}")
     print(f"  endpoint: POST {server.base_url}{ENDPOINT.replace('{project_id}', project)}")
@@ -137,8 +162,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.fixtures_out:
         print(f"  fixtures: {args.fixtures_out}")
     print("  press Ctrl-C to stop", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:
@@ -178,6 +201,12 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--strict", action="store_true", default=None, help="SHOULD violations fail the run")
     run.add_argument("--certify", action="store_true", default=None, help="any MUST left unexercised: incomplete (4)")
+    run.add_argument(
+        "--fault", action="append", metavar="NAME", help="embedded run only: judge the reference with this fault on"
+    )
+    run.add_argument(
+        "--variant", action="append", metavar="NAME", help="embedded run only: judge the reference with this variant"
+    )
     run.add_argument("--quiet", action="store_true", help="print only the verdict line")
     run.set_defaults(handler=cmd_run)
 

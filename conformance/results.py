@@ -61,6 +61,8 @@ class Exchange:
     response_body: bytes
     elapsed_ms: float = 0.0
     label: str = ""
+    seq: int = 0
+    at_s: float = 0.0
 
     @cached_property
     def response_json(self) -> Any:
@@ -80,6 +82,7 @@ class Exchange:
     def to_dict(self, note: str = "") -> dict[str, Any]:
         return {
             "label": self.label,
+            "seq": self.seq,
             "request": {
                 "method": self.method,
                 "url": self.url,
@@ -135,6 +138,8 @@ class Ledger:
         self._requirements = {req.id: _RequirementTally() for req in catalogue.requirements}
         self._observations = {obs.id: _ObservationTally() for obs in catalogue.observations}
         self.skip_reasons: dict[str, str] = {}
+        self.first_failure: dict[str, Any] | None = None
+        self._must = {req.id for req in catalogue.requirements if req.level == "MUST"}
 
     def record(self, results: list[Finding | Seen], exchange: Exchange | None = None) -> None:
         for item in results:
@@ -148,6 +153,12 @@ class Ledger:
             tally = self._requirements[item.requirement]
             tally.checked += 1
             if not item.ok:
+                if self.first_failure is None and item.requirement in self._must and exchange is not None:
+                    self.first_failure = {
+                        "requirement": item.requirement,
+                        "request": exchange.seq,
+                        "seconds": exchange.at_s,
+                    }
                 tally.violations += 1
                 if len(tally.evidence) < EVIDENCE_PER_REQUIREMENT:
                     tally.evidence.append(exchange.to_dict(item.message) if exchange else {"explanation": item.message})

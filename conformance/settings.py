@@ -65,6 +65,8 @@ class RunSettings:
     timeout: float
     strict: bool
     certify: bool
+    faults: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -117,8 +119,10 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
     project_id = pick("project_id")
     if base_url is not None and not project_id:
         raise SettingsError("a target needs a project ID: give --project-id or DCS_PROJECT_ID")
-    if project_id is not None and (not project_id.strip() or "/" in project_id):
-        raise SettingsError(f"--project-id must be a non-empty ID without '/', got {project_id!r}")
+    if project_id is not None and (
+        not project_id.strip() or "/" in project_id or not project_id.isprintable() or not project_id.isascii()
+    ):
+        raise SettingsError(f"--project-id must be a non-empty printable ASCII ID without '/', got {project_id!r}")
 
     token, ak, sk = pick("auth_token"), pick("ak"), pick("sk")
     if bool(ak) != bool(sk):
@@ -148,6 +152,16 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
         if value is not None and (value < minimum or (minimum == 0 and value == 0)):
             raise SettingsError(f"{name} must be {'positive' if minimum == 0 else f'at least {minimum}'}, got {value}")
     report_dir = pick("report_dir")
+    faults, variants = tuple(flags.get("fault") or ()), tuple(flags.get("variant") or ())
+    if (faults or variants) and base_url is not None:
+        raise SettingsError("--fault and --variant change the embedded reference server; drop --base-url")
+    if faults or variants:
+        from conformance.reference.deviations import build
+
+        try:
+            build(faults, variants)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     return RunSettings(
         base_url=base_url.rstrip("/") if base_url else None,
         project_id=project_id or EMBEDDED_PROJECT_ID,
@@ -163,4 +177,6 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
         timeout=float(timeout) if timeout is not None else 30.0,
         strict=bool(pick("strict")),
         certify=bool(pick("certify")),
+        faults=faults,
+        variants=variants,
     )

@@ -28,6 +28,14 @@ from conformance.results import Exchange
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 
 
+def encode_json(document: Any) -> bytes:
+    """UTF-8 JSON as the SDK's users would send it; strings UTF-8 cannot carry (lone surrogates) are escaped."""
+    try:
+        return json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(document).encode("ascii")
+
+
 class TargetUnreachable(Exception):
     """The target could not be reached at all; the run cannot be completed."""
 
@@ -93,6 +101,7 @@ class TargetClient:
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._next_slot = 0.0
         self._lock = threading.Lock()
+        self._t0 = time.perf_counter()
         self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
 
     def close(self) -> None:
@@ -109,7 +118,7 @@ class TargetClient:
         return self.base_url + ENDPOINT.replace("{project_id}", project)
 
     def post_json(self, document: Any, **kwargs: Any) -> Exchange:
-        return self.post(json.dumps(document, ensure_ascii=False).encode("utf-8"), **kwargs)
+        return self.post(encode_json(document), **kwargs)
 
     def post(
         self,
@@ -132,7 +141,7 @@ class TargetClient:
         try:
             response = self._http.request("POST", url, headers=headers, content=body)
         except httpx.TransportError as exc:
-            raise TargetUnreachable(f"{type(exc).__name__} on POST {url}: {exc or 'no answer'}") from None
+            raise TargetUnreachable(f"{type(exc).__name__} on POST {url}: {str(exc) or 'no answer'}") from None
         elapsed = (time.perf_counter() - started) * 1000
         return Exchange(
             method="POST",
@@ -144,6 +153,8 @@ class TargetClient:
             response_body=self.redactor.data(response.content) or b"",
             elapsed_ms=elapsed,
             label=label,
+            seq=self.sent,
+            at_s=round(time.perf_counter() - self._t0, 3),
         )
 
     def _take_slot(self) -> None:
@@ -161,12 +172,12 @@ class TargetClient:
         self, url: str, headers: dict[str, str], body: bytes, auth: Auth, project_id: str | None
     ) -> tuple[dict[str, str], bytes]:
         creds = self.credentials
-        if auth is Auth.NONE or not creds.configured:
-            return headers, body
-        if auth is Auth.READONLY:
+        if auth is Auth.READONLY and creds.readonly_configured:
             if creds.readonly_token:
                 return {**headers, "X-Auth-Token": creds.readonly_token}, body
             return self._sign(url, headers, body, creds.readonly_ak or "", creds.readonly_sk or "", project_id), body
+        if auth is Auth.NONE or not creds.configured:
+            return headers, body
         if creds.token:
             token = secrets.token_hex(32) if auth is Auth.WRONG_TOKEN else creds.token
             return {**headers, "X-Auth-Token": token}, body

@@ -24,7 +24,7 @@ from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, Hyp
 from conformance.checks.batch import check_batch
 from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
-from conformance.engine.client import TargetClient
+from conformance.engine.client import TargetClient, encode_json
 from conformance.engine.st_checks import run_schemathesis_checks
 from conformance.results import Exchange, Finding, Ledger, Seen
 
@@ -115,7 +115,7 @@ def _body_of(case: schemathesis.Case, validator: jsonschema.Draft202012Validator
         encoded = case.body
     else:
         document = case.body
-        encoded = json.dumps(case.body, ensure_ascii=False).encode("utf-8")
+        encoded = encode_json(case.body)
     errors = sorted(validator.iter_errors(document), key=lambda error: list(error.path))
     if not errors:
         return encoded, None

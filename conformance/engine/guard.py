@@ -1,8 +1,10 @@
 """The ID guard: the one rule that keeps a run from restarting real tasks it was not given.
 
-A request may name a task ID only if the run minted it (a random UUID nobody else can hold), the fixtures file
-lists it, or it does not look like a task ID at all (generated garbage). Restartable fixtures may be sent once per
-run, since only the first restart is promised to succeed.
+A request may name a task only if the run minted its ID (a random UUID nobody else can hold) or the fixtures file
+lists it; anything else shaped like a task ID (a UUID, with or without hyphens) anywhere in the body is refused,
+even in a body Python cannot parse, since a more lenient server might still read it. Restartable fixtures may be
+sent once per run, since only their first restart is promised to succeed. IDs are compared case-insensitively,
+as a server might.
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ class GuardRefusal(Exception):
     """The guard refused to send a request; the run treats this as a harness fault, never as a target failure."""
 
 
+def _key(task_id: str) -> str:
+    return task_id.replace("-", "").lower() if TASK_ID_SHAPE.fullmatch(task_id) else task_id.lower()
+
+
 class IdGuard:
     def __init__(
         self, restartable: Iterable[str] = (), not_restartable: Iterable[str] = (), rng: random.Random | None = None
     ) -> None:
-        self.restartable = frozenset(restartable)
-        self.not_restartable = frozenset(not_restartable)
+        self.restartable = frozenset(_key(task) for task in restartable)
+        self.not_restartable = frozenset(_key(task) for task in not_restartable)
         self._minted: set[str] = set()
         self._spent: set[str] = set()
         self._rng = rng or random.Random()
@@ -34,38 +40,39 @@ class IdGuard:
     def mint(self) -> str:
         """A fresh random UUID that names no real task; reproducible from the run's seed."""
         task_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-        self._minted.add(task_id)
+        self._minted.add(_key(task_id))
         return task_id
 
     def adopt(self, task_id: str) -> str:
         """Declare an ID minted elsewhere by the run (e.g. rewritten examples)."""
-        self._minted.add(task_id)
+        self._minted.add(_key(task_id))
         return task_id
 
-    def is_safe(self, task_id: str) -> bool:
-        if task_id in self._minted or task_id in self.not_restartable:
+    def _allowed(self, key: str) -> bool:
+        if key in self._minted or key in self.not_restartable:
             return True
-        if task_id in self.restartable:
-            return task_id not in self._spent
-        return not TASK_ID_SHAPE.search(task_id)
+        return key in self.restartable and key not in self._spent
 
     def admit(self, body: bytes | None) -> None:
         """Raise GuardRefusal if the body names a task it must not; mark restartable fixtures as spent."""
-        ids = _task_ids(body)
-        unsafe = [task for task in ids if not self.is_safe(task)]
+        if not body:
+            return
+        text = body.decode("utf-8", errors="replace")
+        shaped = TASK_ID_SHAPE.findall(text)
+        named = _task_ids(text)
+        unsafe = [task for task in shaped if not self._allowed(_key(task))]
+        unsafe += [task for task in named if _key(task) in self.restartable and not self._allowed(_key(task))]
         if unsafe:
             raise GuardRefusal(
                 f"refused to send task ID {_shorten(unsafe[0])}: it is neither minted by this run nor an unused fixture"
             )
-        self._spent.update(task for task in ids if task in self.restartable)
+        self._spent.update(_key(task) for task in (*shaped, *named) if _key(task) in self.restartable)
 
 
-def _task_ids(body: bytes | None) -> list[str]:
-    """The string IDs a server could read from the body; a body no server can parse names no task."""
-    if not body:
-        return []
+def _task_ids(text: str) -> list[str]:
+    """The string IDs of a parseable body (UUID-shaped ones are also caught by the raw scan)."""
     try:
-        document: Any = json.loads(body)
+        document: Any = json.loads(text)
     except (ValueError, RecursionError):
         return []
     if not isinstance(document, dict) or not isinstance(document.get("migration_tasks"), list):

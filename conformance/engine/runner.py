@@ -73,6 +73,7 @@ def open_target(settings: RunSettings, seed: int) -> Iterator[Target]:
         fixtures = load_fixtures(settings.fixtures) if settings.fixtures else None
         yield Target(settings.base_url or "", settings.project_id, settings.credentials, fixtures, embedded=False)
         return
+    from conformance.reference import deviations
     from conformance.reference.app import create_app
     from conformance.reference.auth import AuthMode, AuthPolicy
     from conformance.reference.server import BackgroundServer
@@ -90,7 +91,8 @@ def open_target(settings: RunSettings, seed: int) -> Iterator[Target]:
         readonly_keys={credentials.readonly_ak: credentials.readonly_sk},
     )
     store, fixtures = seed_store(seed=seed)
-    with BackgroundServer(create_app(store, policy, [settings.project_id])) as server:
+    behaviour = deviations.build(settings.faults, settings.variants, seed=seed)
+    with BackgroundServer(create_app(store, policy, [settings.project_id], behaviour)) as server:
         yield Target(server.base_url, settings.project_id, credentials, Fixtures.load(fixtures), embedded=True)
 
 
@@ -178,7 +180,12 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
                 run_error = f"harness fault: {exc}"
             except Exception as exc:  # a bug of ours must end as a clear "error" verdict, not a traceback
                 run_error = f"harness fault: {type(exc).__name__}: {exc}"
-        stats = {"requests": client.sent, "generated_cases": generated.cases, "generated_by_phase": generated.by_phase}
+        stats = {
+            "requests": client.sent,
+            "generated_cases": generated.cases,
+            "generated_by_phase": generated.by_phase,
+            "first_must_failure": ledger.first_failure,
+        }
 
     requirements = ledger.requirement_results(strict=settings.strict)
     verdict = Verdict.ERROR if run_error else decide_verdict(requirements, certify=settings.certify)
@@ -194,6 +201,8 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
             "embedded": target.embedded,
             "fixtures": str(settings.fixtures) if settings.fixtures else ("seeded" if target.embedded else None),
             "auth": _auth_kind(target.credentials),
+            "faults": list(settings.faults),
+            "variants": list(settings.variants),
         },
         "options": {
             "max_examples": settings.max_examples,

@@ -14,14 +14,25 @@ from conformance.checks.batch import check_batch
 from conformance.checks.responses import check_response
 from conformance.results import Exchange, Finding, Seen
 
-# check name -> (requirement for a positive case, requirement for a negative case)
-BUILTIN_CHECKS: dict[str, tuple[str, str]] = {
-    "not_a_server_error": ("BR-REQ-003", "BR-REQ-003"),
-    "status_code_conformance": ("BR-REQ-022", "BR-REQ-022"),
-    "content_type_conformance": ("BR-REQ-005", "BR-REQ-005"),
-    "response_schema_conformance": ("BR-REQ-007", "BR-REQ-004"),
-    "negative_data_rejection": ("BR-REQ-001", "BR-REQ-001"),
+# check name -> the requirement its failures count against (None: decided by the response, see _requirement_for)
+BUILTIN_CHECKS: dict[str, str | None] = {
+    "not_a_server_error": "BR-REQ-003",
+    "status_code_conformance": "BR-REQ-022",
+    "content_type_conformance": "BR-REQ-005",
+    "response_schema_conformance": None,
+    "negative_data_rejection": "BR-REQ-001",
 }
+
+
+def _requirement_for(check: str, failure: BaseException, exchange: Exchange) -> str | None:
+    """The catalogue requirement a schemathesis failure belongs to; None when the catalogue does not judge it."""
+    if "content_type_conformance" in getattr(type(failure), "checks", ()):
+        # A missing or wrong Content-Type, whichever check noticed it; our rule covers only bodies.
+        return "BR-REQ-005" if exchange.response_body else None
+    mapped = BUILTIN_CHECKS[check]
+    if mapped is not None:
+        return mapped
+    return "BR-REQ-007" if 200 <= exchange.status < 300 else "BR-REQ-004"
 
 
 @schemathesis.check
@@ -73,20 +84,28 @@ def run_schemathesis_checks(case: schemathesis.Case, exchange: Exchange, *, nega
     """Run each built-in check on an answer we already received, and turn its failures into findings."""
     response = response_from_exchange(exchange)
     findings: list[Finding | Seen] = []
-    for name, (positive_req, negative_req) in BUILTIN_CHECKS.items():
+    for name in BUILTIN_CHECKS:
         if name == "negative_data_rejection" and not negative:
             continue
-        requirement = negative_req if negative else positive_req
-        check = getattr(schemathesis.checks, name)
         try:
-            case.validate_response(response, checks=[check])
+            case.validate_response(response, checks=[getattr(schemathesis.checks, name)])
         except FailureGroup as group:
-            for failure in group.exceptions:
-                findings.append(Finding(requirement, False, f"schemathesis {name}: {failure.title}: {_short(failure)}"))
+            failures: list[BaseException] = list(group.exceptions)
         except AssertionError as exc:
-            findings.append(Finding(requirement, False, f"schemathesis {name}: {_short(exc)}"))
+            failures = [exc]
         else:
-            findings.append(Finding(requirement, True))
+            failures = []
+        judged = False
+        for failure in failures:
+            requirement = _requirement_for(name, failure, exchange)
+            if requirement is not None:
+                title = getattr(failure, "title", "failure")
+                findings.append(Finding(requirement, False, f"schemathesis {name}: {title}: {_short(failure)}"))
+                judged = True
+        if not judged and name != "response_schema_conformance":
+            findings.append(Finding(BUILTIN_CHECKS[name] or "", True))
+        elif not judged:
+            findings.append(Finding("BR-REQ-007" if 200 <= exchange.status < 300 else "BR-REQ-004", True))
     return findings
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -11,12 +12,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.contract import ENDPOINT, MAX_BATCH
 from conformance.reference.auth import AuthPolicy, Denied
+from conformance.reference.behaviour import Batch, Behaviour, Crash, ErrorAnswer
 from conformance.reference.store import TaskStore
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -28,8 +30,15 @@ class InvalidRequest(Denied):
         super().__init__(400, code, message)
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error_code": code, "error_msg": message, "error_ext_msg": None}, status_code=status)
+def error_response(status: int, code: str, message: str, behaviour: Behaviour | None = None) -> Response:
+    body = json.dumps({"error_code": code, "error_msg": message, "error_ext_msg": None}).encode()
+    answer = ErrorAnswer(status, body)
+    if behaviour:
+        answer = behaviour.error(answer, code, message)
+        content_type = behaviour.content_type(answer.status, answer.content_type)
+    else:
+        content_type = answer.content_type
+    return Response(answer.body, status_code=answer.status, media_type=content_type, headers=dict(answer.headers))
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -44,12 +53,17 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
+def _reject_constant(name: str) -> None:
+    """NaN and Infinity are Python's extensions, not JSON."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_task_ids(body: bytes) -> list[str]:
     """The requested task IDs, or InvalidRequest naming what is wrong with the body."""
     if not body.strip():
         raise InvalidRequest("DCS.4004", "The request body is empty.")
     try:
-        document: Any = json.loads(body.decode("utf-8"))
+        document: Any = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidRequest("DCS.4005", "The request body has invalid characters or is not JSON.") from None
     if not isinstance(document, dict):
@@ -68,14 +82,22 @@ def parse_task_ids(body: bytes) -> list[str]:
     return tasks
 
 
-def create_app(store: TaskStore, auth: AuthPolicy | None = None, projects: Collection[str] = ()) -> ASGIApp:
-    """The ASGI app; ``projects`` limits the project IDs served (empty: all of them)."""
+def create_app(
+    store: TaskStore,
+    auth: AuthPolicy | None = None,
+    projects: Collection[str] = (),
+    behaviour: Behaviour | None = None,
+) -> ASGIApp:
+    """The ASGI app; ``projects`` limits the project IDs served (empty: all of them); ``behaviour`` switches on
+    deliberate deviations (faults and variants) and is empty for the faithful reference."""
     policy = auth or AuthPolicy()
     served = frozenset(projects)
+    mods = behaviour or Behaviour()
 
-    async def batch_restart(request: Request) -> Response:
+    def authorize(request: Request, body: bytes) -> None:
+        if mods.bypass_auth(request.headers):
+            return
         try:
-            body = await read_body(request)
             policy.authorize(
                 request.method,
                 request.scope["raw_path"].decode("latin-1"),
@@ -83,27 +105,53 @@ def create_app(store: TaskStore, auth: AuthPolicy | None = None, projects: Colle
                 request.headers,
                 body,
             )
+        except Denied as refusal:
+            if not mods.tolerate(refusal.status):
+                raise
+
+    async def batch_restart(request: Request) -> Response:
+        if delay := mods.delay():
+            await asyncio.sleep(delay)
+        try:
+            body = await read_body(request)
+            authorize(request, body)
             if served and request.path_params["project_id"] not in served:
                 raise Denied(404, "DCS.4001", "The project does not exist.")
-            outcomes = store.restart_batch(parse_task_ids(body))
+            batch = Batch(mods.parse(body, parse_task_ids), store, mods.rng)
+            mods.admit(batch)
+            outcomes = mods.outcomes(batch, store.restart_batch(batch.requested))
+            status = mods.status(batch, outcomes)
+            if status >= 400:
+                raise Denied(status, "DCS.4800", "The batch cannot be processed.")
         except Denied as refusal:
-            return error_response(refusal.status, refusal.code, refusal.message)
-        return JSONResponse({"migration_tasks": [outcome.as_json() for outcome in outcomes]})
+            return error_response(refusal.status, refusal.code, refusal.message, mods)
+        except Crash:
+            return error_response(500, "DCS.5000", "Internal service error.", mods)
+        document = mods.document(batch, {"migration_tasks": [outcome.as_json() for outcome in outcomes]})
+        # ASCII escapes keep any requested string answerable, lone surrogates included.
+        content = json.dumps(document).encode("ascii")
+        return Response(content, status_code=status, media_type=mods.content_type(status))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return error_response(404, "DCS.4001", "The requested URL does not exist.")
+            return error_response(404, "DCS.4001", "The requested URL does not exist.", mods)
         if exc.status_code == 405:
-            response = error_response(405, "DCS.4003", f"Method {request.method} is not allowed here.")
+            response = error_response(405, "DCS.4003", f"Method {request.method} is not allowed here.", mods)
             response.headers["Allow"] = "POST"
             return response
-        return error_response(exc.status_code, "DCS.4000", str(exc.detail))
+        return error_response(exc.status_code, "DCS.4000", str(exc.detail), mods)
+
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error: %r", exc)
+        return error_response(500, "DCS.5000", "Internal service error.", mods)
 
     app = Starlette(
         routes=[Route(ENDPOINT.replace("{project_id}", "{project_id:str}"), batch_restart, methods=["POST"])],
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={HTTPException: http_error, Exception: crash},
     )
+    # A trailing slash is another URL (404), never a redirect: 307 is not a documented status.
+    app.router.redirect_slashes = False
     return RequestIdMiddleware(app)
 
 
@@ -130,7 +178,7 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
+            # Starlette has already answered with the JSON 500 of the app's handler when the response started.
             log.exception("request %s failed", request_id)
-            if started:
-                raise
-            await error_response(500, "DCS.5000", "Internal service error.")(scope, receive, send_with_id)
+            if not started:
+                await error_response(500, "DCS.5000", "Internal service error.")(scope, receive, send_with_id)

@@ -63,8 +63,10 @@ class AuthPolicy:
         def secret_for(ak: str) -> str | None:
             return self.keys.get(ak) or self.readonly_keys.get(ak)
 
+        # The SDK signs header values as text and sends them as UTF-8; the server decoded them as Latin-1.
+        received = {name: _as_utf8(value) for name, value in headers.items()}
         try:
-            ak = signing.verify(method, path, query, headers, body, secret_for)
+            ak = signing.verify(method, path, query, received, body, secret_for)
         except signing.SignatureError as exc:
             raise Denied(401, "DCS.1001", f"Invalid authentication information: {exc}") from None
         if ak not in self.keys:
@@ -73,3 +75,10 @@ class AuthPolicy:
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _as_utf8(value: str) -> str:
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value

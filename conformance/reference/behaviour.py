@@ -1,0 +1,134 @@
+"""Hooks that let the reference server deviate on purpose: faults (which break a requirement) and variants
+(different choices the documentation allows).
+
+Each deviation is a small ``Mod`` overriding one or more hooks; the server folds every active mod over each hook
+in turn. With no mod active, every hook is the identity and the server is the faithful reference.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from conformance.reference.store import Outcome, TaskStore
+
+
+class Crash(Exception):
+    """A deliberate internal error: the server answers it as an unhandled failure (500)."""
+
+
+@dataclass
+class Batch:
+    """What one valid request asked for, with what mods may need to decide."""
+
+    requested: list[str]
+    store: TaskStore
+    rng: random.Random
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Mod:
+    """One deviation. ``breaks`` names the requirement IDs a fault violates; variants break nothing."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    breaks: ClassVar[tuple[str, ...]] = ()
+
+    def bypass_auth(self, headers: Mapping[str, str]) -> bool:
+        return False
+
+    def tolerate(self, status: int) -> bool:
+        """Let a request through that auth would refuse with ``status``."""
+        return False
+
+    def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
+        return parse(body)
+
+    def admit(self, batch: Batch) -> None:
+        """Refuse a parsed batch before anything is restarted (raise Denied)."""
+
+    def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+        return outcomes
+
+    def document(self, batch: Batch, document: dict[str, Any]) -> Any:
+        return document
+
+    def status(self, batch: Batch, outcomes: list[Outcome], status: int) -> int:
+        return status
+
+    def content_type(self, status: int, content_type: str) -> str:
+        return content_type
+
+    def error(self, answer: ErrorAnswer, code: str, message: str) -> ErrorAnswer:
+        return answer
+
+    def delay(self) -> float:
+        return 0.0
+
+
+class Behaviour:
+    """The active mods, folded over each hook in the order given."""
+
+    def __init__(self, mods: list[Mod] | None = None, seed: int | None = None) -> None:
+        self.mods = list(mods or [])
+        self.rng = random.Random(seed)
+
+    def __bool__(self) -> bool:
+        return bool(self.mods)
+
+    def bypass_auth(self, headers: Mapping[str, str]) -> bool:
+        return any(mod.bypass_auth(headers) for mod in self.mods)
+
+    def tolerate(self, status: int) -> bool:
+        return any(mod.tolerate(status) for mod in self.mods)
+
+    def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
+        for mod in reversed(self.mods):
+            parse = _bind(mod, parse)
+        return parse(body)
+
+    def admit(self, batch: Batch) -> None:
+        for mod in self.mods:
+            mod.admit(batch)
+
+    def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+        for mod in self.mods:
+            outcomes = mod.outcomes(batch, outcomes)
+        return outcomes
+
+    def document(self, batch: Batch, document: dict[str, Any]) -> Any:
+        for mod in self.mods:
+            document = mod.document(batch, document)
+        return document
+
+    def status(self, batch: Batch, outcomes: list[Outcome]) -> int:
+        status = 200
+        for mod in self.mods:
+            status = mod.status(batch, outcomes, status)
+        return status
+
+    def content_type(self, status: int, content_type: str = "application/json") -> str:
+        for mod in self.mods:
+            content_type = mod.content_type(status, content_type)
+        return content_type
+
+    def error(self, answer: ErrorAnswer, code: str, message: str) -> ErrorAnswer:
+        for mod in self.mods:
+            answer = mod.error(answer, code, message)
+        return answer
+
+    def delay(self) -> float:
+        return sum(mod.delay() for mod in self.mods)
+
+
+def _bind(mod: Mod, inner: Callable[[bytes], list[str]]) -> Callable[[bytes], list[str]]:
+    return lambda body: mod.parse(body, inner)

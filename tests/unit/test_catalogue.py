@@ -1,0 +1,153 @@
+"""The requirement catalogue is well-formed, and every citation in it resolves to the documentation it quotes."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conformance.contract import CATALOGUE_FILE, LEVELS, Catalogue, contract_dir, load_catalogue
+
+REQUIREMENT_ID = re.compile(r"BR-REQ-\d{3}")
+OBSERVATION_ID = re.compile(r"OBS-\d{3}")
+KNOWN_NEEDS = {"fixtures", "credentials", "readonly-credentials"}
+SEED_REFS = re.compile(r"(Table \d+|Example Requests|Example Responses|Status Codes|Function|URI|Request Parameters)")
+FACTS_WINDOW = 3  # a `line: N` quote must lie on lines N .. N+2
+
+
+def collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    return yaml.safe_load((contract_dir() / CATALOGUE_FILE).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+def document_text(catalogue: Catalogue, doc: str) -> str:
+    return (contract_dir() / catalogue.documents[doc]).read_text(encoding="utf-8")
+
+
+def test_catalogue_file_parses_as_yaml_mapping() -> None:
+    raw = yaml.safe_load((contract_dir() / CATALOGUE_FILE).read_text(encoding="utf-8"))
+    assert isinstance(raw, dict)
+    assert {"documents", "requirements", "observations"} <= set(raw)
+
+
+def test_requirement_ids_are_unique_and_well_formed(catalogue: Catalogue) -> None:
+    ids = [req.id for req in catalogue.requirements]
+    assert ids, "the catalogue has no requirements"
+    assert [i for i in ids if not REQUIREMENT_ID.fullmatch(i)] == []
+    assert [i for i, count in Counter(ids).items() if count > 1] == []
+
+
+def test_observation_ids_are_unique_and_well_formed(catalogue: Catalogue) -> None:
+    ids = [obs.id for obs in catalogue.observations]
+    assert ids, "the catalogue has no observations"
+    assert [i for i in ids if not OBSERVATION_ID.fullmatch(i)] == []
+    assert [i for i, count in Counter(ids).items() if count > 1] == []
+
+
+def test_observations_have_title_and_description(catalogue: Catalogue) -> None:
+    assert [obs.id for obs in catalogue.observations if not obs.title.strip() or not obs.about.strip()] == []
+
+
+def test_requirement_levels_are_rfc2119_keywords(catalogue: Catalogue) -> None:
+    assert set(LEVELS) == {"MUST", "SHOULD", "MAY"}
+    assert [(req.id, req.level) for req in catalogue.requirements if req.level not in LEVELS] == []
+
+
+def test_requirements_have_title_and_one_sentence_statement(catalogue: Catalogue) -> None:
+    bad = []
+    for req in catalogue.requirements:
+        statement = req.statement.strip()
+        one_sentence = statement.endswith(".") and not re.search(r"[.!?]\s", statement[:-1])
+        if not req.title.strip() or not statement or not one_sentence:
+            bad.append((req.id, req.title, statement))
+    assert bad == []
+
+
+def test_requirement_needs_are_known_capabilities(catalogue: Catalogue) -> None:
+    assert [(req.id, need) for req in catalogue.requirements for need in req.needs if need not in KNOWN_NEEDS] == []
+
+
+def test_raw_requirement_entries_have_only_known_keys(raw: dict[str, Any]) -> None:
+    allowed = {"id", "level", "title", "statement", "sources", "needs"}
+    assert [(item.get("id"), sorted(set(item) - allowed)) for item in raw["requirements"] if set(item) - allowed] == []
+    assert [item.get("id") for item in raw["requirements"] if not item.get("sources")] == []
+
+
+def test_every_document_named_by_the_catalogue_exists_under_contract_dir(catalogue: Catalogue) -> None:
+    assert set(catalogue.documents) == {"seed", "facts"}
+    missing = [path for path in catalogue.documents.values() if not (contract_dir() / path).is_file()]
+    assert missing == []
+    # no document escapes the contract directory
+    root = contract_dir().resolve()
+    assert all(Path(root / path).resolve().is_relative_to(root) for path in catalogue.documents.values())
+
+
+def test_every_source_names_a_known_document_and_a_place_in_it(catalogue: Catalogue) -> None:
+    bad = []
+    for req in catalogue.requirements:
+        for source in req.sources:
+            if source.doc not in catalogue.documents:
+                bad.append((req.id, source.doc, "unknown document"))
+            elif (source.ref is None) == (source.line is None):
+                bad.append((req.id, source.doc, "needs exactly one of ref and line"))
+            elif not source.quote.strip():
+                bad.append((req.id, source.doc, "empty quote"))
+    assert bad == []
+
+
+def test_seed_sources_cite_a_section_label_that_exists_and_a_quote_found_in_the_page(catalogue: Catalogue) -> None:
+    text = document_text(catalogue, "seed")
+    flat = collapse(text)
+    bad = []
+    for req in catalogue.requirements:
+        for source in req.sources:
+            if source.doc != "seed":
+                continue
+            if source.ref is None or not SEED_REFS.fullmatch(source.ref) or source.ref not in text:
+                bad.append((req.id, source.ref, "section label not in the seed"))
+            if collapse(source.quote) not in flat:
+                bad.append((req.id, source.ref, source.quote))
+    assert bad == []
+
+
+def test_facts_sources_quote_text_found_at_the_cited_line(catalogue: Catalogue) -> None:
+    lines = document_text(catalogue, "facts").splitlines()
+    bad = []
+    for req in catalogue.requirements:
+        for source in req.sources:
+            if source.doc != "facts":
+                continue
+            if source.line is None or not 1 <= source.line <= len(lines):
+                bad.append((req.id, source.line, "line out of range"))
+                continue
+            window = collapse(" ".join(lines[source.line - 1 : source.line - 1 + FACTS_WINDOW]))
+            if collapse(source.quote) not in window:
+                bad.append((req.id, source.line, source.quote))
+    assert bad == []
+
+
+def test_catalogue_has_at_least_15_must_and_4_should_requirements(catalogue: Catalogue) -> None:
+    levels = Counter(req.level for req in catalogue.requirements)
+    assert levels["MUST"] >= 15
+    assert levels["SHOULD"] >= 4
+
+
+def test_catalogue_lookup_finds_requirements_and_observations_by_id(catalogue: Catalogue) -> None:
+    first = catalogue.requirements[0]
+    assert catalogue.requirement(first.id) is first
+    assert catalogue.observation(catalogue.observations[0].id) is catalogue.observations[0]
+    with pytest.raises(KeyError):
+        catalogue.requirement("BR-REQ-999")

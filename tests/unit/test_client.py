@@ -1,0 +1,465 @@
+"""conformance.engine.client.TargetClient: the one door every request passes through.
+
+It must refuse IDs it may not send before anything reaches the wire, keep to the budget and the rate limit, sign
+AK/SK requests exactly as conformance.signing verifies them (and break them on purpose when asked), and never
+record a secret.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import respx
+
+from conformance import signing
+from conformance.engine.client import (
+    Auth,
+    BudgetExhausted,
+    Credentials,
+    TargetClient,
+    TargetUnreachable,
+)
+from conformance.engine.guard import TASK_ID_SHAPE, GuardRefusal, IdGuard
+from conformance.engine.redaction import MASK
+from conformance.results import Exchange
+
+BASE = "http://target.test"
+PATH = "/v2/proj/migration-tasks/batch-restart"
+URL = BASE + PATH
+REAL_TASK = "091434c0-d6d7-47c6-9e14-17cc9502b27b"  # a task ID nobody gave this run
+RESTARTABLE = "7599c3ed-d0d3-4fb9-9273-653160302023"
+NOT_RESTARTABLE = "5e3a2f10-0b7c-4c1e-9d2a-6f8e1b4c7a90"
+TOKEN = "tok-SECRET-123"
+AK = "HPUAEXAMPLEAK0000001"
+SK = "sEcReTkEy0123456789abcdefghijklmnopqrstu"
+RO_AK = "HPUAREADONLYAK000002"
+RO_SK = "r3adOnlySecretKey0123456789abcdefghijklm"
+
+
+def body(*task_ids: str) -> bytes:
+    return json.dumps({"migration_tasks": list(task_ids)}).encode()
+
+
+def ok_answer(request: httpx.Request) -> httpx.Response:
+    try:
+        ids = json.loads(request.content)["migration_tasks"]
+    except (ValueError, KeyError, TypeError):
+        return httpx.Response(400, json={"error_code": "DCS.4000", "error_msg": "Invalid request."})
+    items = [{"task_id": task, "result": "failed", "error_code": "DCS.4957", "error_msg": "no"} for task in ids]
+    return httpx.Response(200, json={"migration_tasks": items}, headers={"X-Request-Id": "req-1"})
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def route(mock: respx.MockRouter) -> respx.Route:
+    return mock.post(PATH).mock(side_effect=ok_answer)
+
+
+def fixtures_guard() -> IdGuard:
+    return IdGuard(restartable=[RESTARTABLE], not_restartable=[NOT_RESTARTABLE])
+
+
+def verify(request: httpx.Request, known: dict[str, str] | None = None) -> str:
+    """Verify a captured request as a server would: raw path and query, wire headers, wire body."""
+    raw_path, _, query = request.url.raw_path.partition(b"?")
+    secrets = known if known is not None else {AK: SK}
+    return signing.verify(
+        request.method, raw_path.decode(), query.decode(), request.headers, request.content, secrets.get
+    )
+
+
+def dumped(exchange: Exchange) -> str:
+    return json.dumps(exchange.to_dict("explanation"), ensure_ascii=False)
+
+
+# -- the ID guard -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "task_id",
+    [
+        REAL_TASK,
+        REAL_TASK.upper(),
+        REAL_TASK.replace("-", ""),
+        f"prefix-{REAL_TASK}-suffix",
+        str(uuid.UUID(int=7, version=4)),
+    ],
+    ids=["uuid", "upper-case", "no-dashes", "embedded", "other-uuid"],
+)
+def test_guard_refuses_unminted_uuid_and_nothing_is_sent(route: respx.Route, task_id: str) -> None:
+    with TargetClient(BASE, "proj") as client:
+        minted = client.guard.mint()
+        with pytest.raises(GuardRefusal, match="refused to send task ID") as refusal:
+            client.post(body(minted, task_id))
+    assert route.call_count == 0
+    assert TASK_ID_SHAPE.search(task_id).group(0) in str(refusal.value)
+    assert client.sent == 0
+
+
+def test_guard_refusal_of_a_long_id_names_only_the_task_shaped_part(route: respx.Route) -> None:
+    task_id = REAL_TASK + "x" * 500
+    with TargetClient(BASE, "proj") as client, pytest.raises(GuardRefusal) as refusal:
+        client.post(body(task_id))
+    assert route.call_count == 0
+    assert REAL_TASK in str(refusal.value)
+    assert len(str(refusal.value)) < 200
+
+
+def test_minted_and_adopted_ids_pass_the_guard(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj") as client:
+        minted = [client.guard.mint() for _ in range(3)]
+        adopted = client.guard.adopt(REAL_TASK.upper())
+        for _ in range(2):
+            ex = client.post(body(*minted, adopted))
+            assert ex.status == 200
+    assert route.call_count == 2
+    assert json.loads(route.calls.last.request.content)["migration_tasks"] == [*minted, adopted]
+
+
+def test_fixture_ids_pass_the_guard(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj", guard=fixtures_guard()) as client:
+        client.post(body(RESTARTABLE, NOT_RESTARTABLE))
+    assert route.call_count == 1
+
+
+def test_restartable_fixture_is_sent_once_and_refused_the_second_time(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj", guard=fixtures_guard()) as client:
+        client.post(body(RESTARTABLE))
+        with pytest.raises(GuardRefusal, match=RESTARTABLE):
+            client.post(body(NOT_RESTARTABLE, RESTARTABLE))
+    assert route.call_count == 1
+
+
+def test_non_restartable_fixture_may_be_sent_again_and_again(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj", guard=fixtures_guard()) as client:
+        for _ in range(3):
+            client.post(body(NOT_RESTARTABLE))
+    assert route.call_count == 3
+
+
+@pytest.mark.parametrize(
+    "task_id",
+    ["", "   ", "task-1", "12345", "迁移任务-é", "🚀", "../x?y=1#", '"\\', "0914-34c0-d6d7", "g" * 36, "x" * 1024],
+)
+def test_ids_that_do_not_look_like_task_ids_pass_the_guard(route: respx.Route, task_id: str) -> None:
+    with TargetClient(BASE, "proj") as client:
+        client.post(body(task_id))
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"restart everything", b'{"migration_tasks": ["not-a-task"', b"null", json.dumps([1, 2]).encode()],
+    ids=["empty", "plain-text", "truncated-json", "json-null", "array-body"],
+)
+def test_bodies_without_a_task_shaped_id_pass_the_guard(route: respx.Route, raw: bytes) -> None:
+    with TargetClient(BASE, "proj") as client:
+        client.post(raw)
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"migration_tasks": ["' + REAL_TASK.encode() + b'"',
+        json.dumps([REAL_TASK]).encode(),
+        json.dumps({"migration_tasks": [{"task_id": REAL_TASK}]}).encode(),
+        json.dumps({"other": REAL_TASK}).encode(),
+    ],
+    ids=["truncated-json", "array-body", "object-items", "other-field"],
+)
+def test_an_unminted_task_id_anywhere_in_any_body_is_refused(route: respx.Route, raw: bytes) -> None:
+    """A lenient or differently shaped server might still read the ID, so the guard scans the raw body."""
+    with TargetClient(BASE, "proj") as client, pytest.raises(GuardRefusal):
+        client.post(raw)
+    assert route.call_count == 0
+
+
+def test_guard_refuses_unminted_uuid_in_a_body_that_is_not_valid_utf8(route: respx.Route) -> None:
+    """Python's json refuses this body, but lenient JSON servers (Go's encoding/json replaces invalid UTF-8 with
+    U+FFFD) read it and would restart REAL_TASK: the guard must not take "Python cannot parse it" for "no server
+    can"."""
+    raw = b'{"migration_tasks": ["' + REAL_TASK.encode() + b'", "\xff\xfe"]}'
+    with TargetClient(BASE, "proj") as client, pytest.raises(GuardRefusal):
+        client.post(raw)
+    assert route.call_count == 0
+
+
+# -- budget and rate limit ------------------------------------------------------------------------------------------
+
+
+def test_budget_allows_n_requests_and_refuses_the_next_without_sending(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj", max_requests=3) as client:
+        for _ in range(3):
+            client.post(body("a"))
+        with pytest.raises(BudgetExhausted, match="budget of 3"):
+            client.post(body("a"))
+        with pytest.raises(BudgetExhausted):
+            client.post(body("a"))
+    assert route.call_count == 3
+    assert client.sent == 3
+
+
+def test_guard_refusal_spends_no_budget(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj", max_requests=1) as client:
+        with pytest.raises(GuardRefusal):
+            client.post(body(REAL_TASK))
+        assert client.post(body("a")).status == 200
+    assert route.call_count == 1
+
+
+def test_rate_limit_spaces_requests(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj", rate_limit=50) as client:
+        started = time.monotonic()
+        for _ in range(5):
+            client.post(body("a"))
+        elapsed = time.monotonic() - started
+    assert route.call_count == 5
+    assert 0.075 <= elapsed < 2.0
+
+
+def test_request_times_are_spaced_by_the_rate_limit(mock: respx.MockRouter) -> None:
+    stamps: list[float] = []
+
+    def stamp(request: httpx.Request) -> httpx.Response:
+        stamps.append(time.monotonic())
+        return ok_answer(request)
+
+    mock.post(PATH).mock(side_effect=stamp)
+    with TargetClient(BASE, "proj", rate_limit=40) as client:
+        for _ in range(4):
+            client.post(body("a"))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
+    assert all(gap >= 0.02 for gap in gaps), gaps
+
+
+# -- what an exchange records ----------------------------------------------------------------------------------------
+
+
+def test_exchange_records_request_and_response(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj") as client:
+        ex = client.post_json({"migration_tasks": ["a", "é"]}, label="my label")
+    assert (ex.method, ex.url, ex.status, ex.label) == ("POST", URL, 200, "my label")
+    assert json.loads(ex.request_body) == {"migration_tasks": ["a", "é"]}
+    assert ex.header("x-request-id") == "req-1"
+    assert ex.response_json["migration_tasks"][1]["task_id"] == "é"
+    assert route.calls.last.request.headers["Content-Type"] == "application/json;charset=utf-8"
+
+
+def test_content_type_can_be_changed_or_left_out(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj") as client:
+        client.post(b"x", content_type="text/plain")
+        assert route.calls.last.request.headers["Content-Type"] == "text/plain"
+        client.post(b"x", content_type=None)
+        assert "Content-Type" not in route.calls.last.request.headers
+
+
+def test_project_id_override_is_percent_encoded_into_the_path(mock: respx.MockRouter) -> None:
+    other = mock.post("/v2/no%20such%2Fproject/migration-tasks/batch-restart").mock(side_effect=ok_answer)
+    with TargetClient(BASE, "proj") as client:
+        ex = client.post(body("a"), project_id="no such/project")
+    assert other.call_count == 1
+    assert ex.url == BASE + "/v2/no%20such%2Fproject/migration-tasks/batch-restart"
+
+
+# -- redaction ------------------------------------------------------------------------------------------------------
+
+
+def echo_secrets(request: httpx.Request) -> httpx.Response:
+    """A careless server that echoes every credential it received, in the body and in headers."""
+    echoed = {
+        name: value for name, value in request.headers.items() if name.lower() in ("x-auth-token", "authorization")
+    }
+    return httpx.Response(
+        401,
+        json={"error_code": "DCS.1001", "error_msg": f"bad credential {echoed} {TOKEN} {AK} {SK}", "echo": echoed},
+        headers={
+            "X-Echo-Token": TOKEN,
+            "X-Subject-Token": TOKEN,
+            "X-Echo-Auth": f"{AK}:{SK}",
+            "X-Request-Id": f"req-{TOKEN}",
+        },
+    )
+
+
+def test_token_is_sent_but_never_recorded(mock: respx.MockRouter) -> None:
+    route = mock.post(PATH).mock(side_effect=echo_secrets)
+    with TargetClient(BASE, "proj", credentials=Credentials(token=TOKEN)) as client:
+        ex = client.post(body("a"))
+    assert route.calls.last.request.headers["X-Auth-Token"] == TOKEN
+    assert ex.request_headers["x-auth-token"] == MASK
+    assert TOKEN not in dumped(ex)
+    assert MASK in ex.response_body.decode()
+    assert ex.header("X-Echo-Token") == MASK
+
+
+def test_wrong_token_is_random_and_redacted(mock: respx.MockRouter) -> None:
+    route = mock.post(PATH).mock(side_effect=echo_secrets)
+    with TargetClient(BASE, "proj", credentials=Credentials(token=TOKEN)) as client:
+        ex = client.post(body("a"), auth=Auth.WRONG_TOKEN)
+    sent = route.calls.last.request.headers["X-Auth-Token"]
+    assert sent != TOKEN
+    assert len(sent) >= 32
+    assert ex.request_headers["x-auth-token"] == MASK
+
+
+@pytest.mark.parametrize(
+    "auth", [Auth.DEFAULT, Auth.UNKNOWN_KEY, Auth.WRONG_SECRET, Auth.TAMPERED_BODY, Auth.STALE_DATE]
+)
+def test_aksk_authorization_is_redacted_and_keys_never_recorded(mock: respx.MockRouter, auth: Auth) -> None:
+    route = mock.post(PATH).mock(side_effect=echo_secrets)
+    with TargetClient(BASE, "proj", credentials=Credentials(ak=AK, sk=SK)) as client:
+        ex = client.post(body("a"), auth=auth)
+    assert route.calls.last.request.headers["Authorization"].startswith(signing.ALGORITHM)
+    assert ex.request_headers["authorization"] == MASK
+    text = dumped(ex)
+    assert AK not in text
+    assert SK not in text
+
+
+def test_readonly_secrets_are_redacted_too(mock: respx.MockRouter) -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"error_code": "DCS.1100", "error_msg": f"{RO_AK} {RO_SK} ro-TOKEN-987"})
+
+    mock.post(PATH).mock(side_effect=echo)
+    credentials = Credentials(token=TOKEN, readonly_token="ro-TOKEN-987", readonly_ak=RO_AK, readonly_sk=RO_SK)
+    with TargetClient(BASE, "proj", credentials=credentials) as client:
+        text = dumped(client.post(body("a"), auth=Auth.READONLY))
+    for secret in (RO_AK, RO_SK, "ro-TOKEN-987"):
+        assert secret not in text
+
+
+# -- authentication -------------------------------------------------------------------------------------------------
+
+
+def test_aksk_request_carries_a_signature_the_verifier_accepts(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj", credentials=Credentials(ak=AK, sk=SK)) as client:
+        client.post(body("a", "b"))
+    request = route.calls.last.request
+    assert verify(request) == AK
+    assert request.headers["X-Project-Id"] == "proj"
+    assert "host" in request.headers["Authorization"]
+
+
+@pytest.mark.parametrize("project_id", ["other-project", "no such/project", "p~q+r"])
+def test_aksk_signature_holds_for_a_project_id_that_needs_encoding(mock: respx.MockRouter, project_id: str) -> None:
+    route = mock.route(method="POST").mock(side_effect=ok_answer)
+    with TargetClient(BASE, "proj", credentials=Credentials(ak=AK, sk=SK)) as client:
+        client.post(body("a"), project_id=project_id)
+    request = route.calls.last.request
+    assert verify(request) == AK
+    assert request.headers["X-Project-Id"] == project_id
+
+
+def test_aksk_signature_holds_for_a_body_with_non_ascii_ids(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj", credentials=Credentials(ak=AK, sk=SK)) as client:
+        client.post_json({"migration_tasks": ["迁移任务-é", "🚀"]})
+    assert verify(route.calls.last.request) == AK
+
+
+@pytest.mark.parametrize(
+    ("auth", "reason"),
+    [
+        (Auth.WRONG_SECRET, "signature mismatch"),
+        (Auth.TAMPERED_BODY, "signature mismatch"),
+        (Auth.STALE_DATE, "behind the server clock"),
+        (Auth.UNKNOWN_KEY, "unknown access key"),
+    ],
+)
+def test_broken_aksk_modes_send_requests_the_verifier_rejects(route: respx.Route, auth: Auth, reason: str) -> None:
+    with TargetClient(BASE, "proj", credentials=Credentials(ak=AK, sk=SK)) as client:
+        client.post(body("a"), auth=auth)
+    with pytest.raises(signing.SignatureError, match=reason):
+        verify(route.calls.last.request)
+
+
+def test_tampered_body_is_the_signed_body_plus_a_change(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj", credentials=Credentials(ak=AK, sk=SK)) as client:
+        ex = client.post(body("a"), auth=Auth.TAMPERED_BODY)
+    sent = route.calls.last.request.content
+    assert sent != body("a")
+    assert json.loads(sent) == {"migration_tasks": ["a"]}
+    assert ex.request_body == sent
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [Credentials(token=TOKEN), Credentials(ak=AK, sk=SK), Credentials()],
+    ids=["token", "aksk", "none-configured"],
+)
+def test_auth_none_sends_no_credential_headers(route: respx.Route, credentials: Credentials) -> None:
+    with TargetClient(BASE, "proj", credentials=credentials) as client:
+        client.post(body("a"), auth=Auth.NONE)
+    headers = route.calls.last.request.headers
+    for name in ("X-Auth-Token", "Authorization", "X-Sdk-Date"):
+        assert name not in headers
+
+
+def test_readonly_token_is_sent_instead_of_the_main_token(route: respx.Route) -> None:
+    credentials = Credentials(token=TOKEN, readonly_token="ro-TOKEN-987")
+    with TargetClient(BASE, "proj", credentials=credentials) as client:
+        client.post(body("a"), auth=Auth.READONLY)
+    assert route.calls.last.request.headers["X-Auth-Token"] == "ro-TOKEN-987"
+
+
+def test_readonly_aksk_signs_with_the_readonly_key(route: respx.Route) -> None:
+    credentials = Credentials(token=TOKEN, readonly_ak=RO_AK, readonly_sk=RO_SK)
+    with TargetClient(BASE, "proj", credentials=credentials) as client:
+        client.post(body("a"), auth=Auth.READONLY)
+    request = route.calls.last.request
+    assert "X-Auth-Token" not in request.headers
+    assert verify(request, {RO_AK: RO_SK}) == RO_AK
+
+
+@pytest.mark.parametrize(
+    ("credentials", "header"),
+    [
+        (Credentials(readonly_token="ro-TOKEN-987"), "X-Auth-Token"),
+        (Credentials(readonly_ak=RO_AK, readonly_sk=RO_SK), "Authorization"),
+    ],
+    ids=["readonly-token", "readonly-aksk"],
+)
+def test_readonly_credential_is_sent_even_without_main_credentials(
+    route: respx.Route, credentials: Credentials, header: str
+) -> None:
+    """settings.resolve accepts a read-only credential alone, and the BR-REQ-020 scenario then sends Auth.READONLY:
+    the request must carry that credential, or the 403 check is judged on an unauthenticated request."""
+    with TargetClient(BASE, "proj", credentials=credentials) as client:
+        client.post(body("a"), auth=Auth.READONLY)
+    assert header in route.calls.last.request.headers
+
+
+# -- unreachable target ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [httpx.ConnectError, httpx.ConnectError("[Errno 111] Connection refused"), httpx.ReadTimeout("timed out")],
+    ids=["connect-error-class", "connection-refused", "read-timeout"],
+)
+def test_transport_error_raises_target_unreachable_with_one_line(mock: respx.MockRouter, error: object) -> None:
+    mock.post(PATH).mock(side_effect=error)
+    with TargetClient(BASE, "proj") as client, pytest.raises(TargetUnreachable) as unreachable:
+        client.post(body("a"))
+    message = str(unreachable.value)
+    assert "\n" not in message
+    assert message.startswith(("ConnectError on POST " + URL, "ReadTimeout on POST " + URL))
+    assert unreachable.value.__cause__ is None
+
+
+def test_transport_error_without_a_message_says_no_answer(mock: respx.MockRouter) -> None:
+    mock.post(PATH).mock(side_effect=httpx.RemoteProtocolError(""))
+    with TargetClient(BASE, "proj") as client, pytest.raises(TargetUnreachable) as unreachable:
+        client.post(body("a"))
+    assert str(unreachable.value) == f"RemoteProtocolError on POST {URL}: no answer"
