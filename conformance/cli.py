@@ -249,6 +249,10 @@ def reproducer(settings: object) -> str:
         if value is not None:
             parts += [flag, str(value)]
     parts += [flag for flag, on in (("--strict", settings.strict), ("--certify", settings.certify)) if on]
+    for fault in settings.faults:
+        parts += ["--fault", fault]
+    for variant in settings.variants:
+        parts += ["--variant", variant]
     if settings.credentials.token:
         parts += ["--auth-token", "$DCS_AUTH_TOKEN"]
     return " ".join(parts)
@@ -279,6 +283,63 @@ def print_summary(report: dict) -> None:
     )
 
 
+def add_report_parsers(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser(
+        "report",
+        help="re-render index.html from a report directory",
+        description="Render DIR/index.html again from DIR/report.json alone (nothing is re-run).",
+    )
+    report.add_argument("directory", type=Path, metavar="DIR")
+    report.set_defaults(handler=cmd_report)
+    verify = commands.add_parser(
+        "verify",
+        help="check a certification bundle",
+        description=(
+            "Check a bundle written by 'run --certify': the SHA256SUMS match, the report was judged against this "
+            "suite version's spec, and the verdict is conformant. Exit 0 valid, 1 invalid, 2 not a report directory."
+        ),
+    )
+    verify.add_argument("directory", type=Path, metavar="DIR")
+    verify.set_defaults(handler=cmd_verify)
+
+
+def _report_dir(directory: Path) -> Path:
+    if not (directory / "report.json").is_file():
+        raise UsageError(f"{directory} holds no report.json: give the directory a run wrote its reports to")
+    return directory
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from conformance.certify import SUMS_FILE
+    from conformance.reporters import html, json_report
+
+    directory = _report_dir(args.directory)
+    try:
+        report = json_report.read(directory)
+    except ValueError as exc:
+        raise UsageError(f"{directory}/report.json is not valid JSON: {exc}") from None
+    try:
+        path = html.write(report, directory)
+    except (KeyError, TypeError) as exc:
+        raise UsageError(f"{directory}/report.json is not a dcs-conformance report (missing {exc})") from None
+    print(f"wrote {path}")
+    if (directory / SUMS_FILE).is_file():
+        print(f"note: {SUMS_FILE} was written by the certified run; verify will flag a re-rendered index.html")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from conformance.certify import verify
+
+    problems = verify(_report_dir(args.directory))
+    if problems:
+        for problem in problems:
+            print(f"INVALID: {problem}")
+        return 1
+    print(f"valid: {args.directory} is a conformant, untampered certificate for dcs-conformance {__version__}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dcs-conformance",
@@ -288,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_run_parser(commands)
     add_serve_parser(commands)
+    add_report_parsers(commands)
     return parser
 
 

@@ -184,9 +184,10 @@ class Ledger:
             elif tally.violations:
                 failing = req.level == "MUST" or strict
                 status = Status.FAILED if failing else Status.WARNING
-                reason = f"{tally.violations} of {tally.checked} checks violated it"
+                reason = f"{tally.violations} of {_checks(tally.checked)} violated it"
             elif tally.checked:
-                status, reason = Status.PASSED, f"held in all {tally.checked} checks"
+                status = Status.PASSED
+                reason = "held in the one check" if tally.checked == 1 else f"held in all {tally.checked} checks"
             else:
                 status = Status.SKIPPED
                 reason = self.skip_reasons.get(req.id, "no check exercised it in this run")
@@ -220,6 +221,10 @@ class Ledger:
                 }
             )
         return results
+
+
+def _checks(count: int) -> str:
+    return "1 check" if count == 1 else f"{count} checks"
 
 
 def decide_verdict(requirements: list[dict[str, Any]], *, certify: bool = False) -> Verdict:

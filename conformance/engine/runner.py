@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__
+from conformance.certify import write_bundle
 from conformance.contract import load_catalogue, load_spec, spec_sha256
 from conformance.engine.client import BudgetExhausted, Credentials, TargetClient, TargetUnreachable
 from conformance.engine.generated import GeneratedStats, run_generated
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.scenarios import Fixtures, Scenarios
-from conformance.reporters import json_report, junit
+from conformance.reporters import html, json_report, junit
 from conformance.results import Ledger, Verdict, count_statuses, decide_verdict
 from conformance.settings import RunSettings, SettingsError
 
@@ -221,6 +222,9 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
     }
     json_report.write(report, report_dir)
     junit.write(report, report_dir)
+    html.write(report, report_dir)
+    if settings.certify:
+        write_bundle(report, report_dir)
     if settings.report_dir is None:
         point_latest(report_dir)
     return RunOutcome(report=report, report_dir=report_dir, exit_code=EXIT_CODES[verdict])

@@ -151,3 +151,16 @@ def test_catalogue_lookup_finds_requirements_and_observations_by_id(catalogue: C
     assert catalogue.observation(catalogue.observations[0].id) is catalogue.observations[0]
     with pytest.raises(KeyError):
         catalogue.requirement("BR-REQ-999")
+
+
+def test_every_must_requirement_has_at_least_one_check(catalogue: Catalogue) -> None:
+    from conformance.checks import covered_requirements
+
+    must = {req.id for req in catalogue.requirements if req.level == "MUST"}
+    assert must - covered_requirements() == set()
+
+
+def test_checks_only_claim_requirements_that_exist(catalogue: Catalogue) -> None:
+    from conformance.checks import covered_requirements
+
+    assert covered_requirements() <= {req.id for req in catalogue.requirements}

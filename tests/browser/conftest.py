@@ -1,0 +1,94 @@
+"""Browser tests open index.html from disk in a real Chromium, driven by Playwright.
+
+No browser is ever downloaded: the tests use the system's Chromium (Debian's package at /usr/bin/chromium, or
+$DCS_CHROMIUM). When Playwright or Chromium is missing they are skipped, loudly: a warning, and a line in the
+terminal summary, so that a green run without them is never mistaken for a run with them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from conformance.engine.runner import execute
+from conformance.reporters import html
+from conformance.settings import resolve
+
+CHROMIUM = Path(os.environ.get("DCS_CHROMIUM", "/usr/bin/chromium"))
+#: No background traffic of Chromium's own: the tests assert that the page makes no request at all.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "reports" / "screenshots"
+
+_skipped: list[str] = []
+_launch_seconds: list[float] = []
+
+
+def _skip_loudly(reason: str) -> NoReturn:
+    message = f"BROWSER TESTS SKIPPED: {reason}"
+    if message not in _skipped:
+        _skipped.append(message)
+        warnings.warn(message, stacklevel=2)
+    pytest.skip(message)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for message in _skipped:
+        terminalreporter.write_sep("!", message, yellow=True, bold=True)
+    for seconds in _launch_seconds:
+        terminalreporter.write_line(f"browser tests: Chromium started in {seconds:.2f} s")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _skip_loudly("the Python package 'playwright' is not installed (pip install playwright; no browser download)")
+    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
+        found = shutil.which("chromium") or shutil.which("chromium-browser")
+        hint = f" (found {found}: set DCS_CHROMIUM)" if found else " (apt-get install chromium)"
+        _skip_loudly(f"no Chromium at {CHROMIUM}{hint}")
+    with sync_playwright() as playwright:
+        started = time.perf_counter()
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        _launch_seconds.append(time.perf_counter() - started)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def report_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """index.html of two real runs against the embedded reference server: a conformant one, and one whose server
+    drops an item from large batches; each beside its report.json and junit.xml, as the CLI leaves them."""
+    pages = {}
+    for name, faults in (("conformant", []), ("non-conformant", ["drop-in-large-batches"])):
+        directory = tmp_path_factory.mktemp(name)
+        settings = resolve({"seed": 3, "max_examples": 20, "report_dir": str(directory), "fault": faults}, env={})
+        command = "dcs-conformance run --seed 3 --max-examples 20"
+        outcome = execute(settings, command=command, progress=lambda _: None)
+        pages[name] = html.write(outcome.report, directory)
+    return pages
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Full-page screenshots are kept as test artefacts (reports/ is git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

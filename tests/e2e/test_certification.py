@@ -1,0 +1,114 @@
+"""The certification bundle: `run --certify` writes a badge and SHA256SUMS; `verify` accepts only an untampered,
+conformant bundle judged against this suite's spec; `report` re-renders the HTML from report.json alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.certify import verify
+
+pytestmark = pytest.mark.e2e
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bundle")
+    result = cli("run", "--certify", "--seed", "4", "--max-examples", "20", "--report-dir", "cert", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root / "cert"
+
+
+def copy_of(bundle: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    target.mkdir()
+    for path in bundle.iterdir():
+        (target / path.name).write_bytes(path.read_bytes())
+    return target
+
+
+def test_certified_run_writes_badge_and_sums_over_every_report_file(bundle: Path) -> None:
+    listed = {line.split("  ", 1)[1] for line in (bundle / "SHA256SUMS").read_text().splitlines()}
+    assert listed == {"report.json", "junit.xml", "index.html", "badge.svg"}
+    badge = (bundle / "badge.svg").read_text()
+    assert "conformant" in badge and "<svg" in badge
+
+
+def test_verify_accepts_the_untouched_bundle(bundle: Path) -> None:
+    result = cli("verify", str(bundle), cwd=bundle)
+    assert result.returncode == 0, result.stdout
+    assert "valid" in result.stdout
+
+
+def test_verify_rejects_an_edited_report(bundle: Path, tmp_path: Path) -> None:
+    copy = copy_of(bundle, tmp_path)
+    report = json.loads((copy / "report.json").read_text())
+    report["counts"]["failed"] = 0
+    (copy / "report.json").write_text(json.dumps(report))
+    result = cli("verify", str(copy), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "report.json was modified" in result.stdout
+
+
+def test_verify_rejects_a_report_judged_against_another_spec(bundle: Path, tmp_path: Path) -> None:
+    copy = copy_of(bundle, tmp_path)
+    report = json.loads((copy / "report.json").read_text())
+    report["spec_sha256"] = "0" * 64
+    (copy / "report.json").write_text(json.dumps(report))
+    problems = verify(copy)
+    assert any("spec" in problem for problem in problems)
+
+
+def test_verify_rejects_a_non_conformant_bundle(tmp_path: Path) -> None:
+    result = cli(
+        "run",
+        "--certify",
+        "--seed",
+        "4",
+        "--max-examples",
+        "20",
+        "--fault",
+        "invent-item",
+        "--report-dir",
+        "bad",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    check = cli("verify", "bad", cwd=tmp_path)
+    assert check.returncode == 1
+    assert "not conformant" in check.stdout
+
+
+def test_verify_of_a_run_without_certify_says_so(tmp_path: Path) -> None:
+    assert cli("run", "--seed", "4", "--max-examples", "10", "--report-dir", "plain", cwd=tmp_path).returncode == 0
+    result = cli("verify", "plain", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "--certify" in result.stdout
+
+
+def test_verify_and_report_of_a_directory_without_a_report_exit_2(tmp_path: Path) -> None:
+    for command in ("verify", "report"):
+        result = cli(command, str(tmp_path), cwd=tmp_path)
+        assert result.returncode == 2
+        assert "no report.json" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_report_re_renders_index_html_from_report_json_alone(bundle: Path, tmp_path: Path) -> None:
+    copy = copy_of(bundle, tmp_path)
+    (copy / "index.html").unlink()
+    result = cli("report", str(copy), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (copy / "index.html").read_bytes() == (bundle / "index.html").read_bytes()

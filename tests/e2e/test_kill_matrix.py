@@ -1,0 +1,56 @@
+"""The suite proves itself: every named fault is caught, naming the requirement it breaks, and every legitimate
+variant is certified. A fault the suite misses is a bug in the suite: strengthen the checks, never the fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine.runner import execute
+from conformance.reference.faults import FAULTS
+from conformance.reference.variants import VARIANTS
+from conformance.settings import resolve
+
+pytestmark = pytest.mark.e2e
+
+MAX_EXAMPLES = 50
+
+
+def judge(tmp_path: Path, seed: int, **deviation: list[str]) -> dict[str, Any]:
+    flags = {"seed": seed, "max_examples": MAX_EXAMPLES, "report_dir": str(tmp_path / "report"), **deviation}
+    return execute(resolve(flags, env={}), progress=lambda _: None).report
+
+
+def failed(report: dict[str, Any]) -> set[str]:
+    return {item["id"] for item in report["requirements"] if item["status"] == "failed"}
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_fault_is_caught_and_the_broken_requirement_named(tmp_path: Path, name: str) -> None:
+    report = judge(tmp_path, seed=1, fault=[name])
+    assert report["verdict"] == "non-conformant"
+    assert set(FAULTS[name].breaks) & failed(report), f"{name} breaks {FAULTS[name].breaks}, failed: {failed(report)}"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_legitimate_variant_is_certified(tmp_path: Path, name: str, seed: int) -> None:
+    report = judge(tmp_path, seed=seed, variant=[name])
+    assert report["verdict"] == "conformant", [item for item in report["requirements"] if item["status"] != "passed"]
+    assert not failed(report)
+
+
+def test_intermittent_fault_is_caught_for_every_seed(tmp_path: Path) -> None:
+    for seed in (2, 3, 4, 5):
+        report = judge(tmp_path / str(seed), seed=seed, fault=["drop-sometimes"])
+        assert "BR-REQ-009" in failed(report), f"seed {seed}"
+
+
+def test_embedded_default_is_stable_across_ten_seeds(tmp_path: Path) -> None:
+    outcomes = set()
+    for seed in range(100, 110):
+        report = judge(tmp_path / str(seed), seed=seed)
+        outcomes.add((report["verdict"], frozenset(failed(report))))
+    assert outcomes == {("conformant", frozenset())}

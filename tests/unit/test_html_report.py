@@ -1,0 +1,483 @@
+"""index.html: rendered from the report dictionary alone, self-contained, safe against hostile target output."""
+
+from __future__ import annotations
+
+import copy
+import html as htmllib
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine.runner import execute
+from conformance.reporters import html, json_report
+from conformance.settings import resolve
+
+HOSTILE = (
+    '</textarea></pre></details><script>alert("owned")</script><img src=x onerror=alert(1)>'
+    "<style>@import url(//evil.example/x.css);</style>"
+)
+URL = "https://dcs.example.com/v2/p1/migration-tasks/batch-restart"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reports: real runs of the suite against the embedded reference server, and small hand-made ones.
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """A conformant run and one with items dropped from large batches (about a second each)."""
+    reports = {}
+    for name, faults in (("conformant", []), ("non-conformant", ["drop-in-large-batches"])):
+        directory = tmp_path_factory.mktemp(name)
+        settings = resolve({"seed": 3, "max_examples": 20, "report_dir": str(directory), "fault": faults}, env={})
+        command = "dcs-conformance run --seed 3 --max-examples 20"
+        reports[name] = execute(settings, command=command, progress=lambda _: None).report
+    return reports
+
+
+def exchange(
+    *,
+    request_body: str | None = '{"migration_tasks": ["a"]}',
+    response_body: str = '{"migration_tasks": [{"task_id": "a", "result": "success"}]}',
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    label: str = "a batch",
+    explanation: str = "",
+) -> dict[str, Any]:
+    return {
+        "label": label,
+        "seq": 7,
+        "request": {
+            "method": "POST",
+            "url": URL,
+            "headers": headers
+            if headers is not None
+            else {
+                "host": "dcs.example.com",
+                "content-length": "30",
+                "connection": "keep-alive",
+                "accept-encoding": "gzip, deflate",
+                "content-type": "application/json;charset=utf-8",
+                "x-auth-token": "[REDACTED]",
+            },
+            "body": request_body,
+        },
+        "response": {
+            "status": status,
+            "headers": {"content-type": "application/json"},
+            "body": response_body,
+            "elapsed_ms": 3.2,
+        },
+        "explanation": explanation,
+    }
+
+
+def requirement(
+    rid: str, status: str, level: str = "MUST", evidence: list[dict[str, Any]] | None = None, reason: str = ""
+) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "level": level,
+        "title": f"Title of {rid}",
+        "statement": f"Statement of {rid} about `migration_tasks`.",
+        "sources": [{"cite": "seed: Table 2", "quote": "migration_tasks Yes Array of strings"}],
+        "status": status,
+        "reason": reason or f"{status} because of reasons",
+        "checks": 3,
+        "violations": 1 if status in ("failed", "warning") else 0,
+        "evidence": evidence or [],
+    }
+
+
+def make_report(requirements: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "verdict": "non-conformant",
+        "error": None,
+        "suite_version": "9.9.9",
+        "spec_sha256": "ab" * 32,
+        "seed": 42,
+        "target": {
+            "base_url": "https://dcs.example.com",
+            "project_id": "p1",
+            "embedded": False,
+            "fixtures": None,
+            "auth": "token",
+            "faults": [],
+            "variants": [],
+        },
+        "options": {"max_examples": 10, "rate_limit": None, "max_requests": None, "strict": False, "certify": False},
+        "command": "dcs-conformance run --base-url https://dcs.example.com --seed 42 --auth-token $DCS_AUTH_TOKEN",
+        "started_at": "2026-01-02T03:04:05Z",
+        "duration_s": 12.5,
+        "stats": {
+            "requests": 5,
+            "generated_cases": 2,
+            "generated_by_phase": {"fuzzing": 2},
+            "first_must_failure": None,
+        },
+        "counts": {},
+        "requirements": requirements,
+        "observations": [
+            {
+                "id": "OBS-001",
+                "title": "Response order",
+                "about": "Whether order is kept.",
+                "seen": [{"value": "request order kept", "count": 4}],
+                "evidence": [{"value": "request order kept", **exchange()}],
+            },
+            {
+                "id": "OBS-008",
+                "title": "Additional fields",
+                "about": "Undocumented fields.",
+                "seen": [],
+                "evidence": [],
+            },
+        ],
+    }
+    report.update(overrides)
+    return report
+
+
+@pytest.fixture
+def hostile_report() -> dict[str, Any]:
+    """Every string the target controls is markup here: bodies, headers, task IDs, observation values."""
+    evidence = exchange(
+        request_body=json.dumps({"migration_tasks": [HOSTILE, "b"]}),
+        response_body=json.dumps({"migration_tasks": [{"task_id": HOSTILE, "result": HOSTILE, "error_code": HOSTILE}]}),
+        headers={"content-type": "application/json", "x-evil": HOSTILE},
+        label=HOSTILE,
+        explanation=f"$.migration_tasks[0].result is {HOSTILE!r}",
+    )
+    raw = exchange(response_body=HOSTILE, status=500, explanation="the error body is not JSON")
+    raw["response"]["headers"] = {HOSTILE: HOSTILE}
+    report = make_report([requirement("BR-REQ-001", "failed", evidence=[evidence, raw])])
+    report["observations"][0]["seen"] = [{"value": HOSTILE, "count": 1}]
+    report["observations"][0]["evidence"] = [{"value": HOSTILE, **raw}]
+    report["error"] = HOSTILE
+    return report
+
+
+def matrix_rows(page: str) -> list[tuple[str, str]]:
+    """(status, ID) of each requirement-matrix row, in page order."""
+    return re.findall(r'data-status="([^"]+)" data-level="[^"]*" id="row-req-([^"]+)"', page)
+
+
+def section(page: str, anchor: str) -> str:
+    start = page.index(f'id="{anchor}"')
+    end = page.find('<article class="finding', start + 1)
+    return page[start : end if end > 0 else len(page)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Real reports.
+
+
+def test_conformant_run_gets_a_green_banner_and_no_failure_section(runs: dict[str, dict[str, Any]]) -> None:
+    page = html.render(runs["conformant"])
+    assert '<header class="banner verdict-conformant"' in page
+    assert re.search(r'<h1 id="verdict"[^>]*>.*Conformant</h1>', page)
+    assert 'id="findings"' not in page
+    assert {status for status, _ in matrix_rows(page)} == {"passed"}
+    assert len(matrix_rows(page)) == len(runs["conformant"]["requirements"])
+
+
+def test_banner_shows_the_run_facts_and_the_reproducing_command(runs: dict[str, dict[str, Any]]) -> None:
+    report = runs["non-conformant"]
+    page = html.render(report)
+    assert '<header class="banner verdict-non-conformant"' in page
+    assert "Non-conformant</h1>" in page
+    for fact in (
+        report["spec_sha256"],
+        report["suite_version"],
+        report["target"]["project_id"],
+        "embedded reference server",
+        "drop-in-large-batches",
+        str(report["stats"]["requests"]),
+    ):
+        assert fact in page
+    assert f'<pre class="cmd" id="command">{report["command"]}</pre>' in page
+    assert html.render(report) == page  # deterministic: the same report gives the same page
+
+
+def test_failed_requirements_come_first_then_by_status_and_id(runs: dict[str, dict[str, Any]]) -> None:
+    rows = matrix_rows(html.render(runs["non-conformant"]))
+    statuses = [status for status, _ in rows]
+    assert statuses[:2] == ["failed", "failed"]
+    assert max(i for i, s in enumerate(statuses) if s == "failed") < min(
+        i for i, s in enumerate(statuses) if s == "passed"
+    )
+    assert rows == sorted(rows, key=lambda row: (html.STATUS_ORDER.index(row[0]), row[1]))
+
+
+def test_every_matrix_row_links_to_a_detail_section(runs: dict[str, dict[str, Any]]) -> None:
+    page = html.render(runs["non-conformant"])
+    for _, rid in matrix_rows(page):
+        assert f'href="#req-{rid}"' in page
+        assert f'id="req-{rid}"' in page
+
+
+def test_the_per_id_view_marks_the_dropped_id_as_missing(runs: dict[str, dict[str, Any]]) -> None:
+    report = runs["non-conformant"]
+    failed = next(req for req in report["requirements"] if req["id"] == "BR-REQ-009")
+    dropped = re.search(r"'([^']+)'$", failed["evidence"][0]["explanation"])
+    assert dropped, failed["evidence"][0]["explanation"]
+    details = section(html.render(report), "req-BR-REQ-009")
+    missing_rows = re.findall(r'<tr class="problem problem-missing[^"]*"[^>]*>(.*?)</tr>', details, re.S)
+    assert missing_rows
+    assert f"&#34;{dropped.group(1)}&#34;" in missing_rows[0]
+    assert "requested, not answered" in missing_rows[0]
+    assert f"missing: &#34;{dropped.group(1)}&#34;" in details  # spelled out above the table too
+
+
+def test_the_page_is_rendered_from_report_json_alone(runs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    json_report.write(runs["non-conformant"], tmp_path)
+    assert html.render(json_report.read(tmp_path)) == html.render(runs["non-conformant"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per-ID view.
+
+
+def test_batch_view_sorts_out_missing_foreign_duplicated_and_unexpected() -> None:
+    request = json.dumps({"migration_tasks": ["a", "b", "b", "c", "d", "e"]})
+    response = json.dumps(
+        {
+            "migration_tasks": [
+                {"task_id": "a", "result": "success"},
+                {"task_id": "b", "result": "failed", "error_code": "DCS.4800", "error_msg": "no"},
+                {"task_id": "e", "result": "success"},
+                {"task_id": "e", "result": "success"},
+                {"task_id": "e", "result": "failed"},
+                {"task_id": "c", "result": "SUCCESS"},
+                {"task_id": "x", "result": "success"},
+                "garbage",
+            ]
+        }
+    )
+    view = html.batch_view(request, response)
+    assert view is not None
+    rows = {row.task_id: row for row in view.rows}
+    assert [row.task_id for row in view.rows] == ['"a"', '"b"', '"c"', '"d"', '"e"', '"x"']
+    assert rows['"a"'].problems == []
+    assert rows['"b"'].requested == 2 and rows['"b"'].problems == []  # once per ID is allowed
+    assert rows['"b"'].error_codes == ["DCS.4800"]
+    assert [css for css, _ in rows['"c"'].problems] == ["unexpected"]
+    assert [css for css, _ in rows['"d"'].problems] == ["missing"] and rows['"d"'].order == 5
+    assert [css for css, _ in rows['"e"'].problems] == ["duplicated"] and rows['"e"'].positions == [2, 3, 4]
+    assert [css for css, _ in rows['"x"'].problems] == ["foreign"] and rows['"x"'].order is None
+    assert (view.missing, view.foreign, view.duplicated, view.unexpected) == (1, 1, 1, 1)
+    assert view.requested == 6 and view.distinct == 5 and view.items == 8
+    assert view.malformed == ['$.migration_tasks[7] is "garbage"']
+
+
+@pytest.mark.parametrize(
+    ("request_body", "response_body"),
+    [
+        (None, '{"migration_tasks": []}'),
+        ("not json", '{"migration_tasks": []}'),
+        ('{"migration_tasks": [1, 2]}', '{"migration_tasks": []}'),
+        ('{"migration_tasks": []}', '{"migration_tasks": []}'),
+        ('{"migration_tasks": ["a"]}', '{"error_code": "DCS.4800", "error_msg": "no"}'),
+        ('{"migration_tasks": ["a"]}', ""),
+    ],
+)
+def test_no_batch_view_when_there_is_no_batch_answer(request_body: str | None, response_body: str) -> None:
+    assert html.batch_view(request_body, response_body) is None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Safety: escaping, no network, no secrets.
+
+
+def test_hostile_target_output_is_escaped_everywhere(hostile_report: dict[str, Any]) -> None:
+    page = html.render(hostile_report)
+    assert page.count("<script") == 1  # ours, at the end
+    assert page.rstrip().endswith("</script>\n</body>\n</html>")
+    for raw in ("<script>alert", "</textarea>", "<img src=x", "</pre></details><script", "<style>@import"):
+        assert raw not in page
+    assert "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt;" in page  # shown as text, in header and row
+    assert "&lt;/textarea&gt;" in page
+    assert page.count("<style") == 1
+    assert page.count('<pre class="body">') >= 2
+
+
+def test_csp_allows_only_the_inline_style_and_script_by_hash(hostile_report: dict[str, Any]) -> None:
+    page = html.render(hostile_report)
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', htmllib.unescape(page))
+    assert csp
+    assert "default-src 'none'" in csp.group(1)
+    assert "unsafe-inline" not in csp.group(1)
+    assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", csp.group(1))
+
+
+@pytest.mark.parametrize("name", ["conformant", "non-conformant", "hostile"])
+def test_no_resource_is_loaded_from_a_url(
+    name: str, runs: dict[str, dict[str, Any]], hostile_report: dict[str, Any]
+) -> None:
+    page = html.render(hostile_report if name == "hostile" else runs[name])
+    assert not re.search(r"""\b(?:src|href|action|srcset|poster|data)\s*=\s*["']?\s*(?:[a-z]+:)?//""", page, re.I)
+    styles = re.findall(r"<style>(.*?)</style>", page, re.S)
+    assert len(styles) == 1
+    assert "@import" not in styles[0] and "url(" not in styles[0]
+    assert not re.search(r"\sstyle\s*=", page, re.I)  # no inline style attribute could carry a url() either
+    assert not re.search(r"<(?:link|iframe|object|embed|img|base|frame|audio|video|source)\b", page, re.I)
+    hrefs = set(re.findall(r'href="([^"]*)"', page))
+    assert {"report.json", "junit.xml"} <= hrefs
+    assert all(href.startswith("#") or href in ("report.json", "junit.xml") for href in hrefs), hrefs
+
+
+def test_no_secret_is_added(runs: dict[str, dict[str, Any]]) -> None:
+    report = runs["non-conformant"]
+    page = html.render(report)
+    assert "[REDACTED]" in page  # the masked Authorization header is shown as masked
+    assert "Access=" not in page and "Signature=" not in page
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# curl.
+
+
+def test_curl_uses_placeholders_for_credentials_and_drops_hop_by_hop_headers() -> None:
+    body = '{"migration_tasks": ["it\'s", "$(rm -rf /)"]}'
+    headers = {
+        "host": "dcs.example.com",
+        "content-length": "40",
+        "connection": "keep-alive",
+        "accept-encoding": "gzip",
+        "content-type": "application/json",
+        "x-auth-token": "[REDACTED]",
+        "authorization": "[REDACTED]",
+        "x-sdk-date": "20260102T030405Z",
+    }
+    command, notes = html.curl_command("POST", URL, headers, body)
+    assert '-H "X-Auth-Token: $DCS_AUTH_TOKEN"' in command
+    assert "Authorization: <SDK-HMAC-SHA256 signature: sign with CLOUD_SDK_AK/CLOUD_SDK_SK>" in command
+    assert "[REDACTED]" not in command
+    for hop in ("host:", "content-length:", "connection:", "accept-encoding:"):
+        assert hop not in command.lower()
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[:6] == ["curl", "-sS", "-i", "-X", "POST", URL]
+    assert words[words.index("--data-binary") + 1] == body  # the shell hands curl the exact body
+    assert "x-sdk-date: 20260102T030405Z" in words
+    assert any("DCS_AUTH_TOKEN" in note for note in notes) and any("CLOUD_SDK_AK" in note for note in notes)
+
+
+def test_curl_for_a_truncated_body_says_so() -> None:
+    command, notes = html.curl_command("POST", URL, {}, '{"migration_tasks": ["a", ... [99 more characters folded]')
+    assert "more characters folded" not in command
+    assert any("99 characters left out" in note for note in notes)
+
+
+def test_the_page_carries_the_curl_command(runs: dict[str, dict[str, Any]]) -> None:
+    page = html.render(runs["non-conformant"])
+    assert "curl -sS -i -X POST" in page
+    assert "Authorization: &lt;SDK-HMAC-SHA256 signature: sign with CLOUD_SDK_AK/CLOUD_SDK_SK&gt;" in page
+    token_page = html.render(make_report([requirement("BR-REQ-001", "failed", evidence=[exchange()])]))
+    assert "-H &#34;X-Auth-Token: $DCS_AUTH_TOKEN&#34;" in token_page
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Content of the sections.
+
+
+@pytest.mark.parametrize("verdict", ["conformant", "conformant-with-warnings", "non-conformant", "incomplete", "error"])
+def test_each_verdict_has_its_banner(verdict: str) -> None:
+    page = html.render(
+        make_report(
+            [requirement("BR-REQ-001", "passed")],
+            verdict=verdict,
+            error="the target could not be reached" if verdict == "error" else None,
+        )
+    )
+    assert f'<header class="banner verdict-{verdict}"' in page
+    assert f">{html.VERDICTS[verdict]}</h1>" in page
+    assert ("the target could not be reached" in page) == (verdict == "error")
+
+
+def test_json_bodies_are_pretty_printed_and_long_ones_folded() -> None:
+    big = json.dumps(
+        {
+            "migration_tasks": [
+                {
+                    "task_id": f"t{n}",
+                    "result": "failed",
+                    "error_code": "DCS.4800",
+                    "error_msg": "no such migration task",
+                }
+                for n in range(60)
+            ]
+        }
+    )
+    evidence = exchange(request_body='{"migration_tasks":["a"]}', response_body=big)
+    page = html.render(make_report([requirement("BR-REQ-001", "failed", evidence=[evidence])]))
+    assert "{\n  &#34;migration_tasks&#34;: [\n    &#34;a&#34;\n  ]\n}" in page
+    assert re.search(r'<details class="body-fold">\s*<summary>Response body', page)
+
+
+def test_warnings_errors_skipped_and_observations_have_their_sections() -> None:
+    report = make_report(
+        [
+            requirement("BR-REQ-010", "passed"),
+            requirement("BR-REQ-002", "warning", level="SHOULD", evidence=[exchange(explanation="status 422")]),
+            requirement("BR-REQ-003", "skipped", reason="needs fixtures (--fixtures)"),
+            requirement("BR-REQ-004", "error", reason="harness fault: boom"),
+            requirement("BR-REQ-9", "failed", evidence=[{"explanation": "no exchange for this one"}]),
+        ],
+        verdict="error",
+    )
+    page = html.render(report)
+    assert [rid for _, rid in matrix_rows(page)] == ["BR-REQ-9", "BR-REQ-004", "BR-REQ-002", "BR-REQ-003", "BR-REQ-010"]
+    findings = page[page.index('id="findings"') : page.index('id="skipped"')]
+    for text in ("status 422", "harness fault: boom", "no exchange for this one", "No HTTP exchange was recorded"):
+        assert text in findings
+    skipped = page[page.index('id="skipped"') : page.index('id="observations"')]
+    assert "needs fixtures (--fixtures)" in skipped and "BR-REQ-003" in skipped
+    observations = page[page.index('id="observations"') : page.index('id="passed"')]
+    assert "request order kept" in observations and "4×" in observations and "not seen in this run" in observations
+    assert 'data-filter="level" value="SHOULD"' in page and 'data-filter="status" value="skipped"' in page
+
+
+def test_odd_characters_do_not_break_the_page() -> None:
+    request = '{"migration_tasks": ["\\ud800x", "\\u0000\\u0007bell", "迁移任务"]}'
+    response = '{"migration_tasks": [{"task_id": "\\ud800x", "result": "failed"}]}'
+    evidence = exchange(request_body=request, response_body=response)
+    evidence["response"]["headers"] = {"x-odd": "a\x00b"}
+    page = html.render(make_report([requirement("BR-REQ-001", "failed", evidence=[evidence])]))
+    page.encode("utf-8")  # no lone surrogate survives
+    assert "\\ud800x" in page and "迁移任务" in page
+    assert "a\u2400b" in page and "\x00" not in page
+
+
+def test_a_minimal_report_still_renders() -> None:
+    page = html.render({"verdict": "error", "error": "crashed early", "requirements": [], "observations": []})
+    assert "crashed early" in page and "Showing 0 of 0 requirements" in page
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# write.
+
+
+def test_write_is_atomic_and_replaces_the_previous_page(runs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    (tmp_path / html.FILENAME).write_text("old", encoding="utf-8")
+    report = copy.deepcopy(runs["non-conformant"])
+    path = html.write(report, tmp_path)
+    assert path == tmp_path / "index.html"
+    assert path.read_text(encoding="utf-8") == html.render(report)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
+
+
+def test_a_failed_render_leaves_the_previous_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / html.FILENAME).write_text("old", encoding="utf-8")
+
+    def broken(_: dict[str, Any]) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(html, "render", broken)
+    with pytest.raises(RuntimeError):
+        html.write(make_report([]), tmp_path)
+    assert (tmp_path / html.FILENAME).read_text(encoding="utf-8") == "old"
+    assert not (tmp_path / ".index.html.tmp").exists()
