@@ -185,6 +185,7 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
             "requests": client.sent,
             "generated_cases": generated.cases,
             "generated_by_phase": generated.by_phase,
+            "generated_refused_by_guard": generated.refused_by_guard,
             "first_must_failure": ledger.first_failure,
         }
 

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 MAX_EXAMPLES = 50
 
 
-def judge(tmp_path: Path, seed: int, **deviation: list[str]) -> dict[str, Any]:
-    flags = {"seed": seed, "max_examples": MAX_EXAMPLES, "report_dir": str(tmp_path / "report"), **deviation}
+def judge(tmp_path: Path, seed: int, max_examples: int = MAX_EXAMPLES, **deviation: list[str]) -> dict[str, Any]:
+    flags = {"seed": seed, "max_examples": max_examples, "report_dir": str(tmp_path / "report"), **deviation}
     return execute(resolve(flags, env={}), progress=lambda _: None).report
 
 
@@ -51,6 +51,6 @@ def test_intermittent_fault_is_caught_for_every_seed(tmp_path: Path) -> None:
 def test_embedded_default_is_stable_across_ten_seeds(tmp_path: Path) -> None:
     outcomes = set()
     for seed in range(100, 110):
-        report = judge(tmp_path / str(seed), seed=seed)
+        report = judge(tmp_path / str(seed), seed=seed, max_examples=100)
         outcomes.add((report["verdict"], frozenset(failed(report))))
     assert outcomes == {("conformant", frozenset())}
