@@ -43,7 +43,7 @@ def main() -> int:
 
     killed = missed = passed = wrongly_failed = 0
     detections: list[tuple[float, str]] = []
-    print(f"{'kind':<8}{'name':<28}{'seed':>5}  {'expected':<14}{'verdict':<26}{'req':>5}{'to 1st':>8}  failed")
+    print(f"{'kind':<8}{'name':<28}{'seed':>5}  {'expected':<16}{'verdict':<26}{'req':>5}{'to 1st':>8}  failed")
     with tempfile.TemporaryDirectory() as tmp:
         for kind, registry in (("fault", FAULTS), ("variant", VARIANTS)):
             seeds = args.seeds[: args.fault_seeds] if kind == "fault" else args.seeds
@@ -68,7 +68,7 @@ def main() -> int:
                     to_first = f"{first['seconds']:.2f}s" if first else "-"
                     mark = "" if ok else "  <-- UNEXPECTED"
                     print(
-                        f"{kind:<8}{name:<28}{seed:>5}  {expected:<14}{report['verdict']:<26}"
+                        f"{kind:<8}{name:<28}{seed:>5}  {expected:<16}{report['verdict']:<26}"
                         f"{report['stats']['requests']:>5}{to_first:>8}  {','.join(failed) or '-'}{mark}",
                         flush=True,
                     )

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from conformance import __version__
 from conformance.contract import spec_sha256
+from conformance.files import write_atomically
 
 SUMS_FILE = "SHA256SUMS"
 BADGE_FILE = "badge.svg"
@@ -54,14 +55,9 @@ def sha256_of(path: Path) -> str:
 
 def write_bundle(report: dict[str, Any], directory: Path) -> list[Path]:
     """Write badge.svg, then SHA256SUMS over every bundle file present (sha256sum's format)."""
-    badge = directory / BADGE_FILE
-    badge.write_text(badge_svg(report), encoding="utf-8")
+    badge = write_atomically(directory / BADGE_FILE, badge_svg(report))
     lines = [f"{sha256_of(directory / name)}  {name}\n" for name in BUNDLE_FILES if (directory / name).is_file()]
-    sums = directory / SUMS_FILE
-    tmp = sums.with_name(f".{SUMS_FILE}.tmp")
-    tmp.write_text("".join(lines), encoding="utf-8")
-    tmp.replace(sums)
-    return [badge, sums]
+    return [badge, write_atomically(directory / SUMS_FILE, "".join(lines))]
 
 
 def verify(directory: Path) -> list[str]:

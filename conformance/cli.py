@@ -13,23 +13,21 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from conformance import __version__
 from conformance.contract import ENDPOINT
+from conformance.files import write_atomically
+
+if TYPE_CHECKING:
+    from conformance.reference.auth import AuthPolicy
+    from conformance.settings import RunSettings
 
 EXIT_USAGE = 2
 
 
 class UsageError(Exception):
     """A mistake in the command line, the environment or a config file."""
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write beside the target and rename, so a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def _port(value: str) -> int:
@@ -97,7 +95,7 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> None:
     serve.set_defaults(handler=cmd_serve)
 
 
-def auth_policy_from_args(args: argparse.Namespace):
+def auth_policy_from_args(args: argparse.Namespace) -> AuthPolicy:
     from conformance.reference.auth import AuthMode, AuthPolicy
 
     token = args.token or os.environ.get("DCS_AUTH_TOKEN")
@@ -148,7 +146,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc}") from None
     if args.fixtures_out:
         try:
-            _write_atomically(args.fixtures_out, json.dumps(fixtures, indent=2) + "\n")
+            write_atomically(args.fixtures_out, json.dumps(fixtures, indent=2) + "\n")
         except OSError as exc:
             server.stop()
             raise UsageError(f"cannot write the fixtures file {args.fixtures_out}: {exc.strerror or exc}") from None
@@ -234,7 +232,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-def reproducer(settings: object) -> str:
+def reproducer(settings: RunSettings) -> str:
     """The command that reproduces this run, without any secret."""
     parts = ["dcs-conformance", "run"]
     for flag, value in (
@@ -261,7 +259,7 @@ def reproducer(settings: object) -> str:
 STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped": "SKIP", "error": "ERR "}
 
 
-def print_summary(report: dict) -> None:
+def print_summary(report: dict[str, Any]) -> None:
     for item in report["requirements"]:
         line = f"{STATUS_MARK[item['status']]} {item['id']} {item['level']:<6} {item['title']}"
         if item["status"] != "passed":

@@ -29,6 +29,12 @@ def _requirement_for(check: str, failure: BaseException, exchange: Exchange) -> 
     if "content_type_conformance" in getattr(type(failure), "checks", ()):
         # A missing or wrong Content-Type, whichever check noticed it; our rule covers only bodies.
         return "BR-REQ-005" if exchange.response_body else None
+    return _owner(check, exchange)
+
+
+def _owner(check: str, exchange: Exchange) -> str:
+    """The requirement a check's verdict on this response belongs to: schema checks judge 2xx bodies against the
+    documented 200 schema and every other body against the error body."""
     mapped = BUILTIN_CHECKS[check]
     if mapped is not None:
         return mapped
@@ -102,10 +108,8 @@ def run_schemathesis_checks(case: schemathesis.Case, exchange: Exchange, *, nega
                 title = getattr(failure, "title", "failure")
                 findings.append(Finding(requirement, False, f"schemathesis {name}: {title}: {_short(failure)}"))
                 judged = True
-        if not judged and name != "response_schema_conformance":
-            findings.append(Finding(BUILTIN_CHECKS[name] or "", True))
-        elif not judged:
-            findings.append(Finding("BR-REQ-007" if 200 <= exchange.status < 300 else "BR-REQ-004", True))
+        if not judged:
+            findings.append(Finding(_owner(name, exchange), True))
     return findings
 
 

@@ -31,6 +31,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from conformance.files import write_atomically
+
 FILENAME = "index.html"
 TEMPLATE = "report.html.j2"
 
@@ -229,11 +231,7 @@ def render(report: dict[str, Any]) -> str:
 
 def write(report: dict[str, Any], directory: Path) -> Path:
     """Write index.html into the report directory atomically, so a reader never sees half a page."""
-    path = directory / FILENAME
-    tmp = path.with_name(f".{FILENAME}.tmp")
-    tmp.write_text(render(report), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomically(directory / FILENAME, render(report))
 
 
 # ---------------------------------------------------------------------------------------------------------------

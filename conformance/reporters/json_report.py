@@ -6,15 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from conformance.files import write_atomically
+
 FILENAME = "report.json"
 
 
 def write(report: dict[str, Any], directory: Path) -> Path:
-    path = directory / FILENAME
-    tmp = path.with_name(f".{FILENAME}.tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomically(directory / FILENAME, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
 
 def read(directory: Path) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from conformance.files import write_atomically
+
 FILENAME = "junit.xml"
 
 
@@ -44,8 +46,4 @@ def render(report: dict[str, Any]) -> bytes:
 
 
 def write(report: dict[str, Any], directory: Path) -> Path:
-    path = directory / FILENAME
-    tmp = path.with_name(f".{FILENAME}.tmp")
-    tmp.write_bytes(render(report))
-    tmp.replace(path)
-    return path
+    return write_atomically(directory / FILENAME, render(report))

@@ -318,3 +318,31 @@ def test_request_budget_holds_for_the_whole_run_including_generated_phases(tmp_p
     assert 0 < outcome.report["stats"]["generated_cases"] < 80
     skipped = [item for item in outcome.report["requirements"] if item["status"] == "skipped"]
     assert any("budget" in item["reason"] for item in skipped)
+
+
+class WithoutRequestId:
+    """A reference server that drops X-Request-Id: a SHOULD violation only."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def strip(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [(k, v) for k, v in message["headers"] if k.lower() != b"x-request-id"]
+            await send(message)
+
+        await self.app(scope, receive, strip)
+
+
+def test_should_violations_warn_and_strict_turns_them_into_failures(tmp_path: Path) -> None:
+    store, _ = seed_store(seed=8)
+    with BackgroundServer(WithoutRequestId(create_app(store))) as server:
+        lenient = run(tmp_path / "lenient", base_url=server.base_url, project_id=PROJECT, seed=1)
+        strict = run(tmp_path / "strict", base_url=server.base_url, project_id=PROJECT, seed=2, strict=True)
+    assert lenient.exit_code == 0
+    assert lenient.report["verdict"] == "conformant-with-warnings"
+    assert statuses(lenient.report)["BR-REQ-021"] == "warning"
+    assert strict.exit_code == 1
+    assert strict.report["verdict"] == "non-conformant"
+    assert failed(strict.report) == {"BR-REQ-021"}
