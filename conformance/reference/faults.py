@@ -262,7 +262,7 @@ class ResultBoolean(_ItemFault):
 
 
 @fault
-class TaskIdNumber(_ItemFault):
+class TaskIdRenamed(_ItemFault):
     name = "task-id-missing"
     summary = "items carry 'id' instead of 'task_id'"
     breaks = ("BR-REQ-007",)
