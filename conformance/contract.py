@@ -65,18 +65,6 @@ class Catalogue:
     observations: tuple[Observation, ...]
     documents: dict[str, str] = field(default_factory=dict)
 
-    def requirement(self, req_id: str) -> Requirement:
-        for req in self.requirements:
-            if req.id == req_id:
-                return req
-        raise KeyError(req_id)
-
-    def observation(self, obs_id: str) -> Observation:
-        for obs in self.observations:
-            if obs.id == obs_id:
-                return obs
-        raise KeyError(obs_id)
-
 
 def spec_path() -> Path:
     return contract_dir() / SPEC_FILE

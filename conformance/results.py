@@ -172,9 +172,6 @@ class Ledger:
     def checked(self, requirement: str) -> int:
         return self._requirements[requirement].checked
 
-    def violations(self, requirement: str) -> int:
-        return self._requirements[requirement].violations
-
     def requirement_results(self, *, strict: bool = False) -> list[dict[str, Any]]:
         results = []
         for req in self.catalogue.requirements:

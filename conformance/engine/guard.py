@@ -43,11 +43,6 @@ class IdGuard:
         self._minted.add(_key(task_id))
         return task_id
 
-    def adopt(self, task_id: str) -> str:
-        """Declare an ID minted elsewhere by the run (e.g. rewritten examples)."""
-        self._minted.add(_key(task_id))
-        return task_id
-
     def _allowed(self, key: str) -> bool:
         if key in self._minted or key in self.not_restartable:
             return True

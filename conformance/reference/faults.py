@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from conformance.reference.behaviour import Batch, Crash, ErrorAnswer, Mod
+from conformance.reference.behaviour import Batch, Crash, ErrorAnswer, Mod, parse_leniently
 from conformance.reference.store import Outcome
 
 FAULTS: dict[str, type[Mod]] = {}
@@ -403,13 +403,6 @@ class ErrorBodyPlainText(Mod):
 # -- invalid requests accepted, or crashing the server ---------------------------------------------------------
 
 
-def _lenient(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-
-
 @fault
 class AcceptMissingField(Mod):
     name = "accept-missing-field"
@@ -417,7 +410,7 @@ class AcceptMissingField(Mod):
     breaks = ("BR-REQ-001",)
 
     def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
-        document = _lenient(body)
+        document = parse_leniently(body)
         if isinstance(document, dict) and "migration_tasks" not in document:
             return []
         return parse(body)
@@ -430,7 +423,7 @@ class AcceptOverLimit(Mod):
     breaks = ("BR-REQ-001",)
 
     def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
-        document = _lenient(body)
+        document = parse_leniently(body)
         tasks = document.get("migration_tasks") if isinstance(document, dict) else None
         if isinstance(tasks, list) and len(tasks) > 50 and all(isinstance(task, str) for task in tasks):
             return tasks
@@ -444,7 +437,7 @@ class AcceptNonStrings(Mod):
     breaks = ("BR-REQ-001",)
 
     def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
-        document = _lenient(body)
+        document = parse_leniently(body)
         tasks = document.get("migration_tasks") if isinstance(document, dict) else None
         if isinstance(tasks, list) and 0 < len(tasks) <= 50 and not all(isinstance(task, str) for task in tasks):
             return [task if isinstance(task, str) else json.dumps(task) for task in tasks]
@@ -458,7 +451,7 @@ class CrashOnMalformedJson(Mod):
     breaks = ("BR-REQ-003", "BR-REQ-001")
 
     def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
-        if body.strip() and _lenient(body) is None and body.strip() != b"null":
+        if body.strip() and parse_leniently(body) is None and body.strip() != b"null":
             raise Crash("JSON decode error")
         return parse(body)
 

@@ -145,14 +145,6 @@ def test_catalogue_has_at_least_15_must_and_4_should_requirements(catalogue: Cat
     assert levels["SHOULD"] >= 4
 
 
-def test_catalogue_lookup_finds_requirements_and_observations_by_id(catalogue: Catalogue) -> None:
-    first = catalogue.requirements[0]
-    assert catalogue.requirement(first.id) is first
-    assert catalogue.observation(catalogue.observations[0].id) is catalogue.observations[0]
-    with pytest.raises(KeyError):
-        catalogue.requirement("BR-REQ-999")
-
-
 def test_every_must_requirement_has_at_least_one_check(catalogue: Catalogue) -> None:
     from conformance.checks import covered_requirements
 
