@@ -83,6 +83,12 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--restartable", type=_positive_int, default=100, help="restartable tasks to seed (default: %(default)s)"
     )
+    serve.add_argument(
+        "--not-restartable",
+        type=_positive_int,
+        metavar="N",
+        help="non-restartable tasks to seed, cycling through every kind (default: 4 of each of the 12 kinds)",
+    )
     serve.add_argument("--seed", type=int, help="seed for the task IDs and intermittent faults (default: random)")
     serve.add_argument(
         "--fault", action="append", default=[], metavar="NAME", help="switch on a deliberate fault (repeatable)"
@@ -135,7 +141,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         behaviour = deviations.build(args.fault, args.variant, seed=args.seed)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    store, fixtures = seed_store(restartable=args.restartable, seed=args.seed)
+    store, fixtures = seed_store(restartable=args.restartable, seed=args.seed, not_restartable=args.not_restartable)
     app = create_app(store, policy, args.project_id, behaviour)
     server = BackgroundServer(app, host=args.host, port=args.port)
     stop = threading.Event()
@@ -193,7 +199,27 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--rate-limit", type=float, metavar="N", help="at most N requests per second")
     run.add_argument("--max-requests", type=int, metavar="N", help="send at most N requests in the whole run")
-    run.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for each response (default: 30)")
+    run.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds each response may take, body included (default: 30)"
+    )
+    run.add_argument(
+        "--max-response-bytes",
+        type=int,
+        metavar="N",
+        help="largest response body read, after decompression (default: 8388608, 8 MiB)",
+    )
+    run.add_argument(
+        "--embedded-restartable",
+        type=int,
+        metavar="N",
+        help="embedded run only: restartable tasks the reference seeds (default: 100)",
+    )
+    run.add_argument(
+        "--embedded-not-restartable",
+        type=int,
+        metavar="N",
+        help="embedded run only: non-restartable tasks the reference seeds (default: 48, 4 of each kind)",
+    )
     run.add_argument(
         "--config", metavar="FILE", help="TOML file with the same settings; flags beat env, env beats file"
     )
@@ -224,16 +250,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     report = outcome.report
+    for message in report.get("diagnosis") or []:
+        print(f"diagnosis: {message}")
     if not args.quiet:
         print_summary(report)
     if report.get("error"):
         print(f"dcs-conformance run: {report['error']}", file=sys.stderr)
+    elif report.get("verdict_reason"):
+        print(f"{report['verdict']}: {report['verdict_reason']}")
     print(f"verdict: {report['verdict']}  (reports: {outcome.report_dir})")
     return outcome.exit_code
 
 
 def reproducer(settings: RunSettings) -> str:
     """The command that reproduces this run, without any secret."""
+    from conformance.engine.client import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
+
     parts = ["dcs-conformance", "run"]
     for flag, value in (
         ("--base-url", settings.base_url),
@@ -243,6 +275,13 @@ def reproducer(settings: RunSettings) -> str:
         ("--max-examples", settings.max_examples),
         ("--rate-limit", settings.rate_limit),
         ("--max-requests", settings.max_requests),
+        ("--timeout", settings.timeout if settings.timeout != DEFAULT_TIMEOUT_S else None),
+        (
+            "--max-response-bytes",
+            settings.max_response_bytes if settings.max_response_bytes != DEFAULT_MAX_RESPONSE_BYTES else None,
+        ),
+        ("--embedded-restartable", settings.embedded_restartable if settings.embedded_restartable != 100 else None),
+        ("--embedded-not-restartable", settings.embedded_not_restartable),
     ):
         if value is not None:
             parts += [flag, str(value)]
@@ -275,8 +314,10 @@ def print_summary(report: dict[str, Any]) -> None:
         f"{counts['total']:<14}{counts['passed']:>8}{counts['failed']:>8}{counts['warning']:>9}"
         f"{counts['skipped']:>9}{counts['error']:>7}"
     )
+    unanswered = f", {stats['unanswered']} without a complete answer" if stats.get("unanswered") else ""
+    throttled = f", {stats['throttled']} throttled" if stats.get("throttled") else ""
     print(
-        f"{stats['requests']} requests, {stats['generated_cases']} generated cases, "
+        f"{stats['requests']} requests{unanswered}{throttled}, {stats['generated_cases']} generated cases, "
         f"{report['duration_s']:.1f} s, seed {report['seed']}"
     )
 
@@ -359,6 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"dcs-conformance {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Only before or after a run's sending: a run interrupted while sending writes its reports and exits 130.
+        print(f"dcs-conformance {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -63,6 +63,25 @@ class Exchange:
     label: str = ""
     seq: int = 0
     at_s: float = 0.0
+    #: Why no complete answer arrived (timeout, reset, not HTTP, body over the cap); None for a complete answer.
+    failure: str | None = None
+    #: Answered 429/503 on every attempt: the target never processed the request, so nothing may be judged on it.
+    throttled: bool = False
+    #: A failure on a reused keep-alive connection that was followed by one resend on a fresh connection.
+    earlier_failure: str | None = None
+    #: That failure came after the target had the whole request: it counts as a request left unanswered (a race
+    #: with the target closing an idle connection fails while sending, and is only observed).
+    earlier_failure_judged: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """A complete HTTP response arrived within the run's limits."""
+        return self.failure is None
+
+    @property
+    def judgeable(self) -> bool:
+        """The target processed the request and answered it completely: its answer is evidence."""
+        return self.failure is None and not self.throttled
 
     @cached_property
     def response_json(self) -> Any:
@@ -90,10 +109,11 @@ class Exchange:
                 "body": _text(self.request_body),
             },
             "response": {
-                "status": self.status,
+                "status": self.status or None,
                 "headers": dict(self.response_headers),
                 "body": _text(self.response_body),
                 "elapsed_ms": round(self.elapsed_ms, 1),
+                **({"failure": self.failure} if self.failure else {}),
             },
             "explanation": note,
         }
@@ -138,17 +158,21 @@ class Ledger:
         self._requirements = {req.id: _RequirementTally() for req in catalogue.requirements}
         self._observations = {obs.id: _ObservationTally() for obs in catalogue.observations}
         self.skip_reasons: dict[str, str] = {}
+        self.skip_needs: dict[str, tuple[str, ...]] = {}
+        self.valid_answers: Counter[str] = Counter()
         self.first_failure: dict[str, Any] | None = None
         self._must = {req.id for req in catalogue.requirements if req.level == "MUST"}
 
     def record(self, results: list[Finding | Seen], exchange: Exchange | None = None) -> None:
+        if exchange is not None and exchange.earlier_failure:
+            self._observe(Seen("OBS-013", exchange.earlier_failure), exchange)
+        if exchange is not None and exchange.throttled:
+            # The target never processed the request: what the checks concluded about it is not evidence.
+            self._observe(Seen("OBS-012", f"status {exchange.status}: still throttled after every resend"), exchange)
+            return
         for item in results:
             if isinstance(item, Seen):
-                tally_o = self._observations[item.observation]
-                first_time = item.value not in tally_o.values
-                if first_time and exchange is not None and len(tally_o.evidence) < MAX_OBSERVATION_EVIDENCE:
-                    tally_o.evidence.append({"value": item.value, **exchange.to_dict()})
-                tally_o.values[item.value] += 1
+                self._observe(item, exchange)
                 continue
             tally = self._requirements[item.requirement]
             tally.checked += 1
@@ -163,11 +187,31 @@ class Ledger:
                 if len(tally.evidence) < EVIDENCE_PER_REQUIREMENT:
                     tally.evidence.append(exchange.to_dict(item.message) if exchange else {"explanation": item.message})
 
+    def _observe(self, item: Seen, exchange: Exchange | None) -> None:
+        tally = self._observations[item.observation]
+        first_time = item.value not in tally.values
+        if first_time and exchange is not None and len(tally.evidence) < MAX_OBSERVATION_EVIDENCE:
+            tally.evidence.append({"value": item.value, **exchange.to_dict()})
+        tally.values[item.value] += 1
+
     def error(self, requirement: str, message: str) -> None:
         self._requirements[requirement].errors.append(message)
 
-    def skip(self, requirement: str, reason: str) -> None:
+    def skip(self, requirement: str, reason: str, *, needs: tuple[str, ...] = ()) -> None:
+        """Say why a requirement was not exercised; ``needs`` names what the user could provide to exercise it
+        (beyond what the catalogue already says it needs), which keeps the skip from making the run incomplete."""
         self.skip_reasons.setdefault(requirement, reason)
+        if needs:
+            self.skip_needs.setdefault(requirement, needs)
+
+    def valid_request_answered(self, exchange: Exchange) -> None:
+        """Remember how a well-formed request under the run's own credentials was answered, for the diagnosis."""
+        if exchange.throttled:
+            self.valid_answers["throttled"] += 1
+        elif not exchange.complete:
+            self.valid_answers["no answer"] += 1
+        else:
+            self.valid_answers[str(exchange.status)] += 1
 
     def checked(self, requirement: str) -> int:
         return self._requirements[requirement].checked
@@ -188,12 +232,14 @@ class Ledger:
             else:
                 status = Status.SKIPPED
                 reason = self.skip_reasons.get(req.id, "no check exercised it in this run")
+            needs = list(dict.fromkeys((*req.needs, *self.skip_needs.get(req.id, ()))))
             results.append(
                 {
                     "id": req.id,
                     "level": req.level,
                     "title": req.title,
                     "statement": req.statement,
+                    "needs": needs,
                     "sources": [{"cite": source.cite(), "quote": source.quote} for source in req.sources],
                     "status": str(status),
                     "reason": reason,
@@ -224,14 +270,33 @@ def _checks(count: int) -> str:
     return "1 check" if count == 1 else f"{count} checks"
 
 
-def decide_verdict(requirements: list[dict[str, Any]], *, certify: bool = False) -> Verdict:
-    """MUST failures make a run non-conformant; SHOULD failures only warn; with certify, a skipped MUST is fatal."""
+def unexercised_musts(requirements: list[dict[str, Any]], *, certify: bool = False) -> list[dict[str, Any]]:
+    """MUST requirements left unexercised that the run should have judged: those that need nothing from the user
+    (no fixtures, no extra credentials), or every one of them for a certification."""
+    return [
+        item
+        for item in requirements
+        if item["level"] == "MUST" and item["status"] == Status.SKIPPED and (certify or not item.get("needs"))
+    ]
+
+
+def decide_verdict(
+    requirements: list[dict[str, Any]], *, certify: bool = False, setup_problem: bool = False
+) -> Verdict:
+    """A verdict never says more than was checked.
+
+    MUST failures make a run non-conformant and SHOULD failures only warn; but a run that left unexercised a MUST
+    requirement needing nothing from the user (any MUST, with ``certify``) is incomplete, and so is a run whose
+    diagnosis found the target unusable as configured (credentials rejected, wrong URL), whatever else it saw.
+    """
     statuses = {(item["level"], item["status"]) for item in requirements}
     if any(status == Status.ERROR for _, status in statuses):
         return Verdict.ERROR
+    if setup_problem:
+        return Verdict.INCOMPLETE
     if any(status == Status.FAILED for _, status in statuses):
         return Verdict.NON_CONFORMANT
-    if certify and ("MUST", Status.SKIPPED) in statuses:
+    if unexercised_musts(requirements, certify=certify):
         return Verdict.INCOMPLETE
     if any(status == Status.WARNING for _, status in statuses):
         return Verdict.WITH_WARNINGS

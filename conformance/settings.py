@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.engine.client import Credentials
+from conformance.engine.client import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S, Credentials
 
 ENV = {
     "base_url": "DCS_BASE_URL",
@@ -39,6 +39,9 @@ FILE_KEYS = {
     "rate_limit": float,
     "max_requests": int,
     "timeout": float,
+    "max_response_bytes": int,
+    "embedded_restartable": int,
+    "embedded_not_restartable": int,
     "strict": bool,
     "certify": bool,
 }
@@ -67,6 +70,10 @@ class RunSettings:
     certify: bool
     faults: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    #: The embedded reference's seeded tasks: restartable, and non-restartable (None: 4 of each kind).
+    embedded_restartable: int = 100
+    embedded_not_restartable: int | None = None
 
     @property
     def embedded(self) -> bool:
@@ -143,15 +150,28 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
     rate_limit = pick("rate_limit")
     max_requests = pick("max_requests")
     timeout = pick("timeout")
+    max_response_bytes = pick("max_response_bytes")
+    embedded_restartable, embedded_not_restartable = pick("embedded_restartable"), pick("embedded_not_restartable")
     for name, value, minimum in (
         ("--max-examples", max_examples, 1),
         ("--rate-limit", rate_limit, 0),
         ("--max-requests", max_requests, 1),
         ("--timeout", timeout, 0),
+        ("--max-response-bytes", max_response_bytes, 1024),
+        ("--embedded-restartable", embedded_restartable, 0),
+        ("--embedded-not-restartable", embedded_not_restartable, 0),
     ):
+        if name.startswith("--embedded") and value is not None:
+            if value < 0:
+                raise SettingsError(f"{name} must not be negative, got {value}")
+            continue
         if value is not None and (value < minimum or (minimum == 0 and value == 0)):
             raise SettingsError(f"{name} must be {'positive' if minimum == 0 else f'at least {minimum}'}, got {value}")
     report_dir = pick("report_dir")
+    if base_url is not None and (embedded_restartable is not None or embedded_not_restartable is not None):
+        raise SettingsError(
+            "--embedded-restartable and --embedded-not-restartable seed the embedded reference; drop --base-url"
+        )
     faults, variants = tuple(flags.get("fault") or ()), tuple(flags.get("variant") or ())
     if (faults or variants) and base_url is not None:
         raise SettingsError("--fault and --variant change the embedded reference server; drop --base-url")
@@ -174,7 +194,10 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
         max_examples=int(max_examples) if max_examples is not None else DEFAULT_MAX_EXAMPLES,
         rate_limit=float(rate_limit) if rate_limit is not None else None,
         max_requests=int(max_requests) if max_requests is not None else None,
-        timeout=float(timeout) if timeout is not None else 30.0,
+        timeout=float(timeout) if timeout is not None else DEFAULT_TIMEOUT_S,
+        max_response_bytes=int(max_response_bytes) if max_response_bytes is not None else DEFAULT_MAX_RESPONSE_BYTES,
+        embedded_restartable=int(embedded_restartable) if embedded_restartable is not None else 100,
+        embedded_not_restartable=int(embedded_not_restartable) if embedded_not_restartable is not None else None,
         strict=bool(pick("strict")),
         certify=bool(pick("certify")),
         faults=faults,

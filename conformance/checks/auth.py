@@ -8,6 +8,8 @@ from conformance.results import Exchange, Finding
 
 
 def _expect(ex: Exchange, requirement: str, status: int, what: str) -> list[Finding]:
+    if not ex.complete:
+        return [Finding(requirement, False, f"{what}: {ex.failure}, not {status}")]
     if ex.status != status:
         return [Finding(requirement, False, f"{what}: answered {ex.status}, not {status}")]
     problem = error_body_problem(ex.response_json)

@@ -141,7 +141,7 @@ def _repeats(repeated: list[str], answered: Counter[str], wanted: Counter[str]) 
 
 def check_batch(requested: Sequence[str], ex: Exchange) -> list[Finding | Seen]:
     """The per-item oracle for any 200 answer to a batch of string IDs."""
-    if ex.status != 200:
+    if ex.status != 200 or not ex.complete:
         return []
     return [*check_shape(ex), *check_items(ex), *check_coverage(requested, ex)]
 
@@ -159,6 +159,8 @@ def check_fixture_outcomes(
     ex: Exchange, restartable: Collection[str], not_restartable: Collection[str], unknown: Collection[str]
 ) -> list[Finding]:
     """In a batch whose tasks the fixtures describe, each item must come back as promised."""
+    if not ex.complete:
+        return [Finding("BR-REQ-014", False, f"a mixed batch got no complete answer: {ex.failure}")]
     if ex.status != 200 or result_items(ex) is None:
         return [Finding("BR-REQ-014", False, f"a mixed batch was answered {ex.status}, not 200 with per-item results")]
     outcomes = outcomes_by_id(ex)
@@ -178,18 +180,36 @@ def check_fixture_outcomes(
     return findings
 
 
+@covers("BR-REQ-015")
+def check_unknown_outcomes(ex: Exchange, unknown: Collection[str]) -> list[Finding]:
+    """IDs the run minted name no task: a target that answers them per item must never report one restarted."""
+    if ex.status != 200 or not ex.complete or result_items(ex) is None:
+        return []
+    outcomes = outcomes_by_id(ex)
+    findings = []
+    for task in unknown:
+        got = outcomes.get(task)
+        if got is not None:
+            ok = "success" not in got
+            message = "" if ok else f"unknown task {task!r} (an ID that names no task) was reported success"
+            findings.append(Finding("BR-REQ-015", ok, message))
+    return findings
+
+
 @covers("BR-REQ-016")
 def check_full_batch(requested: Sequence[str], ex: Exchange) -> list[Finding]:
-    """The documented maximum must be usable: 50 known IDs get 200 and a result for each."""
+    """The documented maximum must be usable: 50 IDs answered per item get 200 and a result for each."""
+    if not ex.complete:
+        return [Finding("BR-REQ-016", False, f"a batch of {len(requested)} tasks got no complete answer: {ex.failure}")]
     answered = outcomes_by_id(ex)
     ok = ex.status == 200 and all(task in answered for task in requested)
     message = (
         ""
         if ok
         else (
-            f"a batch of {len(requested)} known tasks was answered {ex.status}"
+            f"a batch of {len(requested)} tasks was answered {ex.status}"
             if ex.status != 200
-            else f"a batch of {len(requested)} known tasks got results for only {len(answered)}"
+            else f"a batch of {len(requested)} tasks got results for only {len(answered)} of them"
         )
     )
     return [Finding("BR-REQ-016", ok, message)]
@@ -198,6 +218,8 @@ def check_full_batch(requested: Sequence[str], ex: Exchange) -> list[Finding]:
 @covers("BR-REQ-017")
 def check_same_outcomes(first: Exchange, second: Exchange, task_ids: Collection[str], relation: str) -> list[Finding]:
     """Two answers about the same stable tasks must agree: same status, and the same result for each task."""
+    if not (first.judgeable and second.judgeable):
+        return []
     if first.status != second.status:
         message = f"{relation}: answered {second.status}, but the original batch was answered {first.status}"
         return [Finding("BR-REQ-017", False, message)]

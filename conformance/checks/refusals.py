@@ -9,6 +9,8 @@ from conformance.results import Exchange, Finding
 @covers("BR-REQ-001", "BR-REQ-002")
 def check_refused(ex: Exchange, what: str) -> list[Finding]:
     """``what`` names the defect of the request, so a failure says which invalid input was accepted."""
+    if not ex.complete:
+        return [Finding("BR-REQ-001", False, f"{what}: never refused, {ex.failure}")]
     if 400 <= ex.status < 500:
         exact = ex.status == 400
         message = "" if exact else f"{what}: refused with {ex.status}, not 400"

@@ -88,9 +88,25 @@ def check_error_body(ex: Exchange) -> list[Finding | Seen]:
     return results
 
 
+@covers("BR-REQ-023")
+def check_answered(ex: Exchange) -> list[Finding]:
+    """A request left without a complete answer gives the caller nothing; the reason is the evidence."""
+    findings = []
+    if ex.earlier_failure and ex.earlier_failure_judged:
+        findings.append(Finding("BR-REQ-023", False, f"{ex.earlier_failure} (the resend is judged on its own)"))
+    if ex.complete:
+        return [*findings, Finding("BR-REQ-023", True)]
+    status = f" (status {ex.status} had arrived)" if ex.status else ""
+    return [*findings, Finding("BR-REQ-023", False, f"{ex.failure}{status}")]
+
+
 def check_response(ex: Exchange) -> list[Finding | Seen]:
-    """All rules that hold for any response to any request."""
+    """All rules that hold for any response to any request; a request without a complete answer is judged only on
+    having had none."""
+    if not ex.complete:
+        return check_answered(ex)
     return [
+        *check_answered(ex),
         *check_no_server_error(ex),
         *check_success_is_200(ex),
         *check_documented_status(ex),

@@ -3,16 +3,24 @@
 It owns what must hold for the whole run, property-based phases included: the ID guard, the request budget, the
 rate limit, authentication (token or AK/SK signatures made exactly as the vendor SDK makes them) and redaction of
 everything it records.
+
+It also decides what one request's outcome is, whatever the target does: a complete answer; or an exchange without
+a complete answer (timeout, reset, not HTTP, a body over the cap), which is evidence like any other; or, for 429
+and 503, a wait as Retry-After asks and a resend. A request is sent again only when it certainly did not reach the
+target (connect error), or once on a fresh connection when a reused keep-alive connection failed before any answer
+and the request names no restartable fixture. The run stops only when the target stopped answering.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +34,16 @@ from conformance.engine.redaction import Redactor
 from conformance.results import Exchange
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+#: The target stopped answering: this many requests in a row without a complete answer end the run.
+STOP_AFTER_UNANSWERED = 5
+#: This many requests in a row still throttled after every resend end the run as incomplete.
+STOP_AFTER_THROTTLED = 5
+THROTTLE_RESENDS = 3
+RETRY_AFTER_CAP_S = 30.0
+CONNECT_RETRIES = 2
+THROTTLE_STATUSES = frozenset({429, 503})
 
 
 def encode_json(document: Any) -> bytes:
@@ -37,7 +55,15 @@ def encode_json(document: Any) -> bytes:
 
 
 class TargetUnreachable(Exception):
-    """The target could not be reached at all; the run cannot be completed."""
+    """The target could not be reached at all, or stopped answering; the run cannot be completed."""
+
+
+class TargetStopped(TargetUnreachable):
+    """The target answered before but stopped answering; what was judged so far stands."""
+
+
+class TargetThrottling(Exception):
+    """The target throttled request after request even after waiting: the run ends incomplete."""
 
 
 class BudgetExhausted(Exception):
@@ -78,6 +104,24 @@ class Auth(Enum):
     READONLY = "credential without dcs:migrationTask:modify"
 
 
+@dataclass
+class _Attempt:
+    """What one send produced, before it becomes an Exchange."""
+
+    request_headers: dict[str, str]
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    failure: str | None = None
+    fresh_connection: bool = False
+    #: No byte of an answer arrived because the connection failed (not because the target was slow).
+    dropped: bool = False
+    #: The whole request had been sent when the connection failed: the target had it and did not answer.
+    request_sent: bool = False
+    connect_error: str | None = None
+    elapsed_ms: float = 0.0
+
+
 class TargetClient:
     def __init__(
         self,
@@ -88,8 +132,10 @@ class TargetClient:
         guard: IdGuard | None = None,
         rate_limit: float | None = None,
         max_requests: int | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: httpx.BaseTransport | None = None,
+        sleep: Any = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.project_id = project_id
@@ -97,12 +143,25 @@ class TargetClient:
         self.guard = guard or IdGuard()
         self.redactor = Redactor(self.credentials.secrets())
         self.max_requests = max_requests
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
         self.sent = 0
+        self.unanswered = 0
+        self.throttled = 0
+        self.last_answered = 0
+        self._unanswered_in_a_row = 0
+        self._throttled_in_a_row = 0
+        self._halt: Exception | None = None
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._next_slot = 0.0
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
-        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        self._sleep = sleep
+        self._transport = transport
+        self._http = self._new_http()
+
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(timeout=self.timeout, transport=self._transport, follow_redirects=False)
 
     def close(self) -> None:
         self._http.close()
@@ -129,44 +188,175 @@ class TargetClient:
         content_type: str | None = JSON_CONTENT_TYPE,
         label: str = "",
     ) -> Exchange:
-        """Send one POST to the endpoint, after the guard, the budget and the rate limit allow it."""
-        self.guard.admit(body)
+        """Send one POST to the endpoint, after the guard, the budget and the rate limit allow it, and return its
+        one outcome (see the module docstring)."""
+        if self._halt is not None:
+            raise self._halt
+        spent = self.guard.admit(body)
         url = self.url(project_id)
         headers: dict[str, str] = {}
         if content_type:
             headers["Content-Type"] = content_type
         headers, body = self._authenticate(url, headers, body or b"", auth, project_id)
-        self._take_slot()
-        started = time.perf_counter()
-        try:
-            response = self._http.request("POST", url, headers=headers, content=body)
-        except httpx.TransportError as exc:
-            raise TargetUnreachable(f"{type(exc).__name__} on POST {url}: {str(exc) or 'no answer'}") from None
-        elapsed = (time.perf_counter() - started) * 1000
-        return Exchange(
+        earlier: str | None = None
+        earlier_judged = False
+        throttles = 0
+        connect_failures = 0
+        while True:
+            seq = self._take_slot()
+            attempt = self._attempt(url, headers, body)
+            if attempt.connect_error is not None:
+                # It never reached the target: it may be sent again, and it does not count against the budget.
+                self._refund()
+                connect_failures += 1
+                if connect_failures > CONNECT_RETRIES:
+                    raise self._stopped(f"{attempt.connect_error} (tried {connect_failures} times)")
+                self._sleep(0.5 * connect_failures)
+                continue
+            if attempt.dropped and not attempt.fresh_connection and not spent and earlier is None:
+                when = "after the whole request was sent" if attempt.request_sent else "while the request was sent"
+                earlier = f"request #{seq}: {attempt.failure} on a reused keep-alive connection, {when}"
+                earlier_judged = attempt.request_sent
+                self._reconnect()
+                continue
+            if attempt.failure is None and attempt.status in THROTTLE_STATUSES and throttles < THROTTLE_RESENDS:
+                throttles += 1
+                self._sleep(retry_after(attempt.headers.get("retry-after"), throttles))
+                continue
+            break
+        throttled = attempt.failure is None and attempt.status in THROTTLE_STATUSES
+        exchange = Exchange(
             method="POST",
             url=self.redactor.text(url),
-            request_headers=self.redactor.headers(dict(response.request.headers)),
+            request_headers=self.redactor.headers(attempt.request_headers),
             request_body=self.redactor.data(body),
-            status=response.status_code,
-            response_headers=self.redactor.headers(dict(response.headers)),
-            response_body=self.redactor.data(response.content) or b"",
-            elapsed_ms=elapsed,
+            status=attempt.status,
+            response_headers=self.redactor.headers(attempt.headers),
+            response_body=self.redactor.data(attempt.body) or b"",
+            elapsed_ms=attempt.elapsed_ms,
             label=label,
-            seq=self.sent,
+            seq=seq,
             at_s=round(time.perf_counter() - self._t0, 3),
+            failure=self.redactor.text(attempt.failure) if attempt.failure else None,
+            throttled=throttled,
+            earlier_failure=earlier,
+            earlier_failure_judged=earlier_judged,
         )
+        self._count(exchange)
+        return exchange
 
-    def _take_slot(self) -> None:
+    def _count(self, exchange: Exchange) -> None:
+        """Keep the tallies that decide when the target has stopped answering or throttles everything."""
+        if exchange.throttled:
+            self.throttled += 1
+            self._throttled_in_a_row += 1
+            if self._throttled_in_a_row >= STOP_AFTER_THROTTLED:
+                self._halt = TargetThrottling(
+                    f"the target throttled {self._throttled_in_a_row} requests in a row (status {exchange.status}) "
+                    f"even after {THROTTLE_RESENDS} resends each, waiting as Retry-After asked"
+                )
+        else:
+            self._throttled_in_a_row = 0
+        if exchange.complete:
+            self._unanswered_in_a_row = 0
+            self.last_answered = exchange.seq
+            return
+        self.unanswered += 1
+        self._unanswered_in_a_row += 1
+        if self._unanswered_in_a_row >= STOP_AFTER_UNANSWERED:
+            self._halt = self._stopped(
+                f"{self._unanswered_in_a_row} requests in a row got no complete answer (the last: {exchange.failure})"
+            )
+
+    def _stopped(self, why: str) -> TargetUnreachable:
+        if not self.last_answered:
+            return TargetUnreachable(f"{why} on POST {self.redactor.text(self.url())}")
+        return TargetStopped(f"the target stopped answering after request #{self.last_answered}: {why}")
+
+    def _reconnect(self) -> None:
+        self._http.close()
+        self._http = self._new_http()
+
+    def _attempt(self, url: str, headers: dict[str, str], body: bytes) -> _Attempt:
+        """One send, bounded as a whole by the timeout and the body cap; never raises for the target's doing."""
+        events: list[str] = []
+        request = self._http.build_request(
+            "POST", url, headers=headers, content=body, extensions={"trace": lambda name, _: events.append(name)}
+        )
+        attempt = _Attempt(request_headers=dict(request.headers))
+        started = time.perf_counter()
+        deadline = time.monotonic() + self.timeout
+        try:
+            response = self._http.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            attempt.connect_error = f"{type(exc).__name__}: {str(exc) or 'no connection'}"
+            return attempt
+        except httpx.TimeoutException as exc:
+            attempt.failure = f"no answer: {type(exc).__name__} after {_seconds(self.timeout)}"
+        except httpx.RemoteProtocolError as exc:
+            attempt.failure = f"no answer: {_protocol_error(exc)}"
+            attempt.dropped = "disconnected" in str(exc)
+        except httpx.TransportError as exc:
+            attempt.failure = f"no answer: {type(exc).__name__}: {str(exc) or 'connection failed'}"
+            attempt.dropped = isinstance(exc, httpx.NetworkError)
+        except httpx.DecodingError as exc:
+            attempt.failure = f"the body cannot be decoded as its Content-Encoding says: {exc}"
+        else:
+            try:
+                attempt.status = response.status_code
+                attempt.headers = dict(response.headers)
+                attempt.body, attempt.failure = self._read_body(response, deadline)
+            finally:
+                response.close()
+        attempt.fresh_connection = any(name.startswith("connection.connect_tcp") for name in events)
+        attempt.request_sent = "http11.send_request_body.complete" in events
+        attempt.elapsed_ms = (time.perf_counter() - started) * 1000
+        return attempt
+
+    def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
+        """The decoded body, up to the cap and the deadline; the reason when either stopped the reading."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    return b"".join(chunks), (
+                        f"the body exceeds {self.max_response_bytes} bytes (--max-response-bytes, after "
+                        "decompression); reading stopped there"
+                    )
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    return b"".join(chunks), (
+                        f"the response was not complete after {_seconds(self.timeout)} (--timeout): "
+                        f"{size} bytes of the body had arrived"
+                    )
+        except httpx.TimeoutException as exc:
+            return b"".join(chunks), f"the body stopped arriving: {type(exc).__name__} after {size} bytes"
+        except httpx.DecodingError as exc:
+            return b"".join(chunks), f"the body cannot be decoded as its Content-Encoding says: {exc}"
+        except httpx.RemoteProtocolError as exc:
+            return b"".join(chunks), f"the body is cut short: {_protocol_error(exc)} after {size} bytes"
+        except httpx.TransportError as exc:
+            return b"".join(chunks), f"the body is cut short: {type(exc).__name__}: {exc} after {size} bytes"
+        return b"".join(chunks), None
+
+    def _take_slot(self) -> int:
         with self._lock:
             if self.max_requests is not None and self.sent >= self.max_requests:
                 raise BudgetExhausted(f"the request budget of {self.max_requests} is spent")
             self.sent += 1
+            seq = self.sent
             now = time.monotonic()
             wait = self._next_slot - now
             self._next_slot = max(now, self._next_slot) + self._interval
         if wait > 0:
-            time.sleep(wait)
+            self._sleep(wait)
+        return seq
+
+    def _refund(self) -> None:
+        with self._lock:
+            self.sent -= 1
 
     def _authenticate(
         self, url: str, headers: dict[str, str], body: bytes, auth: Auth, project_id: str | None
@@ -205,3 +395,34 @@ class TargetClient:
         headers = {**headers, "X-Project-Id": project_id if project_id is not None else self.project_id}
         now = datetime.fromtimestamp(when, UTC) if when is not None else None
         return signing.sign("POST", url, headers, body, ak, sk, now=now)
+
+
+def retry_after(value: str | None, attempt: int) -> float:
+    """Seconds to wait before resending a throttled request: as Retry-After says (seconds or an HTTP date), else
+    1, 2, 4... seconds; never more than RETRY_AFTER_CAP_S."""
+    wait: float | None = None
+    if value:
+        text = value.strip()
+        try:
+            wait = float(text)
+        except ValueError:
+            try:
+                wait = (parsedate_to_datetime(text) - datetime.now(UTC)).total_seconds()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                wait = None
+        if wait is not None and not math.isfinite(wait):
+            wait = None
+    if wait is None:
+        wait = float(2 ** (attempt - 1))
+    return min(max(wait, 0.0), RETRY_AFTER_CAP_S)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _protocol_error(exc: httpx.RemoteProtocolError) -> str:
+    text = str(exc) or "protocol error"
+    if "disconnected" in text:
+        return "the connection was closed before a response arrived"
+    return f"the answer is not valid HTTP ({text})"

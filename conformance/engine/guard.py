@@ -48,10 +48,11 @@ class IdGuard:
             return True
         return key in self.restartable and key not in self._spent
 
-    def admit(self, body: bytes | None) -> None:
-        """Raise GuardRefusal if the body names a task it must not; mark restartable fixtures as spent."""
+    def admit(self, body: bytes | None) -> list[str]:
+        """Raise GuardRefusal if the body names a task it must not; mark restartable fixtures as spent and return
+        them (a request naming one must never be sent twice)."""
         if not body:
-            return
+            return []
         text = body.decode("utf-8", errors="replace")
         shaped = TASK_ID_SHAPE.findall(text)
         named = _task_ids(text)
@@ -61,7 +62,9 @@ class IdGuard:
             raise GuardRefusal(
                 f"refused to send task ID {_shorten(unsafe[0])}: it is neither minted by this run nor an unused fixture"
             )
-        self._spent.update(_key(task) for task in (*shaped, *named) if _key(task) in self.restartable)
+        spent = sorted({_key(task) for task in (*shaped, *named) if _key(task) in self.restartable})
+        self._spent.update(spent)
+        return spent
 
 
 def _task_ids(text: str) -> list[str]:

@@ -6,7 +6,9 @@ import json
 import os
 import random
 import secrets
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,12 +20,19 @@ from typing import Any
 from conformance import __version__
 from conformance.certify import write_bundle
 from conformance.contract import load_catalogue, load_spec, spec_sha256
-from conformance.engine.client import BudgetExhausted, Credentials, TargetClient, TargetUnreachable
+from conformance.diagnosis import diagnose
+from conformance.engine.client import (
+    BudgetExhausted,
+    Credentials,
+    TargetClient,
+    TargetThrottling,
+    TargetUnreachable,
+)
 from conformance.engine.generated import GeneratedStats, run_generated
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.scenarios import Fixtures, Scenarios
 from conformance.reporters import html, json_report, junit
-from conformance.results import Ledger, Verdict, count_statuses, decide_verdict
+from conformance.results import Ledger, Verdict, count_statuses, decide_verdict, unexercised_musts
 from conformance.settings import RunSettings, SettingsError
 
 EXIT_CODES = {
@@ -33,6 +42,19 @@ EXIT_CODES = {
     Verdict.ERROR: 3,
     Verdict.INCOMPLETE: 4,
 }
+
+
+#: Exit codes of a run stopped by a signal, as shells report them (128 + the signal number).
+SIGNAL_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived while requests were being sent (a BaseException, so that no library in between
+    mistakes it for a failing test case)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 @dataclass
@@ -91,7 +113,9 @@ def open_target(settings: RunSettings, seed: int) -> Iterator[Target]:
         keys={credentials.ak: credentials.sk},
         readonly_keys={credentials.readonly_ak: credentials.readonly_sk},
     )
-    store, fixtures = seed_store(seed=seed)
+    store, fixtures = seed_store(
+        restartable=settings.embedded_restartable, seed=seed, not_restartable=settings.embedded_not_restartable
+    )
     behaviour = deviations.build(settings.faults, settings.variants, seed=seed)
     with BackgroundServer(create_app(store, policy, [settings.project_id], behaviour)) as server:
         yield Target(server.base_url, settings.project_id, credentials, Fixtures.load(fixtures), embedded=True)
@@ -107,22 +131,59 @@ def default_report_dir(root: Path = Path("reports")) -> Path:
     return candidate
 
 
-def point_latest(report_dir: Path) -> None:
-    """Keep reports/latest pointing at the newest run (a relative symlink, replaced atomically)."""
+def point_latest(report_dir: Path) -> str | None:
+    """Keep reports/latest pointing at the newest run (a relative symlink, replaced atomically); say why not when
+    it cannot be replaced."""
     latest = report_dir.parent / "latest"
     tmp = report_dir.parent / f".latest.{os.getpid()}"
     try:
         if tmp.is_symlink():
             tmp.unlink()
+        if latest.exists() and not latest.is_symlink():
+            return f"{latest} is not a symlink, so it was left alone; the reports are in {report_dir}"
         tmp.symlink_to(report_dir.name, target_is_directory=True)
         tmp.replace(latest)
-    except OSError:
+    except OSError as exc:
         tmp.unlink(missing_ok=True)
+        return f"could not point {latest} at {report_dir}: {exc.strerror or exc}"
+    return None
+
+
+@contextmanager
+def interruptible() -> Iterator[list[int]]:
+    """While requests are sent, SIGINT and SIGTERM stop the sending (Interrupted); afterwards they are only noted
+    in the yielded list, so the report files are always written whole."""
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    armed = True
+
+    def handler(signum: int, _frame: object) -> None:
+        noted.append(signum)
+        if armed:
+            raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in SIGNAL_EXIT_CODES}
+    try:
+        yield noted
+        armed = False
+    finally:
+        armed = False
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str], None] | None = None) -> RunOutcome:
-    """Run the whole catalogue against the target and write report.json and junit.xml."""
+    """Run the whole catalogue against the target and write report.json, junit.xml and index.html, whatever the
+    target does and even when the run is interrupted."""
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
+    with interruptible() as signals:
+        outcome = _execute(settings, command, say, signals)
+    return outcome
+
+
+def _execute(settings: RunSettings, command: str, say: Callable[[str], None], signals: list[int]) -> RunOutcome:
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     catalogue = load_catalogue()
@@ -134,6 +195,8 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
         raise SettingsError(f"cannot create the report directory {report_dir}: {exc.strerror}") from None
     rng = random.Random(settings.seed)
     run_error: str | None = None
+    stop_reason: str | None = None
+    interrupted: int | None = None
     generated = GeneratedStats()
     with open_target(settings, settings.seed) as target:
         guard = IdGuard(
@@ -149,6 +212,7 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
             rate_limit=settings.rate_limit,
             max_requests=settings.max_requests,
             timeout=settings.timeout,
+            max_response_bytes=settings.max_response_bytes,
         )
         say(
             f"dcs-conformance {__version__}: judging {target.base_url} "
@@ -170,19 +234,31 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
                     stats=generated,
                     progress=say,
                 )
+            except Interrupted as exc:
+                interrupted = exc.signum
+                run_error = f"interrupted ({exc}) after {client.sent} requests"
+                say(f"stopping: {run_error}; writing the reports with what was judged so far")
             except TargetUnreachable as exc:
-                run_error = f"the target could not be reached: {exc}"
+                reached = "stopped answering" in str(exc)
+                run_error = str(exc) if reached else f"the target could not be reached: {exc}"
+            except TargetThrottling as exc:
+                stop_reason = str(exc)
+                say(f"stopping early: {exc}")
             except BudgetExhausted as exc:
+                stop_reason = f"not exercised: {exc}"
                 say(f"stopping early: {exc}; requirements not yet exercised are skipped")
-                for req in catalogue.requirements:
-                    if not ledger.checked(req.id):
-                        ledger.skip(req.id, f"not exercised: {exc}")
             except GuardRefusal as exc:
                 run_error = f"harness fault: {exc}"
             except Exception as exc:  # a bug of ours must end as a clear "error" verdict, not a traceback
                 run_error = f"harness fault: {type(exc).__name__}: {exc}"
+        if stop_reason:
+            for req in catalogue.requirements:
+                if not ledger.checked(req.id):
+                    ledger.skip(req.id, stop_reason)
         stats = {
             "requests": client.sent,
+            "unanswered": client.unanswered,
+            "throttled": client.throttled,
             "generated_cases": generated.cases,
             "generated_by_phase": generated.by_phase,
             "generated_refused_by_guard": generated.refused_by_guard,
@@ -190,9 +266,16 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
         }
 
     requirements = ledger.requirement_results(strict=settings.strict)
-    verdict = Verdict.ERROR if run_error else decide_verdict(requirements, certify=settings.certify)
+    diagnosis = diagnose(ledger.valid_answers, credentials_configured=target.credentials.configured)
+    verdict = (
+        Verdict.ERROR
+        if run_error
+        else decide_verdict(requirements, certify=settings.certify, setup_problem=diagnosis.setup_problem)
+    )
     report = {
         "verdict": str(verdict),
+        "verdict_reason": _verdict_reason(verdict, requirements, run_error, diagnosis.messages, settings.certify),
+        "diagnosis": diagnosis.messages,
         "error": run_error,
         "suite_version": __version__,
         "spec_sha256": spec_sha256(),
@@ -210,6 +293,8 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
             "max_examples": settings.max_examples,
             "rate_limit": settings.rate_limit,
             "max_requests": settings.max_requests,
+            "timeout": settings.timeout,
+            "max_response_bytes": settings.max_response_bytes,
             "strict": settings.strict,
             "certify": settings.certify,
         },
@@ -227,8 +312,32 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
     if settings.certify:
         write_bundle(report, report_dir)
     if settings.report_dir is None:
-        point_latest(report_dir)
-    return RunOutcome(report=report, report_dir=report_dir, exit_code=EXIT_CODES[verdict])
+        warning = point_latest(report_dir)
+        if warning:
+            say(f"warning: {warning}")
+    interrupted = interrupted or (signals[0] if signals else None)
+    exit_code = SIGNAL_EXIT_CODES[signal.Signals(interrupted)] if interrupted else EXIT_CODES[verdict]
+    return RunOutcome(report=report, report_dir=report_dir, exit_code=exit_code)
+
+
+def _verdict_reason(
+    verdict: Verdict,
+    requirements: list[dict[str, Any]],
+    run_error: str | None,
+    diagnosis: list[str],
+    certify: bool,
+) -> str | None:
+    """One line that says why the verdict is not simply the requirement matrix's: what stopped or limited the run."""
+    if run_error:
+        return run_error
+    if verdict is not Verdict.INCOMPLETE:
+        return None
+    missing = unexercised_musts(requirements, certify=certify)
+    if diagnosis and not missing:
+        return diagnosis[0]
+    ids = ", ".join(item["id"] for item in missing[:8]) + (" ..." if len(missing) > 8 else "")
+    why = f"{len(missing)} MUST requirement(s) not exercised: {ids}"
+    return f"{diagnosis[0]}; {why}" if diagnosis else f"{why} ({missing[0]['reason']})" if missing else why
 
 
 def _auth_kind(credentials: Credentials) -> str:

@@ -120,12 +120,13 @@ NOT_RESTARTABLE_KINDS: tuple[tuple[MigrationType, str, Status], ...] = (
 
 
 def seed_store(
-    restartable: int = 100, per_kind: int = 4, seed: int | None = None
+    restartable: int = 100, per_kind: int = 4, seed: int | None = None, not_restartable: int | None = None
 ) -> tuple[TaskStore, dict[str, list[str]]]:
     """A store with known tasks, and the fixtures file content that promises what each will do.
 
     Half of the restartable tasks are TERMINATED and half FAILED; every non-restartable kind (v1, wrong state,
-    backup import) appears ``per_kind`` times.
+    backup import) appears ``per_kind`` times, or, with ``not_restartable``, that many tasks cycle through the kinds
+    (a staging-sized project has only a few).
     """
     rng = random.Random(seed)
 
@@ -139,9 +140,11 @@ def seed_store(
         task = MigrationTask(new_id(), MigrationType.ONLINE, "v2", status)
         store.add(task)
         fixtures["restartable"].append(task.task_id)
-    for migration_type, api_version, status in NOT_RESTARTABLE_KINDS:
-        for _ in range(per_kind):
-            task = MigrationTask(new_id(), migration_type, api_version, status)
-            store.add(task)
-            fixtures["not_restartable"].append(task.task_id)
+    kinds = [kind for kind in NOT_RESTARTABLE_KINDS for _ in range(per_kind)]
+    if not_restartable is not None:
+        kinds = [NOT_RESTARTABLE_KINDS[index % len(NOT_RESTARTABLE_KINDS)] for index in range(not_restartable)]
+    for migration_type, api_version, status in kinds:
+        task = MigrationTask(new_id(), migration_type, api_version, status)
+        store.add(task)
+        fixtures["not_restartable"].append(task.task_id)
     return store, fixtures

@@ -155,6 +155,7 @@ class ExchangeView:
     request_body: Body | None = None
     status: int | None = None
     status_phrase: str = ""
+    failure: str = ""  # why no complete answer arrived (timeout, reset, not HTTP, body over the cap)
     elapsed_ms: float | None = None
     response_headers: list[Header] = field(default_factory=list)
     response_body: Body | None = None
@@ -286,6 +287,8 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "verdict_mark": VERDICT_MARKS.get(verdict, "!"),
         "verdict_summary": _verdict_summary(verdict, requirements),
         "error": report.get("error") or "",
+        "verdict_reason": report.get("verdict_reason") or "",
+        "diagnosis": [str(message) for message in report.get("diagnosis") or []],
         "facts": _facts(report),
         "command": report.get("command") or "",
         "first_failure": _first_failure(report),
@@ -339,8 +342,8 @@ def _verdict_summary(verdict: str, requirements: list[RequirementView]) -> str:
         return f"{plural(count('failed'), 'requirement')} failed (of {total}); see the failures below."
     if verdict == "incomplete":
         return (
-            f"{plural(count('skipped', 'MUST'), 'MUST requirement')} could not be exercised; "
-            "certification needs every MUST requirement judged."
+            f"{plural(count('skipped', 'MUST'), 'MUST requirement')} could not be exercised, so the run cannot "
+            "claim conformance; see the reason below."
         )
     errors = count("error")
     return "The run could not be completed" + (f"; {plural(errors, 'requirement')} ended in error." if errors else ".")
@@ -457,6 +460,7 @@ def _exchange(evidence: dict[str, Any], anchor: str) -> ExchangeView:
         request_body=_body(req_body),
         status=status if isinstance(status, int) else None,
         status_phrase=_phrase(status),
+        failure=str(response.get("failure") or ""),
         elapsed_ms=response.get("elapsed_ms"),
         response_headers=_headers({str(k): str(v) for k, v in (response.get("headers") or {}).items()}),
         response_body=_body(resp_body),

@@ -92,12 +92,14 @@ def test_separately_started_reference_is_certified_with_fixtures(tmp_path: Path,
     assert {req for req, status in by_id.items() if status == "skipped"} == {"BR-REQ-018", "BR-REQ-019", "BR-REQ-020"}
 
 
-def test_without_fixtures_fixture_requirements_are_skipped_with_a_reason(tmp_path: Path, reference) -> None:
+def test_without_fixtures_only_the_restartable_requirement_is_skipped_with_a_reason(tmp_path: Path, reference) -> None:
+    """Unknown IDs answered per item let minted IDs fill every batch size, the batch of 50 included."""
     server, _ = reference
     report = run(tmp_path, base_url=server.base_url, project_id=PROJECT, seed=5).report
     skipped = {item["id"]: item["reason"] for item in report["requirements"] if item["status"] == "skipped"}
-    assert {"BR-REQ-014", "BR-REQ-015", "BR-REQ-016"} <= set(skipped)
+    assert "BR-REQ-014" in skipped
     assert "fixtures" in skipped["BR-REQ-014"]
+    assert statuses(report)["BR-REQ-015"] == statuses(report)["BR-REQ-016"] == "passed"
     assert report["verdict"] == "conformant"
 
 

@@ -373,7 +373,7 @@ def test_batch_of_50_answered_with_all_results_holds_br_req_016() -> None:
 def test_batch_of_50_refused_with_400_violates_br_req_016() -> None:
     [failure] = check_full_batch(FIFTY, answer(FIFTY, status=400))
     assert (failure.requirement, failure.ok) == ("BR-REQ-016", False)
-    assert "batch of 50 known tasks was answered 400" in failure.message
+    assert "batch of 50 tasks was answered 400" in failure.message
 
 
 def test_batch_of_50_with_a_missing_result_violates_br_req_016() -> None:

@@ -7,11 +7,14 @@ record a secret.
 
 from __future__ import annotations
 
+import email.utils
+import gzip
 import itertools
 import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -19,11 +22,19 @@ import respx
 
 from conformance import signing
 from conformance.engine.client import (
+    CONNECT_RETRIES,
+    RETRY_AFTER_CAP_S,
+    STOP_AFTER_THROTTLED,
+    STOP_AFTER_UNANSWERED,
+    THROTTLE_RESENDS,
     Auth,
     BudgetExhausted,
     Credentials,
     TargetClient,
+    TargetStopped,
+    TargetThrottling,
     TargetUnreachable,
+    retry_after,
 )
 from conformance.engine.guard import TASK_ID_SHAPE, GuardRefusal, IdGuard
 from conformance.engine.redaction import MASK
@@ -440,26 +451,197 @@ def test_readonly_credential_is_sent_even_without_main_credentials(
     assert header in route.calls.last.request.headers
 
 
-# -- unreachable target ---------------------------------------------------------------------------------------------
+# -- one request, one outcome --------------------------------------------------------------------------------------
+
+
+def quiet_client(**kwargs: object) -> TargetClient:
+    """A client whose waits (connect retries, Retry-After) are recorded instead of slept."""
+    waits: list[float] = []
+    client = TargetClient(BASE, "proj", sleep=waits.append, **kwargs)  # type: ignore[arg-type]
+    client.waits = waits  # type: ignore[attr-defined]
+    return client
 
 
 @pytest.mark.parametrize(
     "error",
-    [httpx.ConnectError, httpx.ConnectError("[Errno 111] Connection refused"), httpx.ReadTimeout("timed out")],
-    ids=["connect-error-class", "connection-refused", "read-timeout"],
+    [httpx.ConnectError, httpx.ConnectError("[Errno 111] Connection refused"), httpx.ConnectTimeout("timed out")],
+    ids=["connect-error-class", "connection-refused", "connect-timeout"],
 )
-def test_transport_error_raises_target_unreachable_with_one_line(mock: respx.MockRouter, error: object) -> None:
-    mock.post(PATH).mock(side_effect=error)
-    with TargetClient(BASE, "proj") as client, pytest.raises(TargetUnreachable) as unreachable:
+def test_a_target_never_reached_raises_target_unreachable_with_one_line(mock: respx.MockRouter, error: object) -> None:
+    route = mock.post(PATH).mock(side_effect=error)
+    with quiet_client() as client, pytest.raises(TargetUnreachable) as unreachable:
         client.post(body("a"))
     message = str(unreachable.value)
     assert "\n" not in message
-    assert message.startswith(("ConnectError on POST " + URL, "ReadTimeout on POST " + URL))
-    assert unreachable.value.__cause__ is None
+    assert message.startswith("Connect")
+    assert f"on POST {URL}" in message
+    assert route.call_count == 1 + CONNECT_RETRIES, "a request that never reached the target may be sent again"
+    assert client.sent == 0, "attempts that never reached the target do not spend the budget"
 
 
-def test_transport_error_without_a_message_says_no_answer(mock: respx.MockRouter) -> None:
-    mock.post(PATH).mock(side_effect=httpx.RemoteProtocolError(""))
-    with TargetClient(BASE, "proj") as client, pytest.raises(TargetUnreachable) as unreachable:
+def test_a_connect_error_is_retried_and_the_answer_used(mock: respx.MockRouter) -> None:
+    route = mock.post(PATH).mock(side_effect=[httpx.ConnectError("refused"), httpx.Response(200, json={})])
+    with quiet_client() as client:
+        exchange = client.post(body("a"))
+    assert (exchange.status, exchange.complete, route.call_count, client.sent) == (200, True, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (httpx.ReadTimeout("timed out"), "no answer: ReadTimeout after 30 s"),
+        (httpx.RemoteProtocolError("illegal status line: b'SSH-2.0'"), "no answer: the answer is not valid HTTP"),
+    ],
+    ids=["timeout", "not-http"],
+)
+def test_a_request_without_an_answer_is_an_exchange_without_a_status(
+    mock: respx.MockRouter, error: Exception, expected: str
+) -> None:
+    mock.post(PATH).mock(side_effect=error)
+    with quiet_client() as client:
+        exchange = client.post(body("a"), label="probe")
+    assert exchange.status == 0
+    assert not exchange.complete
+    assert exchange.failure is not None and exchange.failure.startswith(expected)
+    assert exchange.to_dict()["response"]["status"] is None
+    assert exchange.to_dict()["response"]["failure"] == exchange.failure
+    assert client.unanswered == 1
+
+
+def test_a_dropped_reused_connection_is_resent_once_and_the_first_failure_kept(mock: respx.MockRouter) -> None:
+    """respx opens no TCP connection, so every request looks like one on a reused keep-alive connection."""
+    route = mock.post(PATH).mock(side_effect=[httpx.ReadError("Connection reset by peer"), ok_answer])
+    with quiet_client() as client:
+        minted = client.guard.mint()
+        exchange = client.post(body(minted))
+    assert route.call_count == 2
+    assert exchange.status == 200
+    assert exchange.earlier_failure is not None and "ReadError" in exchange.earlier_failure
+    assert "reused keep-alive connection" in exchange.earlier_failure
+
+
+def test_a_request_naming_a_restartable_fixture_is_never_sent_twice(mock: respx.MockRouter) -> None:
+    route = mock.post(PATH).mock(side_effect=[httpx.ReadError("Connection reset by peer"), ok_answer])
+    with quiet_client(guard=IdGuard([RESTARTABLE])) as client:
+        exchange = client.post(body(RESTARTABLE))
+    assert route.call_count == 1
+    assert exchange.failure is not None and "ReadError" in exchange.failure
+
+
+def test_a_timeout_is_not_resent(mock: respx.MockRouter) -> None:
+    route = mock.post(PATH).mock(side_effect=httpx.ReadTimeout("timed out"))
+    with quiet_client() as client:
         client.post(body("a"))
-    assert str(unreachable.value) == f"RemoteProtocolError on POST {URL}: no answer"
+    assert route.call_count == 1
+
+
+def test_five_requests_in_a_row_without_an_answer_stop_the_run(mock: respx.MockRouter) -> None:
+    mock.post(PATH).mock(
+        side_effect=[ok_answer(httpx.Request("POST", URL, content=body("a")))]
+        + [httpx.ReadTimeout("timed out")] * STOP_AFTER_UNANSWERED
+    )
+    with quiet_client() as client:
+        assert client.post(body("a")).complete
+        for _ in range(STOP_AFTER_UNANSWERED):
+            assert not client.post(body("a")).complete
+        with pytest.raises(TargetStopped) as stopped:
+            client.post(body("a"))
+    assert str(stopped.value).startswith("the target stopped answering after request #1:")
+    assert f"{STOP_AFTER_UNANSWERED} requests in a row" in str(stopped.value)
+    assert client.sent == 1 + STOP_AFTER_UNANSWERED
+
+
+def test_an_answer_between_failures_resets_the_count(mock: respx.MockRouter) -> None:
+    timeouts = [httpx.ReadTimeout("timed out")] * (STOP_AFTER_UNANSWERED - 1)
+    mock.post(PATH).mock(side_effect=[*timeouts, httpx.Response(400, json={}), *timeouts, httpx.Response(200)])
+    with quiet_client() as client:
+        for _ in range(2 * STOP_AFTER_UNANSWERED):
+            client.post(body("a"))
+    assert client.unanswered == 2 * (STOP_AFTER_UNANSWERED - 1)
+
+
+# -- bounded responses ------------------------------------------------------------------------------------------
+
+
+def test_a_body_over_the_cap_is_cut_and_named_with_its_status_kept(mock: respx.MockRouter) -> None:
+    mock.post(PATH).mock(return_value=httpx.Response(200, content=b"[" * 5000))
+    with quiet_client(max_response_bytes=1024) as client:
+        exchange = client.post(body("a"))
+    assert exchange.status == 200
+    assert exchange.failure is not None and "exceeds 1024 bytes" in exchange.failure
+    assert len(exchange.response_body) <= 1024
+
+
+def test_the_cap_applies_after_decompression(mock: respx.MockRouter) -> None:
+    bomb = gzip.compress(b" " * 200_000)
+    mock.post(PATH).mock(
+        return_value=httpx.Response(200, stream=httpx.ByteStream(bomb), headers={"Content-Encoding": "gzip"})
+    )
+    with quiet_client(max_response_bytes=4096) as client:
+        exchange = client.post(body("a"))
+    assert len(bomb) < 4096
+    assert exchange.failure is not None and "after decompression" in exchange.failure
+
+
+def test_an_undecodable_body_is_a_failure_not_a_crash(mock: respx.MockRouter) -> None:
+    mock.post(PATH).mock(
+        return_value=httpx.Response(200, stream=httpx.ByteStream(b"not gzip"), headers={"Content-Encoding": "gzip"})
+    )
+    with quiet_client() as client:
+        exchange = client.post(body("a"))
+    assert exchange.failure is not None and "cannot be decoded" in exchange.failure
+
+
+# -- throttling -------------------------------------------------------------------------------------------------
+
+
+def test_a_429_is_resent_after_retry_after_and_the_answer_used(mock: respx.MockRouter) -> None:
+    route = mock.post(PATH).mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(503), ok_answer]
+    )
+    with quiet_client() as client:
+        exchange = client.post(body("a"))
+    assert (exchange.status, exchange.throttled, route.call_count) == (200, False, 3)
+    assert client.waits == [2.0, 2.0]  # type: ignore[attr-defined]
+    assert client.sent == 3, "every resend reached the target and spends the budget"
+
+
+def test_a_request_throttled_after_every_resend_is_marked_and_never_judged(mock: respx.MockRouter) -> None:
+    route = mock.post(PATH).mock(return_value=httpx.Response(429, headers={"Retry-After": "0"}))
+    with quiet_client() as client:
+        exchange = client.post(body("a"))
+    assert exchange.throttled and not exchange.judgeable
+    assert route.call_count == 1 + THROTTLE_RESENDS
+
+
+def test_a_target_that_throttles_everything_ends_the_run(mock: respx.MockRouter) -> None:
+    mock.post(PATH).mock(return_value=httpx.Response(429, headers={"Retry-After": "0"}))
+    with quiet_client() as client:
+        for _ in range(STOP_AFTER_THROTTLED):
+            client.post(body("a"))
+        with pytest.raises(TargetThrottling):
+            client.post(body("a"))
+
+
+@pytest.mark.parametrize(
+    ("value", "attempt", "expected"),
+    [
+        ("3", 1, 3.0),
+        ("0", 1, 0.0),
+        ("120", 1, RETRY_AFTER_CAP_S),
+        ("-5", 1, 0.0),
+        ("nan", 1, 1.0),
+        ("soon", 2, 2.0),
+        (None, 3, 4.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 1, 0.0),
+    ],
+)
+def test_retry_after_is_honoured_in_seconds_or_as_a_date_and_capped(
+    value: str | None, attempt: int, expected: float
+) -> None:
+    assert retry_after(value, attempt) == expected
+
+
+def test_retry_after_as_a_future_http_date() -> None:
+    future = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
+    assert 15 <= retry_after(future, 1) <= 20

@@ -303,7 +303,10 @@ def test_contract_dir_holds_the_spec_the_catalogue_and_their_sources() -> None:
 def test_built_wheel_contains_the_contract(tmp_path: Path) -> None:
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(PROJECT_ROOT)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert build.returncode == 0, build.stderr
     (wheel,) = tmp_path.glob("dcs_conformance-*.whl")

@@ -52,7 +52,10 @@ def test_v1_task_fails_with_task_not_v2_and_keeps_its_state(status: Status) -> N
     store = TaskStore([item])
     outcome = restart_one(store, item.task_id)
     assert outcome.as_json() == {
-        "result": "failed", "task_id": item.task_id, "error_code": "dcs.41.0001", "error_msg": "task not v2",
+        "result": "failed",
+        "task_id": item.task_id,
+        "error_code": "dcs.41.0001",
+        "error_msg": "task not v2",
     }
     assert store.get(item.task_id).status is status
 
@@ -115,7 +118,10 @@ def test_mixed_batch_answers_every_task_in_request_order() -> None:
     outcomes = store.restart_batch(ids)
     assert [o.task_id for o in outcomes] == ids
     assert [(o.result, o.error_code) for o in outcomes] == [
-        ("failed", "dcs.41.0001"), ("success", None), ("failed", "DCS.4800"), ("failed", "DCS.4957"),
+        ("failed", "dcs.41.0001"),
+        ("success", None),
+        ("failed", "DCS.4800"),
+        ("failed", "DCS.4957"),
         ("failed", "DCS.4957"),
     ]
 
@@ -123,7 +129,10 @@ def test_mixed_batch_answers_every_task_in_request_order() -> None:
 def test_failed_outcome_json_always_carries_error_fields_and_success_never_does() -> None:
     assert Outcome("t", "success").as_json() == {"result": "success", "task_id": "t"}
     assert Outcome("t", "failed", "DCS.4957", "no").as_json() == {
-        "result": "failed", "task_id": "t", "error_code": "DCS.4957", "error_msg": "no",
+        "result": "failed",
+        "task_id": "t",
+        "error_code": "DCS.4957",
+        "error_msg": "no",
     }
 
 
