@@ -21,6 +21,7 @@ from conformance import __version__
 from conformance.certify import write_bundle
 from conformance.contract import load_catalogue, load_spec, spec_sha256
 from conformance.diagnosis import diagnose
+from conformance.engine.aimed import AimedStats, run_aimed
 from conformance.engine.client import (
     BudgetExhausted,
     Credentials,
@@ -198,6 +199,7 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
     stop_reason: str | None = None
     interrupted: int | None = None
     generated = GeneratedStats()
+    aimed = AimedStats()
     with open_target(settings, settings.seed) as target:
         guard = IdGuard(
             target.fixtures.restartable if target.fixtures else (),
@@ -221,6 +223,17 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
         with client:
             try:
                 Scenarios(client, ledger, random.Random(rng.getrandbits(64)), target.fixtures, say).run_all()
+                say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
+                run_aimed(
+                    client,
+                    ledger,
+                    seed=settings.seed,
+                    max_examples=settings.max_examples,
+                    not_restartable=list(target.fixtures.not_restartable) if target.fixtures else [],
+                    musts=frozenset(req.id for req in catalogue.requirements if req.level == "MUST"),
+                    stats=aimed,
+                    progress=say,
+                )
                 say(
                     "generated: schemathesis examples, coverage and fuzzing phases "
                     f"({settings.max_examples} fuzzing examples)"
@@ -259,6 +272,9 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
             "requests": client.sent,
             "unanswered": client.unanswered,
             "throttled": client.throttled,
+            "aimed_cases": aimed.cases,
+            "aimed_shrink_requests": aimed.shrink_requests,
+            "shrunk_reproducers": aimed.reproducers,
             "generated_cases": generated.cases,
             "generated_by_phase": generated.by_phase,
             "generated_refused_by_guard": generated.refused_by_guard,
