@@ -25,6 +25,7 @@ from conformance.engine.scenarios import Fixtures, Scenarios
 from conformance.reporters import html, json_report, junit
 from conformance.results import Ledger, Verdict, count_statuses, decide_verdict
 from conformance.settings import RunSettings, SettingsError
+from conformance.trace import Trace, role_function
 
 EXIT_CODES = {
     Verdict.CONFORMANT: 0,
@@ -141,6 +142,9 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
             target.fixtures.not_restartable if target.fixtures else (),
             rng=random.Random(rng.getrandbits(64)),
         )
+        known = target.fixtures or Fixtures([], [])
+        trace = Trace(role_function(known.restartable, known.not_restartable, guard.is_minted))
+        ledger.watch(trace.see)
         client = TargetClient(
             target.base_url,
             target.project_id,
@@ -220,6 +224,7 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
         "counts": count_statuses(requirements),
         "requirements": requirements,
         "observations": ledger.observation_results(),
+        "trace": trace.to_dict(),
     }
     json_report.write(report, report_dir)
     junit.write(report, report_dir)
