@@ -133,4 +133,3 @@ def _not_comparable(table: dict[str, Any]) -> str:
 def _listing(keys: list[str]) -> str:
     shown = ", ".join(keys[:LIST_LIMIT])
     return shown + (f" and {len(keys) - LIST_LIMIT} more" if len(keys) > LIST_LIMIT else "")
-
