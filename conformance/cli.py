@@ -370,7 +370,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         (base, base_file), (candidate, candidate_file) = load_report(args.base), load_report(args.candidate)
     except CompareInputError as exc:
         raise UsageError(str(exc)) from None
-    comparison = compare(base, candidate, base_name=str(base_file), candidate_name=str(candidate_file))
+    try:
+        comparison = compare(base, candidate, base_name=str(base_file), candidate_name=str(candidate_file))
+    except (KeyError, TypeError, AttributeError) as exc:  # a hand-edited report that passed the shape check
+        problem = f"{type(exc).__name__}: {exc}"
+        raise UsageError(f"{base_file} or {candidate_file} is not a well-formed report ({problem})") from None
     try:
         written = [compare_json.write(comparison, args.out), compare_html.write(comparison, args.out)]
     except OSError as exc:

@@ -49,7 +49,50 @@ def load_report(path: Path) -> tuple[dict[str, Any], Path]:
         raise CompareInputError(f"{file} is not JSON: {exc}") from None
     if not isinstance(report, dict) or not isinstance(report.get("requirements"), list):
         raise CompareInputError(f"{file} is not a dcs-conformance report (no requirements list)")
+    problem = shape_problem(report)
+    if problem:
+        raise CompareInputError(f"{file} is not a well-formed dcs-conformance report: {problem}")
     return report, file
+
+
+def shape_problem(report: dict[str, Any]) -> str | None:
+    """What makes a report unusable for a comparison (a hand-edited or truncated file), or None."""
+    for name, key in (("requirements", "id"), ("observations", "id")):
+        items = report.get(name, [])
+        if not isinstance(items, list) or not all(isinstance(item, dict) and key in item for item in items):
+            return f"'{name}' must be a list of objects with an '{key}'"
+    trace = report.get("trace")
+    if trace is None:
+        return None
+    if not isinstance(trace, dict):
+        return "'trace' must be an object"
+    scenarios, generated, roles = trace.get("scenarios", []), trace.get("generated", []), trace.get("roles", {})
+    if not isinstance(scenarios, list) or not all(_is_entry(entry) for entry in scenarios):
+        return "'trace.scenarios' must be a list of objects with a string 'key'"
+    if not isinstance(generated, list) or not all(_is_summary(summary) for summary in generated):
+        return "'trace.generated' must be a list of objects with 'label', 'count', 'statuses' and 'error_codes'"
+    if not isinstance(roles, dict) or not all(isinstance(role, dict) for role in roles.values()):
+        return "'trace.roles' must map each role to an object"
+    return None
+
+
+def _is_entry(entry: object) -> bool:
+    if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+        return False
+    items, codes = entry.get("items"), entry.get("item_codes", {})
+    return (items is None or (isinstance(items, dict) and all(isinstance(v, dict) for v in items.values()))) and (
+        isinstance(codes, dict) and all(isinstance(v, list) for v in codes.values())
+    )
+
+
+def _is_summary(summary: object) -> bool:
+    return (
+        isinstance(summary, dict)
+        and isinstance(summary.get("label"), str)
+        and isinstance(summary.get("statuses"), dict)
+        and isinstance(summary.get("error_codes"), dict)
+        and "count" in summary
+    )
 
 
 def compare(
@@ -263,11 +306,11 @@ def _trace(base: dict[str, Any], candidate: dict[str, Any]) -> tuple[dict[str, A
     right = {entry["key"]: entry for entry in right_trace.get("scenarios", [])}
     for key in _union(left, right):
         one, other = left.get(key), right.get(key)
+        if (one or {}).get("throttled") or (other or {}).get("throttled"):
+            exchanges["throttled"].append(key)
+            continue
         if one is None or other is None:
             exchanges["only_in_base" if other is None else "only_in_candidate"].append(key)
-            continue
-        if one.get("throttled") or other.get("throttled"):
-            exchanges["throttled"].append(key)
             continue
         exchanges["compared"] += 1
         fields = [name for name in COMPARED_FIELDS if one.get(name) != other.get(name)]

@@ -107,20 +107,24 @@ class Trace:
     # -- scenarios -----------------------------------------------------------------------------------------------
 
     def _entry(self, label: str, exchange: Exchange) -> dict[str, Any]:
-        self._occurrences[label] += 1
-        occurrence = self._occurrences[label]
+        # Set by the client: a request the target throttled says nothing about its behaviour. It is keyed apart and
+        # takes no occurrence number, so that the answer to a request sent again still meets its counterpart.
+        throttled = bool(getattr(exchange, "throttled", False))
+        counter = f"{label} (throttled)" if throttled else label
+        self._occurrences[counter] += 1
+        occurrence = self._occurrences[counter]
         entry: dict[str, Any] = {
-            "key": label if occurrence == 1 else f"{label} (#{occurrence})",
+            "key": counter if occurrence == 1 else f"{counter} (#{occurrence})",
             "label": label,
             "occurrence": occurrence,
             "status": exchange.status,
             "error_code": error_code(exchange),
         }
-        # Added by the client's rework: a request that got no complete answer, or one the target throttled.
+        if throttled:
+            entry["throttled"] = True
+        # Set by the client: a request that got no complete answer (timeout, connection cut).
         if getattr(exchange, "failure", None):
             entry["failure"] = "no complete answer"
-        if getattr(exchange, "throttled", False):
-            entry["throttled"] = True
         if exchange.status == 200:
             entry.update(self._items(exchange))
         return entry

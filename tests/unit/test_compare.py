@@ -132,8 +132,10 @@ def test_exchanges_on_one_side_only_are_not_comparable_and_left_out_of_the_figur
 def test_throttled_exchanges_are_not_compared() -> None:
     candidate = report()
     scenarios(candidate)[3] = entry("no credentials", 429, "APIGW.0308", throttled=True)
+    scenarios(candidate).insert(0, entry("invalid: body is not JSON (throttled)", 429, "APIGW.0308", throttled=True))
     comparison = compare(report(), candidate)
-    assert comparison["exchanges"]["throttled"] == ["no credentials"]
+    assert comparison["exchanges"]["throttled"] == ["no credentials", "invalid: body is not JSON (throttled)"]
+    assert comparison["exchanges"]["only_in_candidate"] == []
     assert comparison["fidelity"] == {"agree": 3, "compared": 3, "percent": 100.0}
 
 
@@ -254,6 +256,27 @@ def test_what_is_not_a_report_is_refused_with_the_reason(tmp_path: Path, content
     if content is not None:
         path.write_text(content, encoding="utf-8")
     with pytest.raises(CompareInputError, match=message):
+        load_report(path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda doc: doc.update(observations={"OBS-001": []}), "'observations' must be a list"),
+        (lambda doc: doc["requirements"].append("BR-REQ-003"), "'requirements' must be a list of objects"),
+        (lambda doc: doc.update(trace=[]), "'trace' must be an object"),
+        (lambda doc: doc["trace"]["scenarios"][0].pop("key"), "'trace.scenarios' must be"),
+        (lambda doc: doc["trace"]["scenarios"][1].update(items=[1]), "'trace.scenarios' must be"),
+        (lambda doc: doc["trace"]["generated"][0].pop("statuses"), "'trace.generated' must be"),
+        (lambda doc: doc["trace"].update(roles={"unknown": 3}), "'trace.roles' must map"),
+    ],
+)
+def test_a_damaged_report_is_refused_with_what_is_wrong(tmp_path: Path, damage: Any, message: str) -> None:
+    document = report()
+    damage(document)
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(CompareInputError, match=f"is not a well-formed dcs-conformance report: {re.escape(message)}"):
         load_report(path)
 
 
@@ -412,6 +435,17 @@ def test_a_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captu
     assert err.startswith("dcs-conformance compare: error: ") and err.count("\n") == 1
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_report_damaged_beyond_the_shape_check_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    damaged = report()
+    damaged["observations"][0]["seen"] = ["request order kept"]
+    good, bad = write_report(tmp_path / "good", report()), write_report(tmp_path / "bad", damaged)
+    assert main(["compare", str(good), str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a well-formed report (AttributeError" in err and err.count("\n") == 1
 
 
 def test_an_unwritable_out_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -187,13 +187,20 @@ def test_generated_cases_are_summarised_by_phase_and_mode(trace: Trace) -> None:
     ]
 
 
-def test_throttled_exchanges_and_requests_without_a_complete_answer_are_marked(trace: Trace) -> None:
+def test_a_throttled_exchange_is_keyed_apart_so_the_request_sent_again_keeps_its_key(trace: Trace) -> None:
     throttled = exchange("unknown task IDs", 429, {"error_code": "APIGW.0308", "error_msg": "slow down"}, [])
     throttled.throttled = True  # type: ignore[attr-defined]
-    cut = exchange("duplicate task IDs", 0, b"", [])
-    cut.failure = "ReadTimeout after 30 s"  # type: ignore[attr-defined]
     trace.see(throttled)
-    trace.see(cut)
+    trace.see(exchange("unknown task IDs", 200, {"migration_tasks": []}, []))
     first, second = trace.to_dict()["scenarios"]
-    assert first["throttled"] is True
-    assert second["failure"] == "no complete answer"
+    assert (first["key"], first["throttled"]) == ("unknown task IDs (throttled)", True)
+    assert (second["key"], second["occurrence"], "throttled" in second) == ("unknown task IDs", 1, False)
+
+
+def test_a_request_without_a_complete_answer_is_marked_without_the_clients_words(trace: Trace) -> None:
+    cut = exchange("duplicate task IDs", 0, b"", [])
+    cut.failure = "ReadTimeout after 30.0 s on POST http://target.test/..."  # type: ignore[attr-defined]
+    trace.see(cut)
+    (entry,) = trace.to_dict()["scenarios"]
+    assert entry["failure"] == "no complete answer"
+    assert "ReadTimeout" not in json.dumps(entry)
