@@ -60,10 +60,10 @@ def role_function(
     return role_of
 
 
-def scrub(text: str) -> str:
-    """Text from the target as the trace may keep it: no task ID, bounded length."""
+def scrub(text: str, limit: int | None = MAX_TEXT) -> str:
+    """Text as the trace may keep it: no task ID, and (for what the target wrote) a bounded length."""
     text = TASK_ID_SHAPE.sub(MASKED_ID, text)
-    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
+    return text if limit is None or len(text) <= limit else text[:limit] + "…"
 
 
 class Trace:
@@ -83,13 +83,15 @@ class Trace:
         if exchange.seq in self._seen:
             return
         self._seen.add(exchange.seq)
-        label = scrub(exchange.label or "unlabelled")
+        label = scrub(exchange.label or "unlabelled", limit=None)  # our own words: kept whole, keys stay unique
         if label.startswith(GENERATED_PREFIX):
             self._see_generated(label, exchange)
         else:
             self._scenarios.append(self._entry(label, exchange))
 
     def to_dict(self) -> dict[str, Any]:
+        """The trace as report.json keeps it: scenario entries in the order sent, per-role codes for the whole
+        run, generated summaries."""
         return {
             "format": TRACE_FORMAT,
             "scenarios": self._scenarios,

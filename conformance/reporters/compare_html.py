@@ -61,6 +61,7 @@ def render(comparison: dict[str, Any]) -> str:
 
 
 def write(comparison: dict[str, Any], directory: Path) -> Path:
+    """Write compare.html atomically, so a reader never sees half a page."""
     return write_atomically(directory / FILENAME, render(comparison))
 
 

@@ -12,4 +12,5 @@ FILENAME = "compare.json"
 
 
 def write(comparison: dict[str, Any], directory: Path) -> Path:
+    """Write compare.json atomically: CI jobs read it as soon as the command ends."""
     return write_atomically(directory / FILENAME, json.dumps(comparison, indent=2, ensure_ascii=False) + "\n")

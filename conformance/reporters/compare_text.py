@@ -35,6 +35,7 @@ def side_line(side: dict[str, Any]) -> str:
 
 
 def fidelity_line(comparison: dict[str, Any]) -> str:
+    """The figure, with what it counts, since a percentage of few exchanges means little on its own."""
     fidelity = comparison["fidelity"]
     if fidelity["percent"] is None:
         return "fidelity: not measurable (no scenario exchange could be compared)"

@@ -204,3 +204,11 @@ def test_a_request_without_a_complete_answer_is_marked_without_the_clients_words
     (entry,) = trace.to_dict()["scenarios"]
     assert entry["failure"] == "no complete answer"
     assert "ReadTimeout" not in json.dumps(entry)
+
+
+def test_labels_are_kept_whole_while_what_the_target_wrote_is_bounded(trace: Trace) -> None:
+    long_label = "a scenario whose label is longer than any error code a target should send, " * 2
+    trace.see(exchange(long_label, 400, {"error_code": "E" * 500, "error_msg": "x"}, []))
+    (entry,) = trace.to_dict()["scenarios"]
+    assert entry["key"] == long_label
+    assert len(entry["error_code"]) == 81 and entry["error_code"].endswith("…")
