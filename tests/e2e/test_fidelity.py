@@ -15,6 +15,10 @@ import pytest
 from conformance.compare import compare
 from conformance.engine.guard import TASK_ID_SHAPE
 from conformance.engine.runner import execute
+from conformance.reference.app import create_app
+from conformance.reference.auth import AuthMode, AuthPolicy
+from conformance.reference.server import BackgroundServer
+from conformance.reference.store import seed_store
 from conformance.reference.variants import VARIANTS
 from conformance.settings import resolve
 
@@ -177,3 +181,44 @@ def test_the_command_fails_on_the_differences_it_was_told_to(tmp_path: Path, ref
     document = json.loads((out / "compare.json").read_text(encoding="utf-8"))
     assert document["differs"] == {"requirements": False, "observations": True, "exchanges": True}
     assert (out / "compare.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def judge_deployment(directory: Path, store_seed: int, run_seed: int) -> Report:
+    """A separately started reference server, its own tasks and keys, judged through --base-url and --fixtures
+    like a staging deployment."""
+    store, fixtures = seed_store(seed=store_seed)
+    keys = {"ak": f"AK{store_seed}", "sk": f"sk-{store_seed}", "readonly_ak": f"RO{store_seed}", "readonly_sk": "r"}
+    policy = AuthPolicy(
+        mode=AuthMode.AKSK, keys={keys["ak"]: keys["sk"]}, readonly_keys={keys["readonly_ak"]: keys["readonly_sk"]}
+    )
+    path = directory / "fixtures.json"
+    directory.mkdir(parents=True)
+    path.write_text(json.dumps(fixtures), encoding="utf-8")
+    with BackgroundServer(create_app(store, policy, ["staging"])) as server:
+        flags = {
+            "base_url": server.base_url,
+            "project_id": "staging",
+            "fixtures": str(path),
+            "seed": run_seed,
+            "max_examples": MAX_EXAMPLES,
+            "report_dir": str(directory / "report"),
+            "readonly_ak": keys["readonly_ak"],
+            "readonly_sk": keys["readonly_sk"],
+        }
+        env = {"CLOUD_SDK_AK": keys["ak"], "CLOUD_SDK_SK": keys["sk"]}
+        return execute(resolve(flags, env=env), progress=lambda _: None).report
+
+
+def test_two_deployments_with_other_tasks_and_keys_compare_by_role(tmp_path: Path, reference: Report) -> None:
+    """No task ID is shared between the runs, yet every scenario exchange compares, and agrees."""
+    before = judge_deployment(tmp_path / "before", store_seed=31, run_seed=1)
+    after = judge_deployment(tmp_path / "after", store_seed=32, run_seed=2)
+    for base, candidate in ((before, after), (reference, before)):
+        comparison = compare(base, candidate)
+        assert comparison["fidelity"] == {
+            "agree": len(reference["trace"]["scenarios"]),
+            "compared": len(reference["trace"]["scenarios"]),
+            "percent": 100.0,
+        }
+        assert comparison["exchanges"]["only_in_base"] == comparison["exchanges"]["only_in_candidate"] == []
+        assert comparison["differs"] == {"requirements": False, "observations": False, "exchanges": False}
