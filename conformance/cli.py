@@ -1,4 +1,4 @@
-"""The ``dcs-conformance`` command: serve the reference, run the suite.
+"""The ``dcs-conformance`` command: serve the reference, run the suite, compare two runs.
 
 User mistakes end with exit 2 and one clear line on stderr, never a traceback.
 """
@@ -379,6 +379,52 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_compare_parser(commands: argparse._SubParsersAction) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="compare two runs: requirements, observations, scenario exchanges, fidelity",
+        description=(
+            "Compare two runs of the suite (a vendor's mock and the real service, staging before and after a "
+            "deployment): requirement statuses and observations side by side, the scenario exchanges that differ, "
+            "and the fidelity figure, the share of comparable scenario exchanges that agree. Writes compare.json "
+            "and compare.html to --out. Exit codes: 0 compared, 1 a difference named by --fail-on, 2 usage error."
+        ),
+    )
+    compare.add_argument("base", type=Path, metavar="BASE", help="a report directory, or its report.json")
+    compare.add_argument("candidate", type=Path, metavar="CANDIDATE", help="a report directory, or its report.json")
+    compare.add_argument(
+        "--out", type=Path, default=Path("."), metavar="DIR", help="where compare.json and compare.html go (default: .)"
+    )
+    compare.add_argument(
+        "--fail-on",
+        choices=["requirements", "observations", "any"],
+        help="exit 1 when requirement statuses, observations, or anything (exchanges included) differ",
+    )
+    compare.set_defaults(handler=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from conformance.compare import CompareInputError, compare, load_report, should_fail
+    from conformance.reporters import compare_html, compare_json, compare_text
+
+    try:
+        (base, base_file), (candidate, candidate_file) = load_report(args.base), load_report(args.candidate)
+    except CompareInputError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        comparison = compare(base, candidate, base_name=str(base_file), candidate_name=str(candidate_file))
+    except (KeyError, TypeError, AttributeError) as exc:  # a hand-edited report that passed the shape check
+        problem = f"{type(exc).__name__}: {exc}"
+        raise UsageError(f"{base_file} or {candidate_file} is not a well-formed report ({problem})") from None
+    try:
+        written = [compare_json.write(comparison, args.out), compare_html.write(comparison, args.out)]
+    except OSError as exc:
+        raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
+    print(compare_text.render(comparison))
+    print(f"wrote {written[0]} and {written[1]}")
+    return 1 if should_fail(comparison, args.fail_on) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dcs-conformance",
@@ -389,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(commands)
     add_serve_parser(commands)
     add_report_parsers(commands)
+    add_compare_parser(commands)
     return parser
 
 

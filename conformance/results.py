@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -162,8 +163,18 @@ class Ledger:
         self.valid_answers: Counter[str] = Counter()
         self.first_failure: dict[str, Any] | None = None
         self._must = {req.id for req in catalogue.requirements if req.level == "MUST"}
+        self._watchers: list[Callable[[Exchange], None]] = []
+
+    def watch(self, watcher: Callable[[Exchange], None]) -> None:
+        """Show every recorded exchange to ``watcher`` too (the scenario trace): every exchange of a run passes
+        through here, so nothing has to be captured at the send sites. An exchange recorded several times is shown
+        several times; watchers tell repeats apart by ``seq``."""
+        self._watchers.append(watcher)
 
     def record(self, results: list[Finding | Seen], exchange: Exchange | None = None) -> None:
+        if exchange is not None:
+            for watcher in self._watchers:
+                watcher(exchange)
         if exchange is not None and exchange.earlier_failure:
             self._observe(Seen("OBS-013", exchange.earlier_failure), exchange)
         if exchange is not None and exchange.throttled:

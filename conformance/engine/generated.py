@@ -82,12 +82,13 @@ def run_generated(
     def test(case: schemathesis.Case) -> None:
         body, requested, defect = _body_of(case, validator)
         phase = case.meta.phase.name.value if case.meta else "unknown"
+        mode = case.meta.generation.mode.value if case.meta else "unknown"
         if not _is_json(case.media_type):
             # Another media type than the documented one: the contract says nothing of it, so only the rules
             # that hold for any response are judged.
             try:
                 exchange = client.post(
-                    body, content_type=case.media_type, label=f"generated ({phase}, {case.media_type})"
+                    body, content_type=case.media_type, label=f"generated ({phase}, {mode}, {case.media_type})"
                 )
             except GuardRefusal:
                 stats.refused_by_guard += 1
@@ -96,7 +97,7 @@ def run_generated(
             stats.cases += 1
             return
         try:
-            exchange = client.post(body, label=f"generated ({phase})")
+            exchange = client.post(body, label=f"generated ({phase}, {mode})")
         except GuardRefusal:
             # Generated garbage that happens to look like a task ID is never sent; the case is simply dropped.
             stats.refused_by_guard += 1

@@ -43,6 +43,10 @@ class IdGuard:
         self._minted.add(_key(task_id))
         return task_id
 
+    def is_minted(self, task_id: str) -> bool:
+        """Whether this run minted the ID: the trace reports such IDs by role ("unknown"), never by value."""
+        return _key(task_id) in self._minted
+
     def _allowed(self, key: str) -> bool:
         if key in self._minted or key in self.not_restartable:
             return True

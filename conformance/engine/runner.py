@@ -35,6 +35,7 @@ from conformance.engine.scenarios import Fixtures, Scenarios
 from conformance.reporters import html, json_report, junit
 from conformance.results import Ledger, Verdict, count_statuses, decide_verdict, unexercised_musts
 from conformance.settings import RunSettings, SettingsError
+from conformance.trace import Trace, role_function
 
 EXIT_CODES = {
     Verdict.CONFORMANT: 0,
@@ -206,6 +207,9 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
             target.fixtures.not_restartable if target.fixtures else (),
             rng=random.Random(rng.getrandbits(64)),
         )
+        known = target.fixtures or Fixtures([], [])
+        trace = Trace(role_function(known.restartable, known.not_restartable, guard.is_minted))
+        ledger.watch(trace.see)
         client = TargetClient(
             target.base_url,
             target.project_id,
@@ -321,6 +325,7 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
         "counts": count_statuses(requirements),
         "requirements": requirements,
         "observations": ledger.observation_results(),
+        "trace": trace.to_dict(),
     }
     json_report.write(report, report_dir)
     junit.write(report, report_dir)
