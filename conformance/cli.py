@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -47,6 +48,16 @@ def _positive_int(value: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
     if number < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {number}")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number, 0 or more: {value}")
     return number
 
 
@@ -96,6 +107,13 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--variant", action="append", default=[], metavar="NAME", help="switch on a legitimate variant (repeatable)"
     )
+    serve.add_argument(
+        "--latency-ms",
+        type=_non_negative_float,
+        default=0,
+        metavar="N",
+        help="delay every answer by N milliseconds, like a remote target (default: %(default)s)",
+    )
     serve.add_argument("--list-faults", action="store_true", help="list the faults and the requirements they break")
     serve.add_argument("--list-variants", action="store_true", help="list the legitimate variants")
     serve.set_defaults(handler=cmd_serve)
@@ -138,7 +156,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     policy = auth_policy_from_args(args)
     try:
-        behaviour = deviations.build(args.fault, args.variant, seed=args.seed)
+        behaviour = deviations.build(args.fault, args.variant, seed=args.seed, latency_ms=args.latency_ms)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     store, fixtures = seed_store(restartable=args.restartable, seed=args.seed, not_restartable=args.not_restartable)
@@ -207,6 +225,12 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
         type=int,
         metavar="N",
         help="largest response body read, after decompression (default: 8388608, 8 MiB)",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="requests in flight at once in the property-based phases (default: 4 for --base-url, 1 embedded)",
     )
     run.add_argument(
         "--embedded-restartable",
@@ -282,6 +306,7 @@ def reproducer(settings: RunSettings) -> str:
         ),
         ("--embedded-restartable", settings.embedded_restartable if settings.embedded_restartable != 100 else None),
         ("--embedded-not-restartable", settings.embedded_not_restartable),
+        ("--workers", settings.workers),
     ):
         if value is not None:
             parts += [flag, str(value)]

@@ -40,6 +40,7 @@ FILE_KEYS = {
     "max_requests": int,
     "timeout": float,
     "max_response_bytes": int,
+    "workers": int,
     "embedded_restartable": int,
     "embedded_not_restartable": int,
     "strict": bool,
@@ -48,6 +49,10 @@ FILE_KEYS = {
 TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 DEFAULT_MAX_EXAMPLES = 100
 EMBEDDED_PROJECT_ID = "0605767a3300d5762fb7c0186d8c1f5b"
+#: A remote target's round trip is hidden by a few requests in flight; the embedded reference shares this process
+#: (and its interpreter lock), so more workers would only queue there.
+DEFAULT_REMOTE_WORKERS = 4
+MAX_WORKERS = 32
 
 
 class SettingsError(ValueError):
@@ -74,6 +79,8 @@ class RunSettings:
     #: The embedded reference's seeded tasks: restartable, and non-restartable (None: 4 of each kind).
     embedded_restartable: int = 100
     embedded_not_restartable: int | None = None
+    #: Requests in flight at once in the property-based phases (scenarios always send one at a time).
+    workers: int = 1
 
     @property
     def embedded(self) -> bool:
@@ -151,6 +158,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
     max_requests = pick("max_requests")
     timeout = pick("timeout")
     max_response_bytes = pick("max_response_bytes")
+    workers = pick("workers")
     embedded_restartable, embedded_not_restartable = pick("embedded_restartable"), pick("embedded_not_restartable")
     for name, value, minimum in (
         ("--max-examples", max_examples, 1),
@@ -158,9 +166,12 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
         ("--max-requests", max_requests, 1),
         ("--timeout", timeout, 0),
         ("--max-response-bytes", max_response_bytes, 1024),
+        ("--workers", workers, 1),
         ("--embedded-restartable", embedded_restartable, 0),
         ("--embedded-not-restartable", embedded_not_restartable, 0),
     ):
+        if name == "--workers" and value is not None and value > MAX_WORKERS:
+            raise SettingsError(f"--workers must be at most {MAX_WORKERS}, got {value}")
         if name.startswith("--embedded") and value is not None:
             if value < 0:
                 raise SettingsError(f"{name} must not be negative, got {value}")
@@ -198,6 +209,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
         max_response_bytes=int(max_response_bytes) if max_response_bytes is not None else DEFAULT_MAX_RESPONSE_BYTES,
         embedded_restartable=int(embedded_restartable) if embedded_restartable is not None else 100,
         embedded_not_restartable=int(embedded_not_restartable) if embedded_not_restartable is not None else None,
+        workers=int(workers) if workers is not None else (DEFAULT_REMOTE_WORKERS if base_url else 1),
         strict=bool(pick("strict")),
         certify=bool(pick("certify")),
         faults=faults,

@@ -27,6 +27,7 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.contract import MAX_BATCH
 from conformance.engine.client import BudgetExhausted, TargetClient, TargetThrottling, TargetUnreachable
+from conformance.engine.parallel import in_order
 from conformance.results import Exchange, Finding, Ledger, Seen
 
 #: Sizes where batch implementations break: empty, one, two, a page of 20 and one past it, 25, the maximum and
@@ -120,88 +121,59 @@ def run_aimed(
     not_restartable: list[str],
     musts: frozenset[str],
     stats: AimedStats,
+    workers: int = 1,
     progress: Callable[[str], None] = lambda _: None,
 ) -> None:
-    """Send ``max_examples`` aimed batches, then shrink each MUST failure found to its smallest case."""
+    """Send ``max_examples`` aimed batches (``workers`` at a time), then shrink each MUST failure found to its
+    smallest case, one request at a time.
+
+    The cases are drawn first, without sending, so the same seed sends the same set of cases with any number of
+    workers; the shrinking pass replays that same sequence from the answers already judged and sends only the new,
+    smaller candidates.
+    """
     minted = [client.guard.mint() for _ in range(MINTED_POOL)]
-    minted_set = frozenset(minted)
-    known = frozenset(not_restartable)
-    odd = edge_ids(client.guard.mint())
-    smallest: dict[str, tuple[Exchange, str]] = {}
-    failing: dict[tuple[str, ...], tuple[str, str]] = {}
-    shrinking = False
+    strategy = batches(minted, not_restartable, edge_ids(client.guard.mint()))
+    judge = _Judge(client, ledger, musts, frozenset(minted), frozenset(not_restartable), stats)
 
-    halted: list[Exception] = []
+    planned: list[list[str]] = []
 
-    def judge(ids: list[str]) -> None:
-        if halted:
-            return  # the run must stop (budget, target gone): every remaining case passes without a request
-        failure = failing.get(tuple(ids))
-        if failure is None:
-            try:
-                failure = send_and_judge(ids)
-            except (BudgetExhausted, TargetUnreachable, TargetThrottling) as exc:
-                halted.append(exc)
-                return
-        if failure is not None:
-            # One raise site for every failure: hypothesis tells bugs apart by exception type and origin.
-            raise _violation(failure[0])(failure[1])
+    def plan(ids: list[str]) -> None:
+        planned.append(ids)
 
-    def send_and_judge(ids: list[str]) -> tuple[str, str] | None:
-        """Send one batch and record what the checks conclude; the first MUST it violates, if any."""
-        nonlocal shrinking
-        if shrinking and stats.shrink_requests >= SHRINK_REQUESTS:
-            return None  # the shrink budget is spent: no further candidate may fail, so shrinking ends here
-        exchange = client.post_json({"migration_tasks": ids}, label=f"aimed: batch of {len(ids)} IDs")
-        if shrinking:
-            stats.shrink_requests += 1
-        else:
-            stats.cases += 1
-            if stats.cases % 50 == 0:
-                progress(f"aimed: {stats.cases} cases sent")
-        findings: list[Finding | Seen] = [*check_response(exchange)]
-        if len(ids) > MAX_BATCH:
-            findings += check_refused(exchange, f"{len(ids)} task IDs")
-        else:
-            ledger.valid_request_answered(exchange)
-            findings += check_batch(ids, exchange)
-            findings += check_unknown_outcomes(exchange, [task for task in ids if task in minted_set])
-            fixtures = [task for task in dict.fromkeys(ids) if task in known]
-            if fixtures and exchange.status == 200:
-                findings += check_fixture_outcomes(exchange, [], fixtures, [])
-        ledger.record(findings, exchange)
-        failed = [
-            item
-            for item in findings
-            if isinstance(item, Finding)
-            and not item.ok
-            and item.requirement in musts
-            and item.requirement != "BR-REQ-023"
-        ]
-        if not failed or not exchange.judgeable:
-            return None
-        first = failed[0]
-        previous = smallest.get(first.requirement)
-        if previous is None or len(ids) <= _requested_size(previous[0]):
-            smallest[first.requirement] = (exchange, first.message)
-        failing[tuple(ids)] = (first.requirement, first.message)
-        shrinking = True
-        return failing[tuple(ids)]
-
-    test = hypothesis.given(batches(minted, not_restartable, odd))(judge)
-    test = hypothesis.settings(
-        max_examples=max_examples,
-        deadline=None,
-        database=None,
-        derandomize=False,
-        suppress_health_check=list(hypothesis.HealthCheck),
-        phases=[hypothesis.Phase.generate, hypothesis.Phase.shrink],
-        report_multiple_bugs=True,
-        verbosity=hypothesis.Verbosity.quiet,
-    )(test)
-    test = hypothesis.seed(seed)(test)
+    _hypothesis_run(strategy, plan, seed, max_examples, shrink=False)
     try:
-        test()
+        for ids, exchange in in_order(judge.send, planned, workers):
+            judge.judge(ids, exchange, progress)
+    except (BudgetExhausted, TargetUnreachable, TargetThrottling):
+        judge.publish_reproducers()
+        raise
+    if judge.failing:
+        judge.shrinking = True
+        _hypothesis_run(strategy, judge.replay, seed, max_examples, shrink=True)
+    judge.publish_reproducers()
+    if judge.halted:
+        raise judge.halted[0]
+
+
+def _hypothesis_run(
+    strategy: st.SearchStrategy[list[str]], test: Callable[[list[str]], None], seed: int, examples: int, shrink: bool
+) -> None:
+    """Run ``test`` over the strategy's cases for this seed; with ``shrink``, shrink what fails (a _Violation)."""
+    phases = [hypothesis.Phase.generate, hypothesis.Phase.shrink] if shrink else [hypothesis.Phase.generate]
+    run = hypothesis.seed(seed)(
+        hypothesis.settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            derandomize=False,
+            suppress_health_check=list(hypothesis.HealthCheck),
+            phases=phases,
+            report_multiple_bugs=True,
+            verbosity=hypothesis.Verbosity.quiet,
+        )(hypothesis.given(strategy)(test))
+    )
+    try:
+        run()
     except _Violation:
         pass
     except BaseExceptionGroup as group:
@@ -211,13 +183,95 @@ def run_aimed(
     except HypothesisException:
         # A failure that does not reproduce (an intermittent fault) cannot be shrunk; its findings stand.
         pass
-    if halted:
-        raise halted[0]
-    for requirement, (exchange, message) in smallest.items():
-        size = _requested_size(exchange)
-        headline = HEADLINES.get(requirement, "the smallest failing batch found has {size} IDs").format(size=size)
-        ledger.lead(requirement, f"shrunk reproducer: {headline}: {message}", exchange)
-        stats.reproducers[requirement] = size
+
+
+class _Judge:
+    """Sends aimed batches, records what the checks conclude, and remembers each failure for the shrinker."""
+
+    def __init__(
+        self,
+        client: TargetClient,
+        ledger: Ledger,
+        musts: frozenset[str],
+        minted: frozenset[str],
+        known: frozenset[str],
+        stats: AimedStats,
+    ) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.musts = musts
+        self.minted = minted
+        self.known = known
+        self.stats = stats
+        self.failing: dict[tuple[str, ...], tuple[str, str]] = {}
+        self.passing: set[tuple[str, ...]] = set()
+        self.smallest: dict[str, tuple[Exchange, str]] = {}
+        self.halted: list[Exception] = []
+        self.shrinking = False
+
+    def send(self, ids: list[str]) -> Exchange:
+        return self.client.post_json({"migration_tasks": ids}, label=f"aimed: batch of {len(ids)} IDs")
+
+    def replay(self, ids: list[str]) -> None:
+        """The shrinking pass: answers already judged are replayed, new candidates are sent one by one."""
+        key = tuple(ids)
+        failure = self.failing.get(key)
+        fresh = failure is None and key not in self.passing and not self.halted
+        if fresh and self.stats.shrink_requests < SHRINK_REQUESTS:
+            try:
+                failure = self.judge(ids, self.send(ids))
+            except (BudgetExhausted, TargetUnreachable, TargetThrottling) as exc:
+                self.halted.append(exc)  # every remaining case passes without a request, so the run ends
+        if failure is not None:
+            # One raise site for every failure: hypothesis tells bugs apart by exception type and origin.
+            raise _violation(failure[0])(failure[1])
+
+    def judge(
+        self, ids: list[str], exchange: Exchange, progress: Callable[[str], None] = lambda _: None
+    ) -> tuple[str, str] | None:
+        """Record what the checks conclude of one answer; the first MUST it violates, if any."""
+        if self.shrinking:
+            self.stats.shrink_requests += 1
+        else:
+            self.stats.cases += 1
+            if self.stats.cases % 50 == 0:
+                progress(f"aimed: {self.stats.cases} cases sent")
+        findings: list[Finding | Seen] = [*check_response(exchange)]
+        if len(ids) > MAX_BATCH:
+            findings += check_refused(exchange, f"{len(ids)} task IDs")
+        else:
+            self.ledger.valid_request_answered(exchange)
+            findings += check_batch(ids, exchange)
+            findings += check_unknown_outcomes(exchange, [task for task in ids if task in self.minted])
+            fixtures = [task for task in dict.fromkeys(ids) if task in self.known]
+            if fixtures and exchange.status == 200:
+                findings += check_fixture_outcomes(exchange, [], fixtures, [])
+        self.ledger.record(findings, exchange)
+        failed = [
+            item
+            for item in findings
+            if isinstance(item, Finding)
+            and not item.ok
+            and item.requirement in self.musts
+            and item.requirement != "BR-REQ-023"
+        ]
+        key = tuple(ids)
+        if not failed or not exchange.judgeable:
+            self.passing.add(key)
+            return None
+        first = failed[0]
+        previous = self.smallest.get(first.requirement)
+        if previous is None or len(ids) <= _requested_size(previous[0]):
+            self.smallest[first.requirement] = (exchange, first.message)
+        self.failing[key] = (first.requirement, first.message)
+        return self.failing[key]
+
+    def publish_reproducers(self) -> None:
+        for requirement, (exchange, message) in self.smallest.items():
+            size = _requested_size(exchange)
+            headline = HEADLINES.get(requirement, "the smallest failing batch found has {size} IDs").format(size=size)
+            self.ledger.lead(requirement, f"shrunk reproducer: {headline}: {message}", exchange)
+            self.stats.reproducers[requirement] = size
 
 
 def _requested_size(exchange: Exchange) -> int:

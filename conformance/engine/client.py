@@ -202,9 +202,15 @@ class TargetClient:
         earlier_judged = False
         throttles = 0
         connect_failures = 0
+        fresh: httpx.Client | None = None
         while True:
             seq = self._take_slot()
-            attempt = self._attempt(url, headers, body)
+            try:
+                attempt = self._attempt(fresh or self._http, url, headers, body)
+            finally:
+                if fresh is not None:
+                    fresh.close()
+                    fresh = None
             if attempt.connect_error is not None:
                 # It never reached the target: it may be sent again, and it does not count against the budget.
                 self._refund()
@@ -217,7 +223,7 @@ class TargetClient:
                 when = "after the whole request was sent" if attempt.request_sent else "while the request was sent"
                 earlier = f"request #{seq}: {attempt.failure} on a reused keep-alive connection, {when}"
                 earlier_judged = attempt.request_sent
-                self._reconnect()
+                fresh = self._new_http()  # this one request only: other threads keep using the shared pool
                 continue
             if attempt.failure is None and attempt.status in THROTTLE_STATUSES and throttles < THROTTLE_RESENDS:
                 throttles += 1
@@ -247,6 +253,10 @@ class TargetClient:
 
     def _count(self, exchange: Exchange) -> None:
         """Keep the tallies that decide when the target has stopped answering or throttles everything."""
+        with self._lock:
+            self._tally(exchange)
+
+    def _tally(self, exchange: Exchange) -> None:
         if exchange.throttled:
             self.throttled += 1
             self._throttled_in_a_row += 1
@@ -273,21 +283,17 @@ class TargetClient:
             return TargetUnreachable(f"{why} on POST {self.redactor.text(self.url())}")
         return TargetStopped(f"the target stopped answering after request #{self.last_answered}: {why}")
 
-    def _reconnect(self) -> None:
-        self._http.close()
-        self._http = self._new_http()
-
-    def _attempt(self, url: str, headers: dict[str, str], body: bytes) -> _Attempt:
+    def _attempt(self, http: httpx.Client, url: str, headers: dict[str, str], body: bytes) -> _Attempt:
         """One send, bounded as a whole by the timeout and the body cap; never raises for the target's doing."""
         events: list[str] = []
-        request = self._http.build_request(
+        request = http.build_request(
             "POST", url, headers=headers, content=body, extensions={"trace": lambda name, _: events.append(name)}
         )
         attempt = _Attempt(request_headers=dict(request.headers))
         started = time.perf_counter()
         deadline = time.monotonic() + self.timeout
         try:
-            response = self._http.send(request, stream=True)
+            response = http.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             attempt.connect_error = f"{type(exc).__name__}: {str(exc) or 'no connection'}"
             return attempt

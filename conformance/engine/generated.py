@@ -26,6 +26,7 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.engine.client import TargetClient, encode_json
 from conformance.engine.guard import GuardRefusal
+from conformance.engine.parallel import in_order
 from conformance.engine.st_checks import run_schemathesis_checks
 from conformance.results import Exchange, Finding, Ledger, Seen
 
@@ -67,9 +68,11 @@ def run_generated(
     seed: int,
     max_examples: int,
     stats: GeneratedStats,
+    workers: int = 1,
     progress: Callable[[str], None] = lambda _: None,
 ) -> None:
-    """Run the phases; ``stats`` is filled as cases are sent, so it stays true when the run stops early."""
+    """Draw the phases' cases, then send them (``workers`` at a time) and judge each answer in order; ``stats`` is
+    filled as answers are judged, so it stays true when the run stops early."""
     derived = generation_spec(spec, client.guard.mint)
     request_schema = derived["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
     validator = jsonschema.Draft202012Validator(request_schema)
@@ -79,34 +82,13 @@ def run_generated(
     schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=max_examples)
     operation = schema[PATH]["POST"]
 
+    planned: list[_Planned] = []
+
     def test(case: schemathesis.Case) -> None:
         body, requested, defect = _body_of(case, validator)
         phase = case.meta.phase.name.value if case.meta else "unknown"
         mode = case.meta.generation.mode.value if case.meta else "unknown"
-        if not _is_json(case.media_type):
-            # Another media type than the documented one: the contract says nothing of it, so only the rules
-            # that hold for any response are judged.
-            try:
-                exchange = client.post(
-                    body, content_type=case.media_type, label=f"generated ({phase}, {mode}, {case.media_type})"
-                )
-            except GuardRefusal:
-                stats.refused_by_guard += 1
-                return
-            ledger.record(check_response(exchange), exchange)
-            stats.cases += 1
-            return
-        try:
-            exchange = client.post(body, label=f"generated ({phase}, {mode})")
-        except GuardRefusal:
-            # Generated garbage that happens to look like a task ID is never sent; the case is simply dropped.
-            stats.refused_by_guard += 1
-            return
-        stats.cases += 1
-        stats.by_phase[phase] = stats.by_phase.get(phase, 0) + 1
-        if stats.cases % 50 == 0:
-            progress(f"generated: {stats.cases} cases sent")
-        judge_generated(ledger, case, exchange, requested, defect)
+        planned.append(_Planned(case, body, requested, defect, phase, mode))
 
     hypothesis_test = create_test(
         operation=operation,
@@ -126,6 +108,49 @@ def run_generated(
         ),
     )
     hypothesis_test()
+
+    def send(plan: _Planned) -> Exchange | None:
+        json_body = _is_json(plan.case.media_type)
+        label = (
+            f"generated ({plan.phase}, {plan.mode})"
+            if json_body
+            else (f"generated ({plan.phase}, {plan.mode}, {plan.case.media_type})")
+        )
+        try:
+            if json_body:
+                return client.post(plan.body, label=label)
+            return client.post(plan.body, content_type=plan.case.media_type, label=label)
+        except GuardRefusal:
+            # Generated garbage that happens to look like a task ID is never sent; the case is simply dropped.
+            return None
+
+    for plan, exchange in in_order(send, planned, workers):
+        if exchange is None:
+            stats.refused_by_guard += 1
+            continue
+        stats.cases += 1
+        stats.by_phase[plan.phase] = stats.by_phase.get(plan.phase, 0) + 1
+        if stats.cases % 50 == 0:
+            progress(f"generated: {stats.cases} cases sent")
+        if _is_json(plan.case.media_type):
+            judge_generated(ledger, plan.case, exchange, plan.requested, plan.defect)
+        else:
+            # Another media type than the documented one: the contract says nothing of it, so only the rules
+            # that hold for any response are judged.
+            ledger.record(check_response(exchange), exchange)
+
+
+@dataclass
+class _Planned:
+    """One generated case, drawn before anything is sent (so the same seed plans the same cases for any number of
+    workers), with what judging its answer needs."""
+
+    case: schemathesis.Case
+    body: bytes
+    requested: list[str]
+    defect: str | None
+    phase: str
+    mode: str
 
 
 def _body_of(

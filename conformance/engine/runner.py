@@ -236,6 +236,7 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
                     not_restartable=list(target.fixtures.not_restartable) if target.fixtures else [],
                     musts=frozenset(req.id for req in catalogue.requirements if req.level == "MUST"),
                     stats=aimed,
+                    workers=settings.workers,
                     progress=say,
                 )
                 say(
@@ -249,6 +250,7 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
                     seed=settings.seed,
                     max_examples=settings.max_examples,
                     stats=generated,
+                    workers=settings.workers,
                     progress=say,
                 )
             except Interrupted as exc:
@@ -315,6 +317,7 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
             "max_requests": settings.max_requests,
             "timeout": settings.timeout,
             "max_response_bytes": settings.max_response_bytes,
+            "workers": settings.workers,
             "strict": settings.strict,
             "certify": settings.certify,
         },

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from conformance.reference.behaviour import Behaviour
+from conformance.reference.behaviour import Behaviour, Mod
 from conformance.reference.faults import FAULTS
-from conformance.reference.variants import VARIANTS
+from conformance.reference.variants import VARIANTS, Latency
 
 
-def build(faults: Iterable[str] = (), variants: Iterable[str] = (), seed: int | None = None) -> Behaviour:
-    """The behaviour with the named deviations on; ValueError names an unknown one and lists the known."""
-    mods = []
+def build(
+    faults: Iterable[str] = (), variants: Iterable[str] = (), seed: int | None = None, latency_ms: float = 0
+) -> Behaviour:
+    """The behaviour with the named deviations on, answers delayed by ``latency_ms``; ValueError names an unknown
+    deviation and lists the known."""
+    mods: list[Mod] = [Latency(latency_ms)] if latency_ms else []
     for kind, names, registry in (("fault", faults, FAULTS), ("variant", variants, VARIANTS)):
         for name in names:
             if name not in registry:

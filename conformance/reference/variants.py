@@ -78,13 +78,23 @@ class CharsetContentType(Mod):
         return "application/json;charset=UTF-8" if content_type == "application/json" else content_type
 
 
-@variant
+DEFAULT_LATENCY_MS = 20
+
+
 class Latency(Mod):
+    """A remote target's round trip; `serve --latency-ms N` sets it, the `latency` variant uses the default."""
+
     name = "latency"
-    summary = "every answer is delayed by 20 ms"
+    summary = f"every answer is delayed by {DEFAULT_LATENCY_MS} ms (serve --latency-ms N for another delay)"
+
+    def __init__(self, milliseconds: float = DEFAULT_LATENCY_MS) -> None:
+        self.seconds = milliseconds / 1000
 
     def delay(self) -> float:
-        return 0.02
+        return self.seconds
+
+
+variant(Latency)
 
 
 @variant

@@ -1,0 +1,93 @@
+"""Requests in flight at once change how fast a run ends, never what it sends or what it may send: the same seed
+sends the same set of request bodies with one worker or four, and the budget and the ID guard hold, counted by the
+server itself."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine.guard import TASK_ID_SHAPE
+from conformance.engine.runner import execute
+from conformance.reference.app import create_app
+from conformance.reference.server import BackgroundServer
+from conformance.reference.store import seed_store
+from conformance.settings import resolve
+
+pytestmark = pytest.mark.e2e
+
+PROJECT = "p-workers"
+
+
+class Recorder:
+    """Keeps every request body that reaches the wrapped app (thread-safe: uvicorn serves requests concurrently)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.bodies: list[bytes] = []
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def spy() -> Any:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                with self._lock:
+                    self.bodies.append(b"".join(chunks))
+            return message
+
+        await self.app(scope, spy, send)
+
+
+def judge(tmp_path: Path, workers: int, **flags: Any) -> tuple[dict[str, Any], Recorder, dict[str, list[str]]]:
+    store, fixtures = seed_store(restartable=4, not_restartable=3, seed=11)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "fixtures.json"
+    path.write_text(json.dumps(fixtures))
+    recorder = Recorder(create_app(store, projects=[PROJECT]))
+    with BackgroundServer(recorder) as server:
+        settings = resolve(
+            {
+                "base_url": server.base_url,
+                "project_id": PROJECT,
+                "fixtures": str(path),
+                "seed": 5,
+                "max_examples": 40,
+                "workers": workers,
+                "report_dir": str(tmp_path / "report"),
+                **flags,
+            },
+            env={},
+        )
+        report = execute(settings, progress=lambda _: None).report
+    return report, recorder, fixtures
+
+
+def test_the_same_seed_sends_the_same_set_of_requests_with_one_worker_or_four(tmp_path: Path) -> None:
+    one, sent_one, _ = judge(tmp_path / "one", workers=1)
+    four, sent_four, _ = judge(tmp_path / "four", workers=4)
+    assert Counter(sent_one.bodies) == Counter(sent_four.bodies)
+    assert one["verdict"] == four["verdict"] == "conformant"
+    assert one["stats"]["requests"] == four["stats"]["requests"] == len(sent_four.bodies)
+
+
+def test_the_budget_and_the_guard_hold_with_four_workers(tmp_path: Path) -> None:
+    report, recorder, fixtures = judge(tmp_path, workers=4, max_requests=150)
+    assert len(recorder.bodies) == report["stats"]["requests"] == 150
+    named = Counter(
+        match.group(0).lower()
+        for body in recorder.bodies
+        for match in TASK_ID_SHAPE.finditer(body.decode("utf-8", "replace"))
+    )
+    for task in fixtures["restartable"]:
+        assert named[task.lower()] <= 1, "a restartable task is sent at most once"
