@@ -50,6 +50,13 @@ def refuse_to_send(environ: dict[str, Any], start_response: Callable[..., Any]) 
     raise LibrarySendRefused(f"schemathesis tried to send {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}")
 
 
+def schemathesis_examples(max_examples: int) -> int:
+    """The fuzzing budget of the schemathesis phases for a run's --max-examples: all of it up to 100, then a tenth
+    of the rest, since schemathesis generation costs tens of milliseconds a case and the aimed phase (which gets
+    the whole --max-examples) finds batch bugs with a fraction of that."""
+    return min(max_examples, 100 + max_examples // 10)
+
+
 def generation_spec(spec: dict[str, Any], mint: Callable[[], str]) -> dict[str, Any]:
     """A copy of the spec for generation only: the documentation's example task IDs are replaced by minted ones,
     so the examples and coverage phases never send an ID the run did not create."""
@@ -79,7 +86,8 @@ def run_generated(
     schema = schemathesis.openapi.from_dict(derived, config=schemathesis.Config())
     schema.app = refuse_to_send
     schema.config.update(base_url=client.base_url)
-    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=max_examples)
+    examples = schemathesis_examples(max_examples)
+    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=examples)
     operation = schema[PATH]["POST"]
 
     planned: list[_Planned] = []
@@ -97,7 +105,7 @@ def run_generated(
             project=schema.config,
             modes=[HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING],
             settings=hypothesis.settings(
-                max_examples=max_examples,
+                max_examples=examples,
                 deadline=None,
                 database=None,
                 derandomize=False,
