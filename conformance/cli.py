@@ -107,6 +107,7 @@ def auth_policy_from_args(args: argparse.Namespace) -> AuthPolicy:
         )
     if bool(args.readonly_ak) != bool(args.readonly_sk):
         raise UsageError("give both --readonly-ak and --readonly-sk, or neither")
+    check_serve_credentials(args.auth, token, args.readonly_token, ak, sk, args.readonly_ak, args.readonly_sk)
     try:
         return AuthPolicy(
             mode=AuthMode(args.auth),
@@ -116,6 +117,20 @@ def auth_policy_from_args(args: argparse.Namespace) -> AuthPolicy:
             readonly_keys={args.readonly_ak: args.readonly_sk} if args.readonly_ak else {},
         )
     except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_serve_credentials(mode: str, token: str | None, readonly_token: str | None, *keys: str | None) -> None:
+    """The credentials the server will compare against must be sendable by a client at all (see run's check)."""
+    from conformance.credentials_check import CredentialError, check_credentials
+
+    names = ("--ak (CLOUD_SDK_AK)", "--sk (CLOUD_SDK_SK)", "--readonly-ak", "--readonly-sk")
+    given = {"--token (DCS_AUTH_TOKEN)": token, "--readonly-token": readonly_token} if mode == "token" else {}
+    if mode == "aksk":
+        given |= dict(zip(names, keys, strict=True))
+    try:
+        check_credentials(given, frozenset(names))
+    except CredentialError as exc:
         raise UsageError(str(exc)) from None
 
 
