@@ -11,13 +11,15 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from conformance import __version__
 from conformance.contract import ENDPOINT
 from conformance.files import write_atomically
+from conformance.terminal import guarded, one_line
 
 if TYPE_CHECKING:
     from conformance.reference.auth import AuthPolicy
@@ -28,6 +30,13 @@ EXIT_USAGE = 2
 
 class UsageError(Exception):
     """A mistake in the command line, the environment or a config file."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line on stderr (exit 2), not the usage block followed by the error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _port(value: str) -> int:
@@ -242,7 +251,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_summary(report)
     if report.get("error"):
-        print(f"dcs-conformance run: {report['error']}", file=sys.stderr)
+        print(f"dcs-conformance run: {one_line(report['error'])}", file=sys.stderr)
     print(f"verdict: {report['verdict']}  (reports: {outcome.report_dir})")
     return outcome.exit_code
 
@@ -276,11 +285,11 @@ STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped":
 
 def print_summary(report: dict[str, Any]) -> None:
     for item in report["requirements"]:
-        line = f"{STATUS_MARK[item['status']]} {item['id']} {item['level']:<6} {item['title']}"
+        line = f"{STATUS_MARK[item['status']]} {item['id']} {item['level']:<6} {one_line(item['title'])}"
         if item["status"] != "passed":
-            line += f"  -- {item['reason']}"
+            line += f"  -- {one_line(item['reason'])}"
             if item["evidence"]:
-                line += f": {item['evidence'][0].get('explanation', '')}"
+                line += f": {one_line(item['evidence'][0].get('explanation', ''))}"
         print(line)
     counts = report["counts"]
     stats = report["stats"]
@@ -316,25 +325,26 @@ def add_report_parsers(commands: argparse._SubParsersAction) -> None:
     verify.set_defaults(handler=cmd_verify)
 
 
-def _report_dir(directory: Path) -> Path:
-    if not (directory / "report.json").is_file():
-        raise UsageError(f"{directory} holds no report.json: give the directory a run wrote its reports to")
-    return directory
+def _load_report(directory: Path) -> dict[str, Any]:
+    """The directory's report.json, checked to be a dcs-conformance report; a usage error otherwise."""
+    from conformance.report_dir import load_report
+
+    try:
+        return load_report(directory)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from conformance.certify import SUMS_FILE
-    from conformance.reporters import html, json_report
+    from conformance.reporters import html
 
-    directory = _report_dir(args.directory)
-    try:
-        report = json_report.read(directory)
-    except ValueError as exc:
-        raise UsageError(f"{directory}/report.json is not valid JSON: {exc}") from None
+    directory = args.directory
+    report = _load_report(directory)
     try:
         path = html.write(report, directory)
-    except (KeyError, TypeError) as exc:
-        raise UsageError(f"{directory}/report.json is not a dcs-conformance report (missing {exc})") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {directory / html.FILENAME}: {exc.strerror or exc}") from None
     print(f"wrote {path}")
     if (directory / SUMS_FILE).is_file():
         print(f"note: {SUMS_FILE} was written by the certified run; verify will flag a re-rendered index.html")
@@ -344,7 +354,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from conformance.certify import verify
 
-    problems = verify(_report_dir(args.directory))
+    _load_report(args.directory)
+    problems = verify(args.directory)
     if problems:
         for problem in problems:
             print(f"INVALID: {problem}")
@@ -354,7 +365,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="dcs-conformance",
         description="Conformance suite for Huawei Cloud DCS API V2 POST " + ENDPOINT,
     )
@@ -366,14 +377,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_INTERNAL = 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except UsageError as exc:
-        print(f"dcs-conformance {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    """Run one command with the terminal guarded: nothing printed carries a secret, and only a bug (never a user
+    mistake) ends in a traceback, with exit 3 since 1 means non-conformant."""
+    from conformance.settings import secret_values
+
+    with guarded(secret_values({})) as terminal:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        terminal.learn(secret_values(vars(args)))
+        try:
+            return args.handler(args)
+        except UsageError as exc:
+            print(f"dcs-conformance {args.command}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except Exception:
+            traceback.print_exc()
+            print(
+                f"dcs-conformance {args.command}: internal error: a bug in the suite, please report it", file=sys.stderr
+            )
+            return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -17,13 +17,15 @@ from typing import Any
 
 from conformance import __version__
 from conformance.certify import write_bundle
-from conformance.contract import load_catalogue, load_spec, spec_sha256
+from conformance.contract import catalogue_sha256, load_catalogue, load_spec, spec_sha256
 from conformance.engine.client import BudgetExhausted, Credentials, TargetClient, TargetUnreachable
 from conformance.engine.generated import GeneratedStats, run_generated
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.scenarios import Fixtures, Scenarios
+from conformance.report_dir import claim as claim_report_dir
 from conformance.reporters import html, json_report, junit
 from conformance.results import Ledger, Verdict, count_statuses, decide_verdict
+from conformance.sanitize import scrub
 from conformance.settings import RunSettings, SettingsError
 
 EXIT_CODES = {
@@ -132,6 +134,7 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SettingsError(f"cannot create the report directory {report_dir}: {exc.strerror}") from None
+    claim_report_dir(report_dir)
     rng = random.Random(settings.seed)
     run_error: str | None = None
     generated = GeneratedStats()
@@ -196,6 +199,7 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
         "error": run_error,
         "suite_version": __version__,
         "spec_sha256": spec_sha256(),
+        "catalogue_sha256": catalogue_sha256(),
         "seed": settings.seed,
         "target": {
             "base_url": target.base_url if not target.embedded else "embedded reference server",
@@ -221,6 +225,7 @@ def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str
         "requirements": requirements,
         "observations": ledger.observation_results(),
     }
+    report = scrub(report, target.credentials, target.base_url)
     json_report.write(report, report_dir)
     junit.write(report, report_dir)
     html.write(report, report_dir)
