@@ -60,25 +60,34 @@ def _fold(hex_digits: str) -> bytes:
     return b"".join(f"[{c.lower()}{c.upper()}]".encode() if c.isalpha() else c.encode() for c in hex_digits)
 
 
+#: The backslashes before an escape: one per layer of JSON (or repr) quoting, up to three layers deep.
+_ESCAPES = rb"\\{1,7}"
+
+
 def _byte(value: int, fold_case: bool) -> bytes:
-    """Every way one byte of an encoded secret can appear: itself, or escaped by URL, JSON, HTML or repr()."""
+    """Every way one byte of an encoded secret can appear: itself, or escaped by URL, JSON, HTML or repr(), also
+    when quoted again (JSON inside JSON, a URL-encoded URL)."""
     char = bytes([value])
     literal = _fold(char.decode()) if fold_case and char.isalpha() else re.escape(char)
+    percent = b"%(?:25)*" + _fold(f"{value:02x}")
     if value >= 0x80:
-        return b"(?:" + literal + b"|%" + _fold(f"{value:02x}") + b")"
+        return b"(?:" + literal + b"|" + percent + b")"
+    if char == b"\\":
+        # Doubled by each layer of quoting; longest first, so a following escaped quote keeps its own backslash.
+        literal = rb"(?:\\{8}|\\{4}|\\{2}|\\)"
+    elif char in (b'"', b"'"):
+        literal = rb"(?:\\{7}|\\{3}|\\)?" + char
     hex2 = f"{value:02x}"
     alternatives = [
         literal,
-        b"%" + _fold(hex2),
-        rb"\\u00" + _fold(hex2),
-        rb"\\x" + _fold(hex2),
+        percent,
+        _ESCAPES + b"u00" + _fold(hex2),
+        _ESCAPES + b"x" + _fold(hex2),
         b"&#0*" + str(value).encode() + b";",
         b"&#[xX]0*" + _fold(f"{value:x}") + b";",
     ]
-    if char in _JSON_SHORT:
-        alternatives.append(rb"\\" + re.escape(_JSON_SHORT[char]))
-    if char == b"'":
-        alternatives.append(rb"\\'")
+    if char in _JSON_SHORT and char not in (b'"', b"\\"):
+        alternatives.append(_ESCAPES + re.escape(_JSON_SHORT[char]))
     if char == b" ":
         alternatives.append(rb"\+")
     if char in _HTML_NAMED:
