@@ -53,6 +53,10 @@ class GuardedStream:
             self._emit(complete + "\n")
         return len(text)
 
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
     def flush(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, ""
