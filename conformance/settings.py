@@ -126,7 +126,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise SettingsError(f"config file {path}: {key!r} must be {TYPE_NAMES[expected]}, got {value!r}")
+            shown = f"a value of type {type(value).__name__}" if key in CREDENTIAL_NAMES else repr(value)
+            raise SettingsError(f"config file {path}: {key!r} must be {TYPE_NAMES[expected]}, got {shown}")
     return table
 
 

@@ -134,6 +134,13 @@ def test_config_file_mistakes_are_named(tmp_path: Path, content: bytes, fragment
     assert fragment in str(caught.value)
 
 
+def test_a_wrongly_typed_credential_in_a_config_file_is_not_shown(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        resolve({"config": config(tmp_path, b"sk = 987654321987\n")}, env={})
+    assert "'sk' must be a string, got a value of type int" in str(caught.value)
+    assert "987654321987" not in str(caught.value)
+
+
 def test_other_tools_tables_beside_ours_are_ignored(tmp_path: Path) -> None:
     path = config(tmp_path, b"[tool.other]\nx = 1\n[dcs-conformance]\nseed = 9\n")
     assert resolve({"config": path}, env={}).seed == 9
