@@ -1,20 +1,20 @@
 """The certification bundle: a badge, and SHA256SUMS over the report files, that ``verify`` can check later.
 
-The sums prove integrity (nothing was edited after the run), not authorship; the spec hash proves which contract
-the run was judged against.
+The sums prove integrity (nothing was edited, added or dropped after the run), not authorship; the spec and
+catalogue hashes prove which contract and which requirements the run was judged against.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from conformance import __version__
-from conformance.contract import spec_sha256
+from conformance.contract import catalogue_sha256, spec_sha256
 from conformance.files import write_atomically
+from conformance.report_dir import load_report
 
 SUMS_FILE = "SHA256SUMS"
 BADGE_FILE = "badge.svg"
@@ -61,21 +61,33 @@ def write_bundle(report: dict[str, Any], directory: Path) -> list[Path]:
 
 
 def verify(directory: Path) -> list[str]:
-    """Every reason the bundle in ``directory`` is not a valid certificate for this suite version (empty: valid)."""
+    """Every reason the bundle in ``directory`` is not a valid certificate for this suite version (empty: valid).
+
+    Every file of the bundle must be listed in SHA256SUMS and match it, and nothing else may sit beside them: an
+    edited file whose line was dropped, or an added file, would otherwise pass as part of the certificate."""
     problems: list[str] = []
     sums = directory / SUMS_FILE
     if not sums.is_file():
         return [f"{SUMS_FILE} is missing: the run was not made with --certify"]
     listed: dict[str, str] = {}
-    for number, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        lines = sums.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{SUMS_FILE} cannot be read: {exc}"]
+    for number, line in enumerate(lines, start=1):
         digest, _, name = line.partition("  ")
-        if len(digest) != 64 or not name or "/" in name:
+        if len(digest) != 64 or not name or "/" in name or name in (".", ".."):
             problems.append(f"{SUMS_FILE} line {number} is malformed")
-            continue
-        listed[name] = digest
-    for name in ("report.json", BADGE_FILE):
+        elif name in listed:
+            problems.append(f"{name} is listed twice in {SUMS_FILE}")
+        else:
+            listed[name] = digest
+    for name in BUNDLE_FILES:
         if name not in listed:
             problems.append(f"{name} is not covered by {SUMS_FILE}")
+    present = {entry.name for entry in directory.iterdir()} - {SUMS_FILE}
+    for name in sorted(present - set(listed)):
+        problems.append(f"{name!r} is in the bundle but not listed in {SUMS_FILE}")
     for name, digest in listed.items():
         path = directory / name
         if not path.is_file():
@@ -83,16 +95,22 @@ def verify(directory: Path) -> list[str]:
         elif sha256_of(path) != digest:
             problems.append(f"{name} was modified after the run (SHA-256 mismatch)")
     try:
-        report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return [*problems, f"report.json cannot be read: {exc}"]
+        report = load_report(directory)
+    except ValueError as exc:
+        return [*problems, str(exc)]
     if report.get("spec_sha256") != spec_sha256():
         problems.append(
             f"the report was judged against spec {str(report.get('spec_sha256'))[:12]}..., "
             f"not this suite's spec {spec_sha256()[:12]}... (suite {__version__})"
         )
+    if report.get("catalogue_sha256") != catalogue_sha256():
+        judged = report.get("catalogue_sha256")
+        problems.append(
+            f"the report was judged by requirement catalogue {str(judged)[:12] + '...' if judged else '(unrecorded)'}, "
+            f"not this suite's catalogue {catalogue_sha256()[:12]}... (suite {__version__})"
+        )
     if report.get("verdict") not in PASSING:
         problems.append(f"the verdict is {report.get('verdict')!r}, not conformant")
-    if not report.get("options", {}).get("certify"):
+    if not (report.get("options") or {}).get("certify"):
         problems.append("the run was not made with --certify")
     return problems

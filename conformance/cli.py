@@ -12,13 +12,15 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from conformance import __version__
 from conformance.contract import ENDPOINT
 from conformance.files import write_atomically
+from conformance.terminal import guarded, one_line
 
 if TYPE_CHECKING:
     from conformance.reference.auth import AuthPolicy
@@ -29,6 +31,13 @@ EXIT_USAGE = 2
 
 class UsageError(Exception):
     """A mistake in the command line, the environment or a config file."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line on stderr (exit 2), not the usage block followed by the error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _port(value: str) -> int:
@@ -131,6 +140,7 @@ def auth_policy_from_args(args: argparse.Namespace) -> AuthPolicy:
         )
     if bool(args.readonly_ak) != bool(args.readonly_sk):
         raise UsageError("give both --readonly-ak and --readonly-sk, or neither")
+    check_serve_credentials(args.auth, token, args.readonly_token, ak, sk, args.readonly_ak, args.readonly_sk)
     try:
         return AuthPolicy(
             mode=AuthMode(args.auth),
@@ -140,6 +150,20 @@ def auth_policy_from_args(args: argparse.Namespace) -> AuthPolicy:
             readonly_keys={args.readonly_ak: args.readonly_sk} if args.readonly_ak else {},
         )
     except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_serve_credentials(mode: str, token: str | None, readonly_token: str | None, *keys: str | None) -> None:
+    """The credentials the server will compare against must be sendable by a client at all (see run's check)."""
+    from conformance.credentials_check import CredentialError, check_credentials
+
+    names = ("--ak (CLOUD_SDK_AK)", "--sk (CLOUD_SDK_SK)", "--readonly-ak", "--readonly-sk")
+    given = {"--token (DCS_AUTH_TOKEN)": token, "--readonly-token": readonly_token} if mode == "token" else {}
+    if mode == "aksk":
+        given |= dict(zip(names, keys, strict=True))
+    try:
+        check_credentials(given, frozenset(names))
+    except CredentialError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -275,13 +299,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     report = outcome.report
     for message in report.get("diagnosis") or []:
-        print(f"diagnosis: {message}")
+        print(f"diagnosis: {one_line(message)}")
     if not args.quiet:
         print_summary(report)
     if report.get("error"):
-        print(f"dcs-conformance run: {report['error']}", file=sys.stderr)
+        print(f"dcs-conformance run: {one_line(report['error'])}", file=sys.stderr)
     elif report.get("verdict_reason"):
-        print(f"{report['verdict']}: {report['verdict_reason']}")
+        print(f"{report['verdict']}: {one_line(report['verdict_reason'])}")
     print(f"verdict: {report['verdict']}  (reports: {outcome.report_dir})")
     return outcome.exit_code
 
@@ -325,11 +349,11 @@ STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped":
 
 def print_summary(report: dict[str, Any]) -> None:
     for item in report["requirements"]:
-        line = f"{STATUS_MARK[item['status']]} {item['id']} {item['level']:<6} {item['title']}"
+        line = f"{STATUS_MARK[item['status']]} {item['id']} {item['level']:<6} {one_line(item['title'])}"
         if item["status"] != "passed":
-            line += f"  -- {item['reason']}"
+            line += f"  -- {one_line(item['reason'])}"
             if item["evidence"]:
-                line += f": {item['evidence'][0].get('explanation', '')}"
+                line += f": {one_line(item['evidence'][0].get('explanation', ''))}"
         print(line)
     counts = report["counts"]
     stats = report["stats"]
@@ -367,25 +391,26 @@ def add_report_parsers(commands: argparse._SubParsersAction) -> None:
     verify.set_defaults(handler=cmd_verify)
 
 
-def _report_dir(directory: Path) -> Path:
-    if not (directory / "report.json").is_file():
-        raise UsageError(f"{directory} holds no report.json: give the directory a run wrote its reports to")
-    return directory
+def _load_report(directory: Path) -> dict[str, Any]:
+    """The directory's report.json, checked to be a dcs-conformance report; a usage error otherwise."""
+    from conformance.report_dir import load_report
+
+    try:
+        return load_report(directory)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from conformance.certify import SUMS_FILE
-    from conformance.reporters import html, json_report
+    from conformance.reporters import html
 
-    directory = _report_dir(args.directory)
-    try:
-        report = json_report.read(directory)
-    except ValueError as exc:
-        raise UsageError(f"{directory}/report.json is not valid JSON: {exc}") from None
+    directory = args.directory
+    report = _load_report(directory)
     try:
         path = html.write(report, directory)
-    except (KeyError, TypeError) as exc:
-        raise UsageError(f"{directory}/report.json is not a dcs-conformance report (missing {exc})") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {directory / html.FILENAME}: {exc.strerror or exc}") from None
     print(f"wrote {path}")
     if (directory / SUMS_FILE).is_file():
         print(f"note: {SUMS_FILE} was written by the certified run; verify will flag a re-rendered index.html")
@@ -395,7 +420,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from conformance.certify import verify
 
-    problems = verify(_report_dir(args.directory))
+    _load_report(args.directory)
+    problems = verify(args.directory)
     if problems:
         for problem in problems:
             print(f"INVALID: {problem}")
@@ -451,7 +477,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="dcs-conformance",
         description="Conformance suite for Huawei Cloud DCS API V2 POST " + ENDPOINT,
     )
@@ -464,18 +490,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_INTERNAL = 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except UsageError as exc:
-        print(f"dcs-conformance {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        # Only before or after a run's sending: a run interrupted while sending writes its reports and exits 130.
-        print(f"dcs-conformance {args.command}: interrupted", file=sys.stderr)
-        return 130
+    """Run one command with the terminal guarded: nothing printed carries a secret, and only a bug (never a user
+    mistake) ends in a traceback, with exit 3 since 1 means non-conformant."""
+    from conformance.settings import secret_values
+
+    with guarded(secret_values({})) as terminal:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        terminal.learn(secret_values(vars(args)))
+        try:
+            return args.handler(args)
+        except UsageError as exc:
+            print(f"dcs-conformance {args.command}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            # Only before or after a run's sending: a run interrupted while sending writes its reports, exits 130.
+            print(f"dcs-conformance {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except Exception:
+            traceback.print_exc()
+            print(
+                f"dcs-conformance {args.command}: internal error: a bug in the suite, please report it", file=sys.stderr
+            )
+            return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

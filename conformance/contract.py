@@ -80,6 +80,12 @@ def spec_sha256() -> str:
     return hashlib.sha256(spec_bytes()).hexdigest()
 
 
+def catalogue_sha256() -> str:
+    """The hash that ties a report to the requirement catalogue it was judged by: a requirement's level or wording
+    changes the verdict as much as the spec does."""
+    return hashlib.sha256((contract_dir() / CATALOGUE_FILE).read_bytes()).hexdigest()
+
+
 def load_spec() -> dict[str, Any]:
     """A fresh copy of the OpenAPI document (callers may derive from it without touching others)."""
     return yaml.safe_load(spec_bytes())

@@ -6,7 +6,6 @@ Checks produce findings; the ledger collects them; reporters read only the finis
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from conformance import jsontext
 from conformance.contract import Catalogue
 
 MAX_BODY_CHARS = 16 * 1024
@@ -88,7 +88,7 @@ class Exchange:
     def response_json(self) -> Any:
         """The parsed response body, or NOT_JSON."""
         try:
-            return json.loads(self.response_body)
+            return jsontext.loads(self.response_body)
         except (ValueError, RecursionError):
             return NOT_JSON
 

@@ -5,6 +5,7 @@ Every value is validated here, so the engine never meets a bad setting and the u
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import tomllib
@@ -14,7 +15,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
+from conformance import fixtures_file
+from conformance.credentials_check import CredentialError, check_credentials
 from conformance.engine.client import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S, Credentials
+from conformance.engine.redaction import mask_userinfo, userinfo_secrets
 
 ENV = {
     "base_url": "DCS_BASE_URL",
@@ -48,6 +54,19 @@ FILE_KEYS = {
 }
 TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 DEFAULT_MAX_EXAMPLES = 100
+#: Below one request per 1000 s a run would outlast any CI job; above a day per response, a timeout is a typo.
+MIN_RATE_LIMIT = 0.001
+MAX_TIMEOUT = 86400.0
+#: How each credential is named in messages (its value never is); keys may hold no whitespace at all.
+CREDENTIAL_NAMES = {
+    "auth_token": "the token (--auth-token or DCS_AUTH_TOKEN)",
+    "ak": "the access key (CLOUD_SDK_AK)",
+    "sk": "the secret key (CLOUD_SDK_SK)",
+    "readonly_token": "the read-only token (--readonly-token)",
+    "readonly_ak": "the read-only access key (--readonly-ak)",
+    "readonly_sk": "the read-only secret key (--readonly-sk)",
+}
+KEY_CREDENTIALS = frozenset(CREDENTIAL_NAMES[key] for key in ("ak", "sk", "readonly_ak", "readonly_sk"))
 EMBEDDED_PROJECT_ID = "0605767a3300d5762fb7c0186d8c1f5b"
 #: A remote target's round trip is hidden by a few requests in flight; the embedded reference shares this process
 #: (and its interpreter lock), so more workers would only queue there.
@@ -88,6 +107,7 @@ class RunSettings:
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings of a TOML file: top level, or the [dcs-conformance] table (other tables are other tools')."""
     try:
         with path.open("rb") as handle:
             raw = tomllib.load(handle)
@@ -95,11 +115,24 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"config file {path} is not UTF-8 text (TOML files must be UTF-8)") from None
+    except ValueError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {str(exc)[:120]}") from None
     except OSError as exc:
-        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
-    table = raw.get("dcs-conformance", raw)
-    if not isinstance(table, dict):
-        raise SettingsError(f"config file {path}: [dcs-conformance] must be a table")
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    if "dcs-conformance" in raw:
+        table = raw["dcs-conformance"]
+        if not isinstance(table, dict):
+            raise SettingsError(f"config file {path}: [dcs-conformance] must be a table")
+        beside = [key for key, value in raw.items() if key != "dcs-conformance" and not isinstance(value, dict)]
+        if beside:
+            raise SettingsError(
+                f"config file {path}: {beside[0]!r} is outside the [dcs-conformance] table; "
+                "put every setting in the table (or none: then the whole file is read)"
+            )
+    else:
+        table = raw
     for key, value in table.items():
         expected = FILE_KEYS.get(key)
         if expected is None:
@@ -107,8 +140,69 @@ def read_config_file(path: Path) -> dict[str, Any]:
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise SettingsError(f"config file {path}: {key!r} must be {TYPE_NAMES[expected]}, got {value!r}")
+            shown = f"a value of type {type(value).__name__}" if key in CREDENTIAL_NAMES else repr(value)
+            raise SettingsError(f"config file {path}: {key!r} must be {TYPE_NAMES[expected]}, got {shown}")
     return table
+
+
+def check_base_url(base_url: str) -> str:
+    """The base URL without a trailing slash, or SettingsError naming what is wrong (userinfo never shown)."""
+    shown = mask_userinfo(base_url)
+    example = "an http(s) URL such as https://dcs.example.com"
+    if any(not char.isprintable() or char.isspace() for char in base_url):
+        raise SettingsError(f"--base-url must be {example}, without spaces or control characters: {shown!r}")
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port
+    except ValueError as exc:
+        raise SettingsError(f"--base-url is not a valid URL ({exc}): {shown!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"--base-url must be {example}, got {shown!r}")
+    if not parts.hostname:
+        raise SettingsError(f"--base-url has no host: {shown!r}")
+    if port == 0:
+        raise SettingsError(f"--base-url port must be from 1 to 65535: {shown!r}")
+    if parts.query or parts.fragment:
+        raise SettingsError(f"--base-url must not carry a query or fragment: {shown!r}")
+    try:
+        _ = httpx.URL(base_url).host  # decoding the host checks its IDNA form
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise SettingsError(f"--base-url is not a valid URL ({str(exc)[:100]}): {shown!r}") from None
+    return base_url.rstrip("/")
+
+
+def check_number(name: str, value: float | int | None, minimum: float, maximum: float = math.inf) -> None:
+    """Numbers must be finite and in range: NaN would silently switch a limit off, inf would overflow a timer."""
+    if value is None:
+        return
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a finite number, got {value}")
+    if minimum == 0 and value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum:g}, got {value:g}")
+    if value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum:g}, got {value:g}")
+
+
+def secret_values(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> list[str]:
+    """Every credential the settings could hold (flags, environment, config file, userinfo of the base URL), for
+    redacting the terminal before the settings are even resolved; never raises."""
+    env = os.environ if env is None else env
+    names = ("auth_token", "ak", "sk", "readonly_token", "readonly_ak", "readonly_sk", "token", "base_url")
+    values = [flags.get(name) for name in names]
+    values += [env.get(variable) for variable in ENV.values()]
+    if flags.get("config"):
+        try:
+            from_file = read_config_file(Path(flags["config"]))
+        except SettingsError:
+            from_file = {}
+        values += [from_file.get(name) for name in names]
+    found: list[str] = []
+    for value in values:
+        if isinstance(value, str) and value:
+            found += userinfo_secrets(value) if "://" in value else [value, value.strip()]
+    return found
 
 
 def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> RunSettings:
@@ -125,11 +219,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
 
     base_url = pick("base_url")
     if base_url is not None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SettingsError(f"--base-url must be an http(s) URL such as https://dcs.example.com, got {base_url!r}")
-        if parts.query or parts.fragment:
-            raise SettingsError(f"--base-url must not carry a query or fragment: {base_url!r}")
+        base_url = check_base_url(base_url)
     project_id = pick("project_id")
     if base_url is not None and not project_id:
         raise SettingsError("a target needs a project ID: give --project-id or DCS_PROJECT_ID")
@@ -138,6 +228,10 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
     ):
         raise SettingsError(f"--project-id must be a non-empty printable ASCII ID without '/', got {project_id!r}")
 
+    try:
+        check_credentials({name: pick(key) for key, name in CREDENTIAL_NAMES.items()}, KEY_CREDENTIALS)
+    except CredentialError as exc:
+        raise SettingsError(str(exc)) from None
     token, ak, sk = pick("auth_token"), pick("ak"), pick("sk")
     if bool(ak) != bool(sk):
         raise SettingsError("AK/SK signing needs both keys: set CLOUD_SDK_AK and CLOUD_SDK_SK (or ak/sk in the config)")
@@ -152,6 +246,11 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
     fixtures = pick("fixtures")
     if fixtures is not None and base_url is None:
         raise SettingsError("--fixtures is only for a --base-url target; the embedded run seeds its own tasks")
+    if fixtures is not None:
+        try:
+            fixtures_file.read(Path(fixtures))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     seed = pick("seed")
     max_examples = pick("max_examples")
     rate_limit = pick("rate_limit")
@@ -160,24 +259,18 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
     max_response_bytes = pick("max_response_bytes")
     workers = pick("workers")
     embedded_restartable, embedded_not_restartable = pick("embedded_restartable"), pick("embedded_not_restartable")
-    for name, value, minimum in (
-        ("--max-examples", max_examples, 1),
-        ("--rate-limit", rate_limit, 0),
-        ("--max-requests", max_requests, 1),
-        ("--timeout", timeout, 0),
-        ("--max-response-bytes", max_response_bytes, 1024),
-        ("--workers", workers, 1),
-        ("--embedded-restartable", embedded_restartable, 0),
-        ("--embedded-not-restartable", embedded_not_restartable, 0),
+    check_number("--max-examples", max_examples, 1)
+    check_number("--rate-limit", rate_limit, MIN_RATE_LIMIT)
+    check_number("--max-requests", max_requests, 1)
+    check_number("--timeout", timeout, 0, MAX_TIMEOUT)
+    check_number("--max-response-bytes", max_response_bytes, 1024)
+    check_number("--workers", workers, 1, MAX_WORKERS)
+    for name, count in (
+        ("--embedded-restartable", embedded_restartable),
+        ("--embedded-not-restartable", embedded_not_restartable),
     ):
-        if name == "--workers" and value is not None and value > MAX_WORKERS:
-            raise SettingsError(f"--workers must be at most {MAX_WORKERS}, got {value}")
-        if name.startswith("--embedded") and value is not None:
-            if value < 0:
-                raise SettingsError(f"{name} must not be negative, got {value}")
-            continue
-        if value is not None and (value < minimum or (minimum == 0 and value == 0)):
-            raise SettingsError(f"{name} must be {'positive' if minimum == 0 else f'at least {minimum}'}, got {value}")
+        if count is not None and count < 0:
+            raise SettingsError(f"{name} must not be negative, got {count}")
     report_dir = pick("report_dir")
     if base_url is not None and (embedded_restartable is not None or embedded_not_restartable is not None):
         raise SettingsError(
@@ -194,7 +287,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
     return RunSettings(
-        base_url=base_url.rstrip("/") if base_url else None,
+        base_url=base_url or None,
         project_id=project_id or EMBEDDED_PROJECT_ID,
         fixtures=Path(fixtures) if fixtures else None,
         credentials=Credentials(

@@ -170,6 +170,17 @@ def verify(
     return ak
 
 
+def payload_unsigned(headers: Mapping[str, str]) -> bool:
+    """Whether a request's signature declares its body unsigned: a signed ``X-Sdk-Content-Sha256`` of
+    ``UNSIGNED-PAYLOAD`` (the SDK's choice for content types it does not hash). Such a body may have been
+    changed in transit, so a server must not act on it."""
+    received = {name.lower(): value for name, value in headers.items()}
+    if received.get(CONTENT_HASH_HEADER.lower(), "").strip() != UNSIGNED_PAYLOAD:
+        return False
+    fields = _AUTHORIZATION.search(received.get("authorization", ""))
+    return fields is not None and CONTENT_HASH_HEADER.lower() in fields["signed"].lower().split(";")
+
+
 def _get_header(headers: Mapping[str, str], name: str) -> str | None:
     """Case-insensitive lookup, because callers spell header names however they like."""
     return next((value for key, value in headers.items() if key.lower() == name.lower()), None)

@@ -30,7 +30,7 @@ import httpx
 from conformance import signing
 from conformance.contract import ENDPOINT
 from conformance.engine.guard import IdGuard
-from conformance.engine.redaction import Redactor
+from conformance.engine.redaction import Redactor, userinfo_secrets
 from conformance.results import Exchange
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
@@ -141,7 +141,7 @@ class TargetClient:
         self.project_id = project_id
         self.credentials = credentials or Credentials()
         self.guard = guard or IdGuard()
-        self.redactor = Redactor(self.credentials.secrets())
+        self.redactor = Redactor([*self.credentials.secrets(), *userinfo_secrets(base_url)])
         self.max_requests = max_requests
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes

@@ -2,19 +2,22 @@
 
 A request may name a task only if the run minted its ID (a random UUID nobody else can hold) or the fixtures file
 lists it; anything else shaped like a task ID (a UUID, with or without hyphens) anywhere in the body is refused,
-even in a body Python cannot parse, since a more lenient server might still read it. Restartable fixtures may be
-sent once per run, since only their first restart is promised to succeed. IDs are compared case-insensitively,
-as a server might.
+even in a body Python cannot parse, since a more lenient server might still read it. A server reads decoded
+strings, so the body is scanned three ways: raw, with JSON escapes resolved, and string by string as parsed (so
+``"1111111\\u00312222-..."`` is the UUID it decodes to). Restartable fixtures may be sent once per run, since only
+their first restart is promised to succeed. IDs are compared ignoring case (and a UUID's hyphens), as a server
+might.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
+
+from conformance.jsontext import loads, strings
 
 TASK_ID_SHAPE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
 
@@ -23,8 +26,12 @@ class GuardRefusal(Exception):
     """The guard refused to send a request; the run treats this as a harness fault, never as a target failure."""
 
 
-def _key(task_id: str) -> str:
+def task_key(task_id: str) -> str:
+    """What makes two spellings of an ID the same task for a lenient server: case, and a UUID's hyphens."""
     return task_id.replace("-", "").lower() if TASK_ID_SHAPE.fullmatch(task_id) else task_id.lower()
+
+
+_key = task_key
 
 
 class IdGuard:
@@ -58,8 +65,8 @@ class IdGuard:
         if not body:
             return []
         text = body.decode("utf-8", errors="replace")
-        shaped = TASK_ID_SHAPE.findall(text)
-        named = _task_ids(text)
+        named = _decoded_strings(text)
+        shaped = [task for view in (text, _unescape(text), *named) for task in TASK_ID_SHAPE.findall(view)]
         unsafe = [task for task in shaped if not self._allowed(_key(task))]
         unsafe += [task for task in named if _key(task) in self.restartable and not self._allowed(_key(task))]
         if unsafe:
@@ -71,15 +78,21 @@ class IdGuard:
         return spent
 
 
-def _task_ids(text: str) -> list[str]:
-    """The string IDs of a parseable body (UUID-shaped ones are also caught by the raw scan)."""
+def _decoded_strings(text: str) -> list[str]:
+    """Every string of a parseable body as a server decodes it (escapes resolved), keys and duplicates included."""
     try:
-        document: Any = json.loads(text)
+        document: Any = loads(text, object_pairs_hook=list)
     except (ValueError, RecursionError):
         return []
-    if not isinstance(document, dict) or not isinstance(document.get("migration_tasks"), list):
-        return []
-    return [task for task in document["migration_tasks"] if isinstance(task, str)]
+    return list(strings(document))
+
+
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\(.)", re.DOTALL)
+
+
+def _unescape(text: str) -> str:
+    """JSON-style escapes resolved, for bodies too broken to parse that a lenient server might still read."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else m.group(2), text)
 
 
 def _shorten(task_id: str, limit: int = 60) -> str:

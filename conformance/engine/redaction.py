@@ -1,28 +1,145 @@
-"""Secrets never leave the client: credential headers are masked and any secret value is blotted out of text."""
+"""Secrets never leave the process: credential headers are masked, and every form a secret can take on its way back
+to us is blotted out of text.
+
+A target that reflects requests (echo servers, some gateways' error pages) hands the token back URL-encoded,
+JSON-escaped, HTML-escaped, base64- or hex-encoded, inside a longer string. So each secret is matched in every such
+form: the exact bytes, hex (either case), and base64 (standard and URL-safe, at each of the three alignments a secret
+can have inside a longer encoded string); and within each of those, every character may arrive as itself or
+escaped (``%2B``, ``\\u002b``, ``\\/``, ``\\x2b``, ``&#43;``...), so one pattern covers ``quote``, ``quote_plus``,
+JSON, HTML and repr() output and any mixture of them. Userinfo in a URL (``http://user:pw@host``) is a credential
+too: it is masked wherever a URL is written (``http://***@host``).
+"""
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit
 
 MASK = "[REDACTED]"
-SECRET_HEADERS = frozenset({"authorization", "x-auth-token", "x-security-token", "x-subject-token"})
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-auth-token", "x-security-token", "x-subject-token"}
+)
+#: Shorter secrets are not redacted: masking every "abc" would wreck the evidence and hide nothing worth hiding.
+MIN_SECRET_CHARS = 4
+#: Encoded forms (partial base64 in particular) shorter than this would blot out innocent text by chance.
+MIN_FORM_CHARS = 8
+USERINFO_MASK = "***"
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s\"'<>]*@")
+_USERINFO_BYTES = re.compile(_USERINFO.pattern.encode())
+_JSON_SHORT = {b'"': b'"', b"\\": b"\\", b"/": b"/", b"\b": b"b", b"\f": b"f", b"\n": b"n", b"\r": b"r", b"\t": b"t"}
+_HTML_NAMED = {b'"': b"quot", b"&": b"amp", b"<": b"lt", b">": b"gt", b"'": b"apos"}
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def mask_userinfo(text: str) -> str:
+    """``http://user:pw@host`` -> ``http://***@host``, wherever a URL appears in the text."""
+    return _USERINFO.sub(lambda m: m.group(1) + USERINFO_MASK + "@", text)
+
+
+def userinfo_secrets(url: str | None) -> list[str]:
+    """The credentials a URL carries in its userinfo (whole, user and password; raw and percent-decoded)."""
+    if not url:
+        return []
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return []
+    userinfo, at, _ = netloc.rpartition("@")
+    if not at or not userinfo:
+        return []
+    user, _, password = userinfo.partition(":")
+    return [value for raw in (userinfo, user, password) for value in (raw, unquote(raw)) if value]
+
+
+def _fold(hex_digits: str) -> bytes:
+    """A hex string as a pattern matching either case."""
+    return b"".join(f"[{c.lower()}{c.upper()}]".encode() if c.isalpha() else c.encode() for c in hex_digits)
+
+
+#: The backslashes before an escape: one per layer of JSON (or repr) quoting, up to three layers deep.
+_ESCAPES = rb"\\{1,7}"
+
+
+def _byte(value: int, fold_case: bool) -> bytes:
+    """Every way one byte of an encoded secret can appear: itself, or escaped by URL, JSON, HTML or repr(), also
+    when quoted again (JSON inside JSON, a URL-encoded URL)."""
+    char = bytes([value])
+    literal = _fold(char.decode()) if fold_case and char.isalpha() else re.escape(char)
+    percent = b"%(?:25)*" + _fold(f"{value:02x}")
+    if value >= 0x80:
+        return b"(?:" + literal + b"|" + percent + b")"
+    if char == b"\\":
+        # Doubled by each layer of quoting; longest first, so a following escaped quote keeps its own backslash.
+        literal = rb"(?:\\{8}|\\{4}|\\{2}|\\)"
+    elif char in (b'"', b"'"):
+        literal = rb"(?:\\{7}|\\{3}|\\)?" + char
+    hex2 = f"{value:02x}"
+    alternatives = [
+        literal,
+        percent,
+        _ESCAPES + b"u00" + _fold(hex2),
+        _ESCAPES + b"x" + _fold(hex2),
+        b"&#0*" + str(value).encode() + b";",
+        b"&#[xX]0*" + _fold(f"{value:x}") + b";",
+    ]
+    if char in _JSON_SHORT and char not in (b'"', b"\\"):
+        alternatives.append(_ESCAPES + re.escape(_JSON_SHORT[char]))
+    if char == b" ":
+        alternatives.append(rb"\+")
+    if char in _HTML_NAMED:
+        alternatives.append(b"&" + _HTML_NAMED[char] + b";")
+    return b"(?:" + b"|".join(alternatives) + b")"
+
+
+def encoded_forms(secret: bytes) -> list[tuple[bytes, bool]]:
+    """(form, case-insensitive) for the secret: exact, hex, and the parts of its base64 encodings that the secret
+    alone determines, whatever bytes surround it."""
+    forms = [(secret, False), (secret.hex().encode(), True)]
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + secret)
+        core = encoded[-(-8 * offset // 6) : 8 * (offset + len(secret)) // 6]
+        forms += [(core, False), (core.translate(_URLSAFE), False)]
+    unique = dict.fromkeys(forms)
+    return [(form, fold) for form, fold in unique if form == secret or len(form) >= MIN_FORM_CHARS]
+
+
+@lru_cache(maxsize=32)
+def _pattern(secrets: tuple[str, ...]) -> re.Pattern[bytes] | None:
+    """One regex for every form of every secret (compiling it takes a moment, so each set is compiled once)."""
+    forms = {form: fold for secret in secrets for form, fold in encoded_forms(secret.encode("utf-8", "surrogatepass"))}
+    if not forms:
+        return None
+    # Longest first, so a secret that contains another is masked whole.
+    ordered = sorted(forms, key=len, reverse=True)
+    return re.compile(b"|".join(b"".join(_byte(value, forms[form]) for value in form) for form in ordered))
 
 
 class Redactor:
+    """Blots secrets, in any of their forms, out of text, bytes and headers."""
+
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        # Longest first, so a secret that contains another is masked whole.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
+        self._regex = _pattern(tuple(self._secrets))
 
     def text(self, value: str) -> str:
-        for secret in self._secrets:
-            value = value.replace(secret, MASK)
-        return value
+        if self._regex is not None:
+            raw = value.encode("utf-8", "surrogatepass")
+            redacted = self._regex.sub(MASK.encode(), raw)
+            if redacted != raw:
+                value = redacted.decode("utf-8", "surrogatepass")
+        return mask_userinfo(value) if "@" in value else value
 
     def data(self, value: bytes | None) -> bytes | None:
         if value is None:
             return None
-        for secret in self._secrets:
-            value = value.replace(secret.encode(), MASK.encode())
+        if self._regex is not None:
+            value = self._regex.sub(MASK.encode(), value)
+        if b"@" in value:
+            value = _USERINFO_BYTES.sub(lambda m: m.group(1) + USERINFO_MASK.encode() + b"@", value)
         return value
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:

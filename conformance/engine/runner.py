@@ -19,7 +19,7 @@ from typing import Any
 
 from conformance import __version__
 from conformance.certify import write_bundle
-from conformance.contract import load_catalogue, load_spec, spec_sha256
+from conformance.contract import catalogue_sha256, load_catalogue, load_spec, spec_sha256
 from conformance.diagnosis import diagnose
 from conformance.engine.aimed import AimedStats, run_aimed
 from conformance.engine.client import (
@@ -32,8 +32,10 @@ from conformance.engine.client import (
 from conformance.engine.generated import GeneratedStats, run_generated
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.scenarios import Fixtures, Scenarios
+from conformance.report_dir import claim as claim_report_dir
 from conformance.reporters import html, json_report, junit
 from conformance.results import Ledger, Verdict, count_statuses, decide_verdict, unexercised_musts
+from conformance.sanitize import scrub
 from conformance.settings import RunSettings, SettingsError
 from conformance.trace import Trace, role_function
 
@@ -195,6 +197,7 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SettingsError(f"cannot create the report directory {report_dir}: {exc.strerror}") from None
+    claim_report_dir(report_dir)
     rng = random.Random(settings.seed)
     run_error: str | None = None
     stop_reason: str | None = None
@@ -301,6 +304,7 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
         "error": run_error,
         "suite_version": __version__,
         "spec_sha256": spec_sha256(),
+        "catalogue_sha256": catalogue_sha256(),
         "seed": settings.seed,
         "target": {
             "base_url": target.base_url if not target.embedded else "embedded reference server",
@@ -330,6 +334,7 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
         "observations": ledger.observation_results(),
         "trace": trace.to_dict(),
     }
+    report = scrub(report, target.credentials, target.base_url)
     json_report.write(report, report_dir)
     junit.write(report, report_dir)
     html.write(report, report_dir)

@@ -10,6 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from conformance import fixtures_file
 from conformance.checks.auth import check_forbidden, check_unauthenticated, check_wrong_credentials
 from conformance.checks.batch import (
     check_batch,
@@ -43,18 +44,8 @@ class Fixtures:
     @classmethod
     def load(cls, document: object) -> Fixtures:
         """Validate the fixtures file's shape: {"restartable": [ids], "not_restartable": [ids]}."""
-        if not isinstance(document, dict):
-            raise ValueError("the fixtures file must hold a JSON object")
-        lists = {}
-        for key in ("restartable", "not_restartable"):
-            value = document.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-                raise ValueError(f"'{key}' in the fixtures file must be a list of non-empty strings")
-            lists[key] = list(dict.fromkeys(value))
-        overlap = set(lists["restartable"]) & set(lists["not_restartable"])
-        if overlap:
-            raise ValueError(f"task {sorted(overlap)[0]!r} is listed as both restartable and not restartable")
-        return cls(lists["restartable"], lists["not_restartable"])
+        restartable, not_restartable = fixtures_file.validate(document)
+        return cls(restartable, not_restartable)
 
 
 class Scenarios:

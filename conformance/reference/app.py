@@ -22,6 +22,8 @@ from conformance.reference.behaviour import Batch, Behaviour, Crash, ErrorAnswer
 from conformance.reference.store import TaskStore
 
 MAX_BODY_BYTES = 1024 * 1024
+#: Seconds a client has to send the whole body once the head has arrived.
+BODY_TIMEOUT = 30.0
 log = logging.getLogger(__name__)
 
 
@@ -41,15 +43,24 @@ def error_response(status: int, code: str, message: str, behaviour: Behaviour | 
     return Response(answer.body, status_code=answer.status, media_type=content_type, headers=dict(answer.headers))
 
 
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The body, refused as soon as it grows past ``limit`` so a huge upload never sits in memory."""
+class BodyTimeout(InvalidRequest):
+    """The body did not arrive in time; answered, then the connection is closed (the rest may never come)."""
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES, timeout: float = BODY_TIMEOUT) -> bytes:
+    """The body, refused as soon as it grows past ``limit`` so a huge upload never sits in memory, or when it
+    takes longer than ``timeout`` seconds, so a client that stops sending cannot hold the connection."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise InvalidRequest("DCS.4800", f"The request body is larger than {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise InvalidRequest("DCS.4800", f"The request body is larger than {limit} bytes.")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise BodyTimeout("DCS.4000", f"The request body was not complete within {timeout:g} s.") from None
     return b"".join(chunks)
 
 
@@ -87,6 +98,8 @@ def create_app(
     auth: AuthPolicy | None = None,
     projects: Collection[str] = (),
     behaviour: Behaviour | None = None,
+    *,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> ASGIApp:
     """The ASGI app; ``projects`` limits the project IDs served (empty: all of them); ``behaviour`` switches on
     deliberate deviations (faults and variants) and is empty for the faithful reference."""
@@ -113,7 +126,7 @@ def create_app(
         if delay := mods.delay():
             await asyncio.sleep(delay)
         try:
-            body = await read_body(request)
+            body = await read_body(request, timeout=body_timeout)
             authorize(request, body)
             if served and request.path_params["project_id"] not in served:
                 raise Denied(404, "DCS.4001", "The project does not exist.")
@@ -124,7 +137,10 @@ def create_app(
             if status >= 400:
                 raise Denied(status, "DCS.4800", "The batch cannot be processed.")
         except Denied as refusal:
-            return error_response(refusal.status, refusal.code, refusal.message, mods)
+            response = error_response(refusal.status, refusal.code, refusal.message, mods)
+            if isinstance(refusal, BodyTimeout):
+                response.headers["Connection"] = "close"
+            return response
         except Crash:
             return error_response(500, "DCS.5000", "Internal service error.", mods)
         document = mods.document(batch, {"migration_tasks": [outcome.as_json() for outcome in outcomes]})

@@ -69,6 +69,14 @@ class AuthPolicy:
             ak = signing.verify(method, path, query, received, body, secret_for)
         except signing.SignatureError as exc:
             raise Denied(401, "DCS.1001", f"Invalid authentication information: {exc}") from None
+        if body and signing.payload_unsigned(received):
+            # The signature does not cover the body (UNSIGNED-PAYLOAD): it is not parsed, let alone acted on.
+            raise Denied(
+                401,
+                "DCS.1001",
+                "Invalid authentication information: the body is not covered by the signature "
+                "(X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD); send it as application/json and sign it.",
+            )
         if ak not in self.keys:
             raise Denied(403, "DCS.1005", "The credential lacks the permission dcs:migrationTask:modify.")
 

@@ -9,12 +9,25 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
+from conformance.reference.protocol import HEAD_TIMEOUT, reference_protocol
+
 
 class BackgroundServer:
-    """A uvicorn server on a loopback port, in a daemon thread; ``port=0`` picks a free port."""
+    """A uvicorn server on a loopback port, in a daemon thread; ``port=0`` picks a free port. Connections use the
+    reference protocol (documented 400s for unparseable requests, a deadline for request heads)."""
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    def __init__(
+        self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, head_timeout: float = HEAD_TIMEOUT
+    ) -> None:
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            http=reference_protocol(head_timeout),
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="reference-server", daemon=True)
         self.host = host

@@ -1,7 +1,12 @@
-"""junit.xml: one testcase per requirement, so any CI system shows the verdict requirement by requirement."""
+"""junit.xml: one testcase per requirement, so any CI system shows the verdict requirement by requirement.
+
+Failure messages quote the target's answers, which may hold characters XML 1.0 cannot carry at all (control
+characters, lone surrogates); they are written as visible escapes (``\\x1b``) so the file always parses.
+"""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -9,6 +14,22 @@ from typing import Any
 from conformance.files import write_atomically
 
 FILENAME = "junit.xml"
+#: Characters outside XML 1.0's Char production.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: object) -> str:
+    """Any value as text XML 1.0 can carry: illegal characters become visible escapes."""
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", str(value)
+    )
+
+
+def _clean(element: ET.Element) -> None:
+    for node in element.iter():
+        node.attrib = {key: xml_text(value) for key, value in node.attrib.items()}
+        if node.text is not None:
+            node.text = xml_text(node.text)
 
 
 def render(report: dict[str, Any]) -> bytes:
@@ -41,6 +62,7 @@ def render(report: dict[str, Any]) -> bytes:
             ET.SubElement(case, "skipped", message=item["reason"])
         elif item["status"] == "warning":
             ET.SubElement(case, "system-out").text = f"WARNING ({item['level']}): {item['reason']}\n{detail}"
+    _clean(suite)
     ET.indent(suite)
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
 

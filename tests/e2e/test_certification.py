@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conformance.certify import verify
+from conformance.contract import catalogue_sha256
 
 pytestmark = pytest.mark.e2e
 
@@ -112,3 +113,46 @@ def test_report_re_renders_index_html_from_report_json_alone(bundle: Path, tmp_p
     result = cli("report", str(copy), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (copy / "index.html").read_bytes() == (bundle / "index.html").read_bytes()
+
+
+def sums_without(directory: Path, name: str) -> None:
+    sums = directory / "SHA256SUMS"
+    sums.write_text("".join(line + "\n" for line in sums.read_text().splitlines() if not line.endswith(f"  {name}")))
+
+
+def test_verify_rejects_an_edited_file_whose_line_was_removed_from_the_sums(bundle: Path, tmp_path: Path) -> None:
+    copy = copy_of(bundle, tmp_path)
+    (copy / "index.html").write_text("<p>conformant, trust me</p>")
+    sums_without(copy, "index.html")
+    problems = verify(copy)
+    assert "index.html is not covered by SHA256SUMS" in problems
+    assert "'index.html' is in the bundle but not listed in SHA256SUMS" in problems
+
+
+def test_verify_rejects_a_file_added_to_the_bundle(bundle: Path, tmp_path: Path) -> None:
+    copy = copy_of(bundle, tmp_path)
+    (copy / "exceptions.txt").write_text("BR-REQ-009 waived\n")
+    result = cli("verify", str(copy), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "INVALID: 'exceptions.txt' is in the bundle but not listed in SHA256SUMS" in result.stdout
+
+
+def test_verify_rejects_a_report_judged_by_another_requirement_catalogue(bundle: Path, tmp_path: Path) -> None:
+    copy = copy_of(bundle, tmp_path)
+    report = json.loads((copy / "report.json").read_text())
+    assert report["catalogue_sha256"] == catalogue_sha256()
+    report["catalogue_sha256"] = "1" * 64
+    (copy / "report.json").write_text(json.dumps(report))
+    assert any("requirement catalogue 111111111111..." in problem for problem in verify(copy))
+
+
+def test_a_plain_run_into_a_certified_directory_leaves_no_stale_badge_or_sums(bundle: Path, tmp_path: Path) -> None:
+    reused = copy_of(bundle, tmp_path)
+    result = cli(
+        "run", "--seed", "4", "--max-examples", "1", "--fault", "invent-item", "--report-dir", str(reused), cwd=tmp_path
+    )
+    assert result.returncode == 1, result.stderr
+    assert sorted(path.name for path in reused.iterdir()) == ["index.html", "junit.xml", "report.json"]
+    check = cli("verify", str(reused), cwd=tmp_path)
+    assert check.returncode == 1
+    assert "SHA256SUMS is missing" in check.stdout

@@ -1,0 +1,30 @@
+"""The last step before a report leaves the process: every string in it is redacted.
+
+Exchanges are redacted by the client as they are recorded, but a report also carries text the client never saw:
+error and exception messages (an HTTP library may quote a header value whole), the target's URL and the command
+line (userinfo), and whatever a check quoted. One pass over the finished report covers all of them, so every writer
+(report.json, junit.xml, index.html, the terminal summary) starts from redacted data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.engine.client import Credentials
+from conformance.engine.redaction import Redactor, userinfo_secrets
+
+
+def redact_document(value: Any, redactor: Redactor) -> Any:
+    """A copy of a JSON-like document with every string (object keys too) redacted."""
+    if isinstance(value, str):
+        return redactor.text(value)
+    if isinstance(value, dict):
+        return {redact_document(key, redactor): redact_document(item, redactor) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_document(item, redactor) for item in value]
+    return value
+
+
+def scrub(report: dict[str, Any], credentials: Credentials, base_url: str | None) -> dict[str, Any]:
+    """The report without the run's credentials or the base URL's userinfo, in any form."""
+    return redact_document(report, Redactor([*credentials.secrets(), *userinfo_secrets(base_url)]))
