@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from conformance.engine.guard import TASK_ID_SHAPE
+from conformance.jsontext import dumps_strict
 from conformance.results import Exchange
 
 #: Bumped when the meaning of a trace entry changes: traces of different formats are not compared.
@@ -203,7 +204,8 @@ def error_code(exchange: Exchange) -> str | None:
 
 
 def _text(value: Any) -> str:
-    return scrub(value if isinstance(value, str) else json.dumps(value))
+    """Any JSON value as text, whatever the target put there (a 100,000-digit number included)."""
+    return scrub(value if isinstance(value, str) else dumps_strict(value, indent=None))
 
 
 def _requested(body: bytes | None) -> set[str] | None:

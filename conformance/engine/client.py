@@ -269,7 +269,7 @@ class TargetClient:
             self._throttled_in_a_row = 0
         if exchange.complete:
             self._unanswered_in_a_row = 0
-            self.last_answered = exchange.seq
+            self.last_answered = max(self.last_answered, exchange.seq)
             return
         self.unanswered += 1
         self._unanswered_in_a_row += 1

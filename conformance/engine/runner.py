@@ -229,7 +229,8 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
         )
         with client:
             try:
-                Scenarios(client, ledger, random.Random(rng.getrandbits(64)), target.fixtures, say).run_all()
+                scenario_rng = random.Random(rng.getrandbits(64))
+                Scenarios(client, ledger, scenario_rng, target.fixtures, say, workers=settings.workers).run_all()
                 say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
                 run_aimed(
                     client,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from conformance import fixtures_file
 from conformance.checks.auth import check_forbidden, check_unauthenticated, check_wrong_credentials
@@ -23,6 +24,7 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.contract import MAX_BATCH
 from conformance.engine.client import Auth, TargetClient, encode_json
+from conformance.engine.parallel import in_order
 from conformance.results import Exchange, Finding, Ledger, Seen
 
 # Mixed batches with fixtures, (restartable, non-restartable, unknown) in growing sizes up to 30 tasks. With fewer
@@ -56,8 +58,10 @@ class Scenarios:
         rng: random.Random,
         fixtures: Fixtures | None,
         progress: Callable[[str], None] = lambda _: None,
+        workers: int = 1,
     ) -> None:
         self.client = client
+        self.workers = workers
         self.ledger = ledger
         self.rng = rng
         self.fixtures = fixtures
@@ -86,17 +90,36 @@ class Scenarios:
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
-    def send(self, body: bytes | None, label: str, **kwargs: object) -> Exchange:
-        exchange = self.client.post(body, label=label, **kwargs)
-        self.ledger.record(check_response(exchange), exchange)
-        return exchange
+    def send(self, body: bytes | None, label: str, **kwargs: Any) -> Exchange:
+        return self.send_each([(body, label, kwargs)])[0]
 
-    def send_batch(self, task_ids: list[str], label: str, **kwargs: object) -> Exchange:
-        exchange = self.send(encode_json({"migration_tasks": task_ids}), label, **kwargs)
-        self.ledger.record(check_batch(task_ids, exchange), exchange)
-        if not kwargs:
-            self.ledger.valid_request_answered(exchange)
-        return exchange
+    def send_batch(self, task_ids: list[str], label: str, **kwargs: Any) -> Exchange:
+        return self.send_batches([(task_ids, label, kwargs)])[0]
+
+    def send_each(self, requests: list[tuple[bytes | None, str, dict[str, Any]]]) -> list[Exchange]:
+        """Independent requests, ``workers`` at a time; each answer is judged by the rules for any response, in the
+        order planned, so the evidence does not depend on how many were in flight."""
+        exchanges = []
+        for _, exchange in in_order(self._post, requests, self.workers):
+            self.ledger.record(check_response(exchange), exchange)
+            exchanges.append(exchange)
+        return exchanges
+
+    def send_batches(self, batches: list[tuple[list[str], str, dict[str, Any]]]) -> list[Exchange]:
+        """Independent batches, sent like send_each; each 200 answer also goes through the batch oracle."""
+        requests = [(encode_json({"migration_tasks": ids}), label, kwargs) for ids, label, kwargs in batches]
+        exchanges = []
+        for (ids, _, kwargs), (_, exchange) in zip(batches, in_order(self._post, requests, self.workers), strict=True):
+            self.ledger.record(check_response(exchange), exchange)
+            self.ledger.record(check_batch(ids, exchange), exchange)
+            if not kwargs:
+                self.ledger.valid_request_answered(exchange)
+            exchanges.append(exchange)
+        return exchanges
+
+    def _post(self, request: tuple[bytes | None, str, dict[str, Any]]) -> Exchange:
+        body, label, kwargs = request
+        return self.client.post(body, label=label, **kwargs)
 
     def record(self, results: list[Finding | Seen], exchange: Exchange) -> None:
         self.ledger.record(results, exchange)
@@ -135,8 +158,8 @@ class Scenarios:
             (f"{MAX_BATCH + 1} task IDs", encode_json({"migration_tasks": ids})),
             (f"{MAX_BATCH + 50} task IDs", encode_json({"migration_tasks": ids + self.minted(49)})),
         ]
-        for what, body in invalid:
-            exchange = self.send(body, f"invalid: {what}")
+        exchanges = self.send_each([(body, f"invalid: {what}", {}) for what, body in invalid])
+        for (what, _), exchange in zip(invalid, exchanges, strict=True):
             self.record(check_refused(exchange, what), exchange)
 
     def edge_ids(self) -> None:
@@ -144,7 +167,7 @@ class Scenarios:
         base = self.minted(1)[0]
         cases = {
             "empty string": "",
-            "1 KiB long": ("x" + base) * (1024 // (len(base) + 1)),
+            "1 KiB long": (("x" + base) * (1024 // (len(base) + 1) + 1))[:1024],
             "non-ASCII": "迁移任务-é-" + base,
             "control characters": "\u0000\u0007\t\n" + base,
             "whitespace only": "   ",
@@ -154,14 +177,14 @@ class Scenarios:
             "quotes and backslashes": '"\\' + base,
             "lone surrogate escape": "\ud800" + base,
         }
-        for what, task_id in cases.items():
-            exchange = self.send_batch([task_id], f"edge ID: {what}")
+        mixed = list(cases.values()) + self.minted(3)
+        batches = [([task_id], f"edge ID: {what}", {}) for what, task_id in cases.items()]
+        exchanges = self.send_batches([*batches, (mixed, "edge IDs mixed with minted IDs", {})])
+        for what, exchange in zip(cases, exchanges, strict=False):
             if what == "1 KiB long":
                 self.record([Seen("OBS-006", f"status {exchange.status}")], exchange)
             elif what == "non-ASCII":
                 self.record([Seen("OBS-005", f"non-UUID IDs: status {exchange.status}")], exchange)
-        mixed = list(cases.values()) + self.minted(3)
-        self.send_batch(mixed, "edge IDs mixed with minted IDs")
 
     def unknown_ids(self) -> None:
         self._probe_unknown_ids("unknown task IDs")
@@ -200,19 +223,20 @@ class Scenarios:
         batch = stable_known + unknown
         self.rng.shuffle(batch)
         original = self.send_batch(batch, "metamorphic: original batch")
-        reversed_batch = list(reversed(batch))
         shuffled = batch[:]
         self.rng.shuffle(shuffled)
-        for relation, variant in (("reversed batch", reversed_batch), ("shuffled batch", shuffled)):
-            exchange = self.send_batch(variant, f"metamorphic: {relation}")
-            self.record(check_same_outcomes(original, exchange, batch, relation), exchange)
-        halves = (
-            stable_known[: len(stable_known) // 2] + unknown[: len(unknown) // 2],
-            stable_known[len(stable_known) // 2 :] + unknown[len(unknown) // 2 :],
-        )
-        for index, half in enumerate(halves, start=1):
-            exchange = self.send_batch(half, f"metamorphic: half {index} of the batch")
-            self.record(check_same_outcomes(original, exchange, half, f"half {index} of the batch"), exchange)
+        middle_known, middle_unknown = len(stable_known) // 2, len(unknown) // 2
+        relations = [
+            ("reversed batch", list(reversed(batch)), batch),
+            ("shuffled batch", shuffled, batch),
+            ("half 1 of the batch", stable_known[:middle_known] + unknown[:middle_unknown], None),
+            ("half 2 of the batch", stable_known[middle_known:] + unknown[middle_unknown:], None),
+        ]
+        labels = ["metamorphic: reversed batch", "metamorphic: shuffled batch"]
+        labels += [f"metamorphic: half {index} of the batch" for index in (1, 2)]
+        exchanges = self.send_batches([(ids, label, {}) for (_, ids, _), label in zip(relations, labels, strict=True)])
+        for (relation, ids, compared), exchange in zip(relations, exchanges, strict=True):
+            self.record(check_same_outcomes(original, exchange, compared or ids, relation), exchange)
 
     def fixture_batches(self) -> None:
         """Mixed batches in growing sizes and shuffled orders; each restartable fixture is used once."""
@@ -261,6 +285,7 @@ class Scenarios:
         if self.unknown_per_item is None:
             self._probe_unknown_ids("unknown task IDs (asked again)")
         known = list(self.fixtures.not_restartable) if self.fixtures else []
+        planned: list[tuple[list[str], list[str], list[str]]] = []
         for size in BATCH_SIZES:
             if self.unknown_per_item:
                 chosen_n = self.rng.sample(known, min(len(known), size // 2))
@@ -268,10 +293,12 @@ class Scenarios:
             elif len(known) >= size:
                 chosen_n, chosen_u = self.rng.sample(known, size), []
             else:
-                return
+                break
             batch = chosen_n + chosen_u
             self.rng.shuffle(batch)
-            exchange = self.send_batch(batch, f"batch of {size} tasks: {len(chosen_n)}+{len(chosen_u)}")
+            planned.append((batch, chosen_n, chosen_u))
+        batches = [(batch, f"batch of {len(batch)} tasks: {len(n)}+{len(u)}", {}) for batch, n, u in planned]
+        for (_, chosen_n, chosen_u), exchange in zip(planned, self.send_batches(batches), strict=True):
             self.record(check_unknown_outcomes(exchange, chosen_u), exchange)
             if chosen_n and exchange.status == 200:
                 self.record(check_fixture_outcomes(exchange, [], chosen_n, []), exchange)
@@ -315,15 +342,16 @@ class Scenarios:
                     needs=("credentials",),
                 )
         else:
-            exchange = self.send_batch(self.minted(2), "no credentials", auth=Auth.NONE)
-            self.record(check_unauthenticated(exchange, "a request without credentials"), exchange)
             wrong = (
                 (Auth.WRONG_TOKEN,)
                 if creds.token
                 else (Auth.UNKNOWN_KEY, Auth.WRONG_SECRET, Auth.TAMPERED_BODY, Auth.STALE_DATE)
             )
-            for how in wrong:
-                exchange = self.send_batch(self.minted(2), f"wrong credentials: {how.value}", auth=how)
+            batches = [(self.minted(2), "no credentials", {"auth": Auth.NONE})]
+            batches += [(self.minted(2), f"wrong credentials: {how.value}", {"auth": how}) for how in wrong]
+            unauthenticated, *wrongly = self.send_batches(batches)
+            self.record(check_unauthenticated(unauthenticated, "a request without credentials"), unauthenticated)
+            for how, exchange in zip(wrong, wrongly, strict=True):
                 self.record(check_wrong_credentials(exchange, f"a request with a {how.value}"), exchange)
         if not creds.readonly_configured:
             self.ledger.skip(

@@ -29,6 +29,7 @@ def judge(server: HostileServer, tmp_path: Path, **flags: Any) -> tuple[RunOutco
             "seed": 1,
             "max_examples": 10,
             "timeout": 1.0,
+            "workers": 1,  # one request at a time: exact counts (tests/e2e/test_workers.py covers concurrency)
             **flags,
         },
         env={},

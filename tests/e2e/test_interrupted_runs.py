@@ -19,10 +19,11 @@ from tests.hostile import HostileServer
 pytestmark = pytest.mark.e2e
 
 
-def start_run(base_url: str, cwd: Path) -> subprocess.Popen[str]:
+def start_run(base_url: str, cwd: Path, workers: str = "1") -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_"))}
+    command = [sys.executable, "-m", "conformance", "run", "--base-url", base_url, "--project-id", "p", "--seed", "1"]
     return subprocess.Popen(
-        [sys.executable, "-m", "conformance", "run", "--base-url", base_url, "--project-id", "p", "--seed", "1"],
+        [*command, "--workers", workers],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -70,3 +71,18 @@ def test_a_real_directory_named_latest_is_left_alone_with_a_warning(tmp_path: Pa
     written = [path for path in (tmp_path / "reports").iterdir() if path.name != "latest"]
     assert len(written) == 1 and (written[0] / "report.json").is_file()
     assert not any((tmp_path / "reports" / "latest").iterdir())
+
+
+def test_requests_in_flight_never_hold_an_interrupted_run_back(tmp_path: Path) -> None:
+    """Four workers wait on a target that holds every request for a minute: the reports are written at once."""
+    with HostileServer("hang-after", after=12, hold_s=60) as server:
+        run = start_run(server.base_url, tmp_path, workers="4")
+        wait_for(lambda: server.requests > 12)
+        run.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        _, stderr = run.communicate(timeout=30)
+        took = time.monotonic() - started
+    assert run.returncode == 130, stderr
+    assert took < 15
+    report = json.loads((tmp_path / "reports" / "latest" / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "error" and report["error"].startswith("interrupted (SIGINT)")
