@@ -96,6 +96,11 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--variant", action="append", default=[], metavar="NAME", help="switch on a legitimate variant (repeatable)"
     )
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain first)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (default: inside --tls-cert)")
+    serve.add_argument(
+        "--client-ca", metavar="FILE", help="demand client certificates signed by a CA in this PEM file (mutual TLS)"
+    )
     serve.add_argument("--list-faults", action="store_true", help="list the faults and the requirements they break")
     serve.add_argument("--list-variants", action="store_true", help="list the legitimate variants")
     serve.set_defaults(handler=cmd_serve)
@@ -125,6 +130,21 @@ def auth_policy_from_args(args: argparse.Namespace) -> AuthPolicy:
         raise UsageError(str(exc)) from None
 
 
+def server_tls_files(args: argparse.Namespace) -> dict[str, str | None]:
+    """The reference's TLS files, read once before it starts so that a bad one is one clear line."""
+    from conformance.tls import TlsSetupError, check_server_files
+
+    if not args.tls_cert:
+        if args.tls_key or args.client_ca:
+            raise UsageError(f"{'--tls-key' if args.tls_key else '--client-ca'} needs --tls-cert FILE")
+        return {}
+    try:
+        check_server_files(args.tls_cert, args.tls_key, args.client_ca)
+    except TlsSetupError as exc:
+        raise UsageError(str(exc)) from None
+    return {"tls_cert": args.tls_cert, "tls_key": args.tls_key, "client_ca": args.client_ca}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from conformance.reference import deviations
     from conformance.reference.app import create_app
@@ -137,13 +157,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 print("\n".join(deviations.listing(kind)))
         return 0
     policy = auth_policy_from_args(args)
+    tls_files = server_tls_files(args)
     try:
         behaviour = deviations.build(args.fault, args.variant, seed=args.seed)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     store, fixtures = seed_store(restartable=args.restartable, seed=args.seed, not_restartable=args.not_restartable)
     app = create_app(store, policy, args.project_id, behaviour)
-    server = BackgroundServer(app, host=args.host, port=args.port)
+    server = BackgroundServer(app, host=args.host, port=args.port, **tls_files)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -163,6 +184,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"  auth: {policy.mode}; tasks: {len(fixtures['restartable'])} restartable, "
         f"{len(fixtures['not_restartable'])} not restartable"
     )
+    if args.tls_cert:
+        demand = f"required, signed by a CA in {args.client_ca}" if args.client_ca else "not asked for"
+        print(f"  tls: certificate {args.tls_cert}; client certificates {demand}")
     if args.fixtures_out:
         print(f"  fixtures: {args.fixtures_out}")
     print("  press Ctrl-C to stop", flush=True)
@@ -223,6 +247,16 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--config", metavar="FILE", help="TOML file with the same settings; flags beat env, env beats file"
     )
+    run.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="PEM file of the CAs that sign the target's certificate (env DCS_CA_BUNDLE; SSL_CERT_FILE also works)",
+    )
+    run.add_argument(
+        "--insecure", action="store_true", default=None, help="do not verify the target's certificate (never certifies)"
+    )
+    run.add_argument("--client-cert", metavar="FILE", help="PEM client certificate for mutual TLS")
+    run.add_argument("--client-key", metavar="FILE", help="the private key of --client-cert (default: inside it)")
     run.add_argument("--strict", action="store_true", default=None, help="SHOULD violations fail the run")
     run.add_argument("--certify", action="store_true", default=None, help="any MUST left unexercised: incomplete (4)")
     run.add_argument(
@@ -282,10 +316,21 @@ def reproducer(settings: RunSettings) -> str:
         ),
         ("--embedded-restartable", settings.embedded_restartable if settings.embedded_restartable != 100 else None),
         ("--embedded-not-restartable", settings.embedded_not_restartable),
+        ("--ca-bundle", settings.tls.ca_bundle),
+        ("--client-cert", settings.tls.client_cert),
+        ("--client-key", settings.tls.client_key),
     ):
         if value is not None:
             parts += [flag, str(value)]
-    parts += [flag for flag, on in (("--strict", settings.strict), ("--certify", settings.certify)) if on]
+    parts += [
+        flag
+        for flag, on in (
+            ("--strict", settings.strict),
+            ("--certify", settings.certify),
+            ("--insecure", settings.tls.insecure),
+        )
+        if on
+    ]
     for fault in settings.faults:
         parts += ["--fault", fault]
     for variant in settings.variants:

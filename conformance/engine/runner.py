@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conformance import __version__
+from conformance import __version__, tls
 from conformance.certify import write_bundle
 from conformance.contract import load_catalogue, load_spec, spec_sha256
 from conformance.diagnosis import diagnose
@@ -27,6 +27,7 @@ from conformance.engine.client import (
     TargetClient,
     TargetThrottling,
     TargetUnreachable,
+    TransportFailure,
 )
 from conformance.engine.generated import GeneratedStats, run_generated
 from conformance.engine.guard import GuardRefusal, IdGuard
@@ -204,6 +205,11 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
             target.fixtures.not_restartable if target.fixtures else (),
             rng=random.Random(rng.getrandbits(64)),
         )
+        transport = tls.describe(settings.tls, target.base_url, embedded=target.embedded)
+        try:
+            ssl_context = tls.client_context(settings.tls) if transport["tls"] else None
+        except tls.TlsSetupError as exc:
+            raise SettingsError(str(exc)) from None
         client = TargetClient(
             target.base_url,
             target.project_id,
@@ -213,11 +219,15 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
             max_requests=settings.max_requests,
             timeout=settings.timeout,
             max_response_bytes=settings.max_response_bytes,
+            ssl_context=ssl_context,
         )
         say(
             f"dcs-conformance {__version__}: judging {target.base_url} "
             f"(project {target.project_id}), seed {settings.seed}"
+            + (f", through the proxy {transport['proxy']}" if transport["proxy"] else "")
         )
+        if transport["warning"]:
+            say(f"WARNING: {transport['warning']}")
         with client:
             try:
                 Scenarios(client, ledger, random.Random(rng.getrandbits(64)), target.fixtures, say).run_all()
@@ -238,6 +248,8 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
                 interrupted = exc.signum
                 run_error = f"interrupted ({exc}) after {client.sent} requests"
                 say(f"stopping: {run_error}; writing the reports with what was judged so far")
+            except TransportFailure as exc:
+                run_error = transport["failure"] = str(exc)
             except TargetUnreachable as exc:
                 reached = "stopped answering" in str(exc)
                 run_error = str(exc) if reached else f"the target could not be reached: {exc}"
@@ -289,6 +301,7 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
             "faults": list(settings.faults),
             "variants": list(settings.variants),
         },
+        "transport": transport,
         "options": {
             "max_examples": settings.max_examples,
             "rate_limit": settings.rate_limit,
