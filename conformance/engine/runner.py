@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from conformance.engine.client import (
 )
 from conformance.engine.generated import GeneratedStats, run_generated
 from conformance.engine.guard import GuardRefusal, IdGuard
+from conformance.engine.progress import Watch, generated_progress
 from conformance.engine.scenarios import Fixtures, Scenarios
 from conformance.reporters import html, json_report, junit
 from conformance.results import Ledger, Verdict, count_statuses, decide_verdict, unexercised_musts
@@ -175,16 +176,24 @@ def interruptible() -> Iterator[list[int]]:
             signal.signal(signum, old)
 
 
-def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str], None] | None = None) -> RunOutcome:
+def execute(
+    settings: RunSettings,
+    *,
+    command: str = "",
+    progress: Callable[[str], None] | None = None,
+    watch: Watch | None = None,
+) -> RunOutcome:
     """Run the whole catalogue against the target and write report.json, junit.xml and index.html, whatever the
-    target does and even when the run is interrupted."""
+    target does and even when the run is interrupted. ``watch`` may show the generated phases' progress live."""
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     with interruptible() as signals:
-        outcome = _execute(settings, command, say, signals)
+        outcome = _execute(settings, command, say, signals, watch)
     return outcome
 
 
-def _execute(settings: RunSettings, command: str, say: Callable[[str], None], signals: list[int]) -> RunOutcome:
+def _execute(
+    settings: RunSettings, command: str, say: Callable[[str], None], signals: list[int], watch: Watch | None = None
+) -> RunOutcome:
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     catalogue = load_catalogue()
@@ -235,15 +244,17 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
                     "generated: schemathesis examples, coverage and fuzzing phases "
                     f"({settings.max_examples} fuzzing examples)"
                 )
-                run_generated(
-                    client,
-                    ledger,
-                    load_spec(),
-                    seed=settings.seed,
-                    max_examples=settings.max_examples,
-                    stats=generated,
-                    progress=say,
-                )
+                view = generated_progress(generated, client, ledger, settings.max_examples, clock)
+                with watch(view) if watch else nullcontext(False) as shown:
+                    run_generated(
+                        client,
+                        ledger,
+                        load_spec(),
+                        seed=settings.seed,
+                        max_examples=settings.max_examples,
+                        stats=generated,
+                        progress=(lambda _: None) if shown else say,
+                    )
             except Interrupted as exc:
                 interrupted = exc.signum
                 run_error = f"interrupted ({exc}) after {client.sent} requests"
