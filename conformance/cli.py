@@ -272,27 +272,34 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from conformance.engine.runner import execute
     from conformance.settings import SettingsError, resolve
+    from conformance.terminal import Console, Style, shorten_values
 
     flags = {key: value for key, value in vars(args).items() if key not in ("handler", "command", "quiet")}
+    console = Console.for_stream(sys.stderr)
     try:
         settings = resolve(flags)
         outcome = execute(
             settings,
             command=reproducer(settings),
-            progress=(lambda _: None) if args.quiet else None,
+            progress=(lambda _: None) if args.quiet else console.say,
+            watch=None if args.quiet else console.watch,
         )
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     report = outcome.report
     for message in report.get("diagnosis") or []:
-        print(f"diagnosis: {message}")
+        print(shorten_values(f"diagnosis: {message}"))
     if not args.quiet:
         print_summary(report)
     if report.get("error"):
-        print(f"dcs-conformance run: {report['error']}", file=sys.stderr)
+        print(shorten_values(f"dcs-conformance run: {report['error']}"), file=sys.stderr)
     elif report.get("verdict_reason"):
-        print(f"{report['verdict']}: {report['verdict_reason']}")
-    print(f"verdict: {report['verdict']}  (reports: {outcome.report_dir})")
+        print(shorten_values(f"{report['verdict']}: {report['verdict_reason']}"))
+    warning = (report.get("transport") or {}).get("warning")
+    if warning:
+        print(console.style.message(f"WARNING: {warning}"), file=sys.stderr)
+    verdict = Style.for_stream(sys.stdout).verdict(report["verdict"], report["verdict"])
+    print(f"verdict: {verdict}  (reports: {outcome.report_dir})")
     return outcome.exit_code
 
 
@@ -344,13 +351,16 @@ STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped":
 
 
 def print_summary(report: dict[str, Any]) -> None:
+    from conformance.terminal import Style, shorten_values
+
+    style = Style.for_stream(sys.stdout)
     for item in report["requirements"]:
-        line = f"{STATUS_MARK[item['status']]} {item['id']} {item['level']:<6} {item['title']}"
+        line = f"{item['id']} {item['level']:<6} {item['title']}"
         if item["status"] != "passed":
             line += f"  -- {item['reason']}"
             if item["evidence"]:
                 line += f": {item['evidence'][0].get('explanation', '')}"
-        print(line)
+        print(style.status(item["status"], STATUS_MARK[item["status"]]) + " " + shorten_values(line))
     counts = report["counts"]
     stats = report["stats"]
     print()
