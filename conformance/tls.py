@@ -208,7 +208,7 @@ def _masked(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def describe(options: TlsOptions, base_url: str, *, embedded: bool) -> dict[str, Any]:
+def describe(options: TlsOptions, base_url: str) -> dict[str, Any]:
     """The report's ``transport`` block: TLS as configured, the proxy in use, and the warning --insecure earns."""
     https = base_url.startswith("https://")
     return {
@@ -221,7 +221,7 @@ def describe(options: TlsOptions, base_url: str, *, embedded: bool) -> dict[str,
             if https
             else None
         ),
-        "proxy": None if embedded else proxy_for(base_url),
+        "proxy": proxy_for(base_url),
         "warning": INSECURE_WARNING if https and options.insecure else None,
         "failure": None,
     }

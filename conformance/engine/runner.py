@@ -214,7 +214,7 @@ def _execute(
             target.fixtures.not_restartable if target.fixtures else (),
             rng=random.Random(rng.getrandbits(64)),
         )
-        transport = tls.describe(settings.tls, target.base_url, embedded=target.embedded)
+        transport = tls.describe(settings.tls, target.base_url)
         try:
             ssl_context = tls.client_context(settings.tls) if transport["tls"] else None
         except tls.TlsSetupError as exc:

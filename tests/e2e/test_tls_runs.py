@@ -142,6 +142,7 @@ def test_private_ca_given_with_ca_bundle_is_conformant(tmp_path: Path, pki: Pki,
         "client_certificate": None,
     }
     assert outcome.report["transport"]["warning"] is None
+    assert f"verified against --ca-bundle {pki.ca_file}" in (outcome.report_dir / "index.html").read_text()
 
 
 def test_private_ca_unknown_to_the_run_is_exit_3_with_one_line_naming_the_unknown_ca(

@@ -212,7 +212,7 @@ def test_insecure_verifies_nothing_and_says_so() -> None:
     context = client_context(TlsOptions(insecure=True))
     assert context.verify_mode == ssl.CERT_NONE
     assert not context.check_hostname
-    transport = describe(TlsOptions(insecure=True), BASE, embedded=False)
+    transport = describe(TlsOptions(insecure=True), BASE)
     assert transport["warning"] == INSECURE_WARNING
     assert transport["tls"]["verify"] is False
 
