@@ -360,8 +360,9 @@ def connect_proxy(refuse: bool = False) -> Iterator[dict[str, Any]]:
         listener.close()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def no_proxy_set(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Loopback servers are reached directly whatever the machine's proxy settings; proxy tests set their own."""
     for name in (*PROXY_VARIABLES, "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
@@ -401,3 +402,57 @@ def test_a_proxy_that_refuses_the_tunnel_ends_the_run_naming_it(
     assert "proxy refused to open a tunnel" in outcome.report["error"]
     assert "407" in outcome.report["error"]
     assert len(proxy["tunnels"]) == 1
+
+
+# -- serve over HTTPS from the command line ---------------------------------------------------------------------
+
+
+def serve_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "conformance", "serve", "--port", "0", *args]
+
+
+def test_cli_serve_over_https_demanding_client_certificates_answers_only_a_client_with_one(pki: Pki) -> None:
+    cert, key = pki.server
+    process = subprocess.Popen(
+        serve_command("--tls-cert", cert, "--tls-key", key, "--client-ca", pki.client_ca_file),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[-1]
+        assert url.startswith("https://127.0.0.1:")
+        banner = [process.stdout.readline() for _ in range(4)]
+        assert any("client certificates required" in line for line in banner), banner
+        with_cert = client_context(TlsOptions(ca_bundle=Path(pki.ca_file), client_cert=Path(pki.client[0]),
+                                              client_key=Path(pki.client[1])))  # fmt: skip
+        with TargetClient(url, PROJECT, ssl_context=with_cert) as client:
+            assert client.post_json({"migration_tasks": ["no-such-task"]}).status == 200
+        without = client_context(TlsOptions(ca_bundle=Path(pki.ca_file)))
+        with (
+            TargetClient(url, PROJECT, ssl_context=without) as bare,
+            pytest.raises(TransportFailure, match="client certificate refused"),
+        ):
+            bare.post_json({"migration_tasks": ["no-such-task"]})
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    assert process.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--client-ca", "ca"], "--client-ca needs --tls-cert FILE"),
+        (["--tls-cert", "server_cert", "--tls-key", "client_key"], "key values mismatch"),
+        (["--tls-cert", "missing.pem"], "TLS certificate not found: missing.pem"),
+    ],
+)
+def test_cli_serve_with_unusable_tls_files_exits_2_with_one_line(pki: Pki, args: list[str], named: str) -> None:
+    files = {"ca": pki.ca_file, "server_cert": pki.server[0], "client_key": pki.client[1]}
+    done = subprocess.run(serve_command(*[files.get(arg, arg) for arg in args]), capture_output=True, text=True,
+                          timeout=30)  # fmt: skip
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("dcs-conformance serve: error:")
+    assert named in line
