@@ -98,6 +98,17 @@ def colour_wanted(stream: TextIO, env: Mapping[str, str] | None = None) -> bool:
     return is_terminal(stream)
 
 
+def terminal_width(stream: TextIO) -> int:
+    """The width of the terminal the stream writes to (COLUMNS wins, as for shutil), 100 when unknown."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return shutil.get_terminal_size((100, 24)).columns
+
+
 def is_terminal(stream: TextIO) -> bool:
     try:
         return stream.isatty()
@@ -174,13 +185,13 @@ class Console:
         *,
         live: bool,
         style: Style,
-        width: Callable[[], int] = lambda: shutil.get_terminal_size((100, 24)).columns,
+        width: Callable[[], int] | None = None,
         interval_s: float = 0.2,
     ) -> None:
         self.stream = stream
         self.live = live
         self.style = style
-        self._width = width
+        self._width = width or (lambda: terminal_width(stream))
         self._interval_s = interval_s
         self._lock = threading.Lock()
         self._view: Callable[[], Progress] | None = None
