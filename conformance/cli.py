@@ -123,6 +123,11 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="delay every answer by N milliseconds, like a remote target (default: %(default)s)",
     )
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain first)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (default: inside --tls-cert)")
+    serve.add_argument(
+        "--client-ca", metavar="FILE", help="demand client certificates signed by a CA in this PEM file (mutual TLS)"
+    )
     serve.add_argument("--list-faults", action="store_true", help="list the faults and the requirements they break")
     serve.add_argument("--list-variants", action="store_true", help="list the legitimate variants")
     serve.set_defaults(handler=cmd_serve)
@@ -167,6 +172,21 @@ def check_serve_credentials(mode: str, token: str | None, readonly_token: str | 
         raise UsageError(str(exc)) from None
 
 
+def server_tls_files(args: argparse.Namespace) -> dict[str, str | None]:
+    """The reference's TLS files, read once before it starts so that a bad one is one clear line."""
+    from conformance.tls import TlsSetupError, check_server_files
+
+    if not args.tls_cert:
+        if args.tls_key or args.client_ca:
+            raise UsageError(f"{'--tls-key' if args.tls_key else '--client-ca'} needs --tls-cert FILE")
+        return {}
+    try:
+        check_server_files(args.tls_cert, args.tls_key, args.client_ca)
+    except TlsSetupError as exc:
+        raise UsageError(str(exc)) from None
+    return {"tls_cert": args.tls_cert, "tls_key": args.tls_key, "client_ca": args.client_ca}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from conformance.reference import deviations
     from conformance.reference.app import create_app
@@ -179,13 +199,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 print("\n".join(deviations.listing(kind)))
         return 0
     policy = auth_policy_from_args(args)
+    tls_files = server_tls_files(args)
     try:
         behaviour = deviations.build(args.fault, args.variant, seed=args.seed, latency_ms=args.latency_ms)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     store, fixtures = seed_store(restartable=args.restartable, seed=args.seed, not_restartable=args.not_restartable)
     app = create_app(store, policy, args.project_id, behaviour)
-    server = BackgroundServer(app, host=args.host, port=args.port)
+    server = BackgroundServer(app, host=args.host, port=args.port, **tls_files)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -205,6 +226,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"  auth: {policy.mode}; tasks: {len(fixtures['restartable'])} restartable, "
         f"{len(fixtures['not_restartable'])} not restartable"
     )
+    if args.tls_cert:
+        demand = f"required, signed by a CA in {args.client_ca}" if args.client_ca else "not asked for"
+        print(f"  tls: certificate {args.tls_cert}; client certificates {demand}")
     if args.fixtures_out:
         print(f"  fixtures: {args.fixtures_out}")
     print("  press Ctrl-C to stop", flush=True)
@@ -271,6 +295,16 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--config", metavar="FILE", help="TOML file with the same settings; flags beat env, env beats file"
     )
+    run.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="PEM file of the CAs that sign the target's certificate (env DCS_CA_BUNDLE; SSL_CERT_FILE also works)",
+    )
+    run.add_argument(
+        "--insecure", action="store_true", default=None, help="do not verify the target's certificate (never certifies)"
+    )
+    run.add_argument("--client-cert", metavar="FILE", help="PEM client certificate for mutual TLS")
+    run.add_argument("--client-key", metavar="FILE", help="the private key of --client-cert (default: inside it)")
     run.add_argument("--strict", action="store_true", default=None, help="SHOULD violations fail the run")
     run.add_argument("--certify", action="store_true", default=None, help="any MUST left unexercised: incomplete (4)")
     run.add_argument(
@@ -284,29 +318,36 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from conformance.console import Console, Style, shorten_values
     from conformance.engine.runner import execute
     from conformance.settings import SettingsError, resolve
 
     flags = {key: value for key, value in vars(args).items() if key not in ("handler", "command", "quiet")}
+    console = Console.for_stream(sys.stderr)
     try:
         settings = resolve(flags)
         outcome = execute(
             settings,
             command=reproducer(settings),
-            progress=(lambda _: None) if args.quiet else None,
+            progress=(lambda _: None) if args.quiet else console.say,
+            watch=None if args.quiet else console.watch,
         )
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     report = outcome.report
     for message in report.get("diagnosis") or []:
-        print(f"diagnosis: {one_line(message)}")
+        print(shorten_values(f"diagnosis: {one_line(message)}"))
     if not args.quiet:
         print_summary(report)
     if report.get("error"):
-        print(f"dcs-conformance run: {one_line(report['error'])}", file=sys.stderr)
+        print(shorten_values(f"dcs-conformance run: {one_line(report['error'])}"), file=sys.stderr)
     elif report.get("verdict_reason"):
-        print(f"{report['verdict']}: {one_line(report['verdict_reason'])}")
-    print(f"verdict: {report['verdict']}  (reports: {outcome.report_dir})")
+        print(shorten_values(f"{report['verdict']}: {one_line(report['verdict_reason'])}"))
+    warning = (report.get("transport") or {}).get("warning")
+    if warning:
+        print(console.style.message(f"WARNING: {warning}"), file=sys.stderr)
+    verdict = Style.for_stream(sys.stdout).verdict(report["verdict"], report["verdict"])
+    print(f"verdict: {verdict}  (reports: {outcome.report_dir})")
     return outcome.exit_code
 
 
@@ -331,10 +372,21 @@ def reproducer(settings: RunSettings) -> str:
         ("--embedded-restartable", settings.embedded_restartable if settings.embedded_restartable != 100 else None),
         ("--embedded-not-restartable", settings.embedded_not_restartable),
         ("--workers", settings.workers),
+        ("--ca-bundle", settings.tls.ca_bundle),
+        ("--client-cert", settings.tls.client_cert),
+        ("--client-key", settings.tls.client_key),
     ):
         if value is not None:
             parts += [flag, str(value)]
-    parts += [flag for flag, on in (("--strict", settings.strict), ("--certify", settings.certify)) if on]
+    parts += [
+        flag
+        for flag, on in (
+            ("--strict", settings.strict),
+            ("--certify", settings.certify),
+            ("--insecure", settings.tls.insecure),
+        )
+        if on
+    ]
     for fault in settings.faults:
         parts += ["--fault", fault]
     for variant in settings.variants:
@@ -348,13 +400,16 @@ STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped":
 
 
 def print_summary(report: dict[str, Any]) -> None:
+    from conformance.console import Style, shorten_values
+
+    style = Style.for_stream(sys.stdout)
     for item in report["requirements"]:
-        line = f"{STATUS_MARK[item['status']]} {item['id']} {item['level']:<6} {one_line(item['title'])}"
+        line = f"{item['id']} {item['level']:<6} {one_line(item['title'])}"
         if item["status"] != "passed":
             line += f"  -- {one_line(item['reason'])}"
             if item["evidence"]:
                 line += f": {one_line(item['evidence'][0].get('explanation', ''))}"
-        print(line)
+        print(style.status(item["status"], STATUS_MARK[item["status"]]) + " " + shorten_values(line))
     counts = report["counts"]
     stats = report["stats"]
     print()

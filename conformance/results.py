@@ -234,6 +234,10 @@ class Ledger:
     def checked(self, requirement: str) -> int:
         return self._requirements[requirement].checked
 
+    def violated(self) -> int:
+        """How many requirements were violated so far, for the live progress line of a long run."""
+        return sum(1 for tally in self._requirements.values() if tally.violations)
+
     def requirement_results(self, *, strict: bool = False) -> list[dict[str, Any]]:
         results = []
         for req in self.catalogue.requirements:

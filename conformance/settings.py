@@ -10,7 +10,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from conformance import fixtures_file
 from conformance.credentials_check import CredentialError, check_credentials
 from conformance.engine.client import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S, Credentials
 from conformance.engine.redaction import mask_userinfo, userinfo_secrets
+from conformance.tls import TlsOptions, options_from
 
 ENV = {
     "base_url": "DCS_BASE_URL",
@@ -28,6 +29,7 @@ ENV = {
     "auth_token": "DCS_AUTH_TOKEN",
     "ak": "CLOUD_SDK_AK",
     "sk": "CLOUD_SDK_SK",
+    "ca_bundle": "DCS_CA_BUNDLE",
 }
 FILE_KEYS = {
     "base_url": str,
@@ -51,6 +53,10 @@ FILE_KEYS = {
     "embedded_not_restartable": int,
     "strict": bool,
     "certify": bool,
+    "ca_bundle": str,
+    "insecure": bool,
+    "client_cert": str,
+    "client_key": str,
 }
 TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 DEFAULT_MAX_EXAMPLES = 100
@@ -98,8 +104,10 @@ class RunSettings:
     #: The embedded reference's seeded tasks: restartable, and non-restartable (None: 4 of each kind).
     embedded_restartable: int = 100
     embedded_not_restartable: int | None = None
-    #: Requests in flight at once in the property-based phases (scenarios always send one at a time).
+    #: Requests in flight at once (independent scenario requests and the property-based phases).
     workers: int = 1
+    #: TLS towards an https target: the CA bundle, --insecure, the client certificate (see conformance.tls).
+    tls: TlsOptions = field(default_factory=TlsOptions)
 
     @property
     def embedded(self) -> bool:
@@ -286,6 +294,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
             build(faults, variants)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
+    tls_options = _tls_options(pick, flags, from_file, base_url, env)
     return RunSettings(
         base_url=base_url or None,
         project_id=project_id or EMBEDDED_PROJECT_ID,
@@ -307,4 +316,32 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
         certify=bool(pick("certify")),
         faults=faults,
         variants=variants,
+        tls=tls_options,
     )
+
+
+def _tls_options(
+    pick: Any, flags: Mapping[str, Any], from_file: Mapping[str, Any], base_url: str | None, env: Mapping[str, str]
+) -> TlsOptions:
+    """TLS options only mean something for an https target: given there by flag or config file they are a mistake,
+    while DCS_CA_BUNDLE (like SSL_CERT_FILE) is simply not needed for an http or embedded run."""
+    insecure = bool(pick("insecure"))
+    named = [key for key in ("ca_bundle", "client_cert", "client_key") if flags.get(key) or from_file.get(key)]
+    https = bool(base_url) and base_url.lower().startswith("https://")
+    if (insecure or named) and not https:
+        given = "--" + ("insecure" if insecure else named[0]).replace("_", "-")
+        raise SettingsError(f"{given} is for an https:// --base-url target; this run's target is not one")
+    if insecure and pick("certify"):
+        raise SettingsError("--insecure cannot certify: a certification run must verify the target's certificate")
+    if not https:
+        return TlsOptions()
+    try:
+        return options_from(
+            ca_bundle=pick("ca_bundle"),
+            insecure=insecure,
+            client_cert=pick("client_cert"),
+            client_key=pick("client_key"),
+            env=env,
+        )
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None

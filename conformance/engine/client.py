@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
-from conformance import signing
+from conformance import signing, tls
 from conformance.contract import ENDPOINT
 from conformance.engine.guard import IdGuard
 from conformance.engine.redaction import Redactor, userinfo_secrets
@@ -60,6 +61,11 @@ class TargetUnreachable(Exception):
 
 class TargetStopped(TargetUnreachable):
     """The target answered before but stopped answering; what was judged so far stands."""
+
+
+class TransportFailure(TargetUnreachable):
+    """The TLS handshake or the proxy tunnel was refused (unknown CA, hostname mismatch, client certificate
+    refused...): retrying cannot help, so the run ends at once with the one-line cause."""
 
 
 class TargetThrottling(Exception):
@@ -136,6 +142,8 @@ class TargetClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: httpx.BaseTransport | None = None,
         sleep: Any = time.sleep,
+        ssl_context: ssl.SSLContext | None = None,
+        trust_env: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.project_id = project_id
@@ -158,10 +166,19 @@ class TargetClient:
         self._t0 = time.perf_counter()
         self._sleep = sleep
         self._transport = transport
+        self._ssl_context = ssl_context
+        self._trust_env = trust_env
         self._http = self._new_http()
 
     def _new_http(self) -> httpx.Client:
-        return httpx.Client(timeout=self.timeout, transport=self._transport, follow_redirects=False)
+        verify: ssl.SSLContext | bool = self._ssl_context if self._ssl_context is not None else True
+        return httpx.Client(
+            timeout=self.timeout,
+            transport=self._transport,
+            follow_redirects=False,
+            verify=verify,
+            trust_env=self._trust_env,
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -295,14 +312,17 @@ class TargetClient:
         try:
             response = http.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            self._end_on_transport_failure(exc, events)
             attempt.connect_error = f"{type(exc).__name__}: {str(exc) or 'no connection'}"
             return attempt
         except httpx.TimeoutException as exc:
             attempt.failure = f"no answer: {type(exc).__name__} after {_seconds(self.timeout)}"
         except httpx.RemoteProtocolError as exc:
+            self._end_on_transport_failure(exc, events)
             attempt.failure = f"no answer: {_protocol_error(exc)}"
             attempt.dropped = "disconnected" in str(exc)
         except httpx.TransportError as exc:
+            self._end_on_transport_failure(exc, events)
             attempt.failure = f"no answer: {type(exc).__name__}: {str(exc) or 'connection failed'}"
             attempt.dropped = isinstance(exc, httpx.NetworkError)
         except httpx.DecodingError as exc:
@@ -318,6 +338,20 @@ class TargetClient:
         attempt.request_sent = "http11.send_request_body.complete" in events
         attempt.elapsed_ms = (time.perf_counter() - started) * 1000
         return attempt
+
+    def _end_on_transport_failure(self, exc: httpx.TransportError, events: list[str]) -> None:
+        """A refused TLS handshake or proxy tunnel ends the run now, with its cause (see conformance.tls). A
+        connection dropped right after its handshake, before the target ever answered, counts when the server asked
+        for a client certificate: that is how TLS 1.3 servers often refuse one."""
+        host = httpx.URL(self.base_url).netloc.decode("ascii", "replace")
+        dropped = any(name.endswith("start_tls.complete") for name in events) and not self.last_answered
+        cause = tls.failure_cause(exc, self._ssl_context, host, dropped_after_handshake=dropped)
+        if cause is None:
+            return
+        if not dropped:
+            self._refund()  # the request never reached the target
+        self._halt = TransportFailure(cause)
+        raise self._halt
 
     def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
         """The decoded body, up to the cap and the deadline; the reason when either stopped the reading."""

@@ -11,13 +11,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conformance import __version__
+from conformance import __version__, tls
 from conformance.certify import write_bundle
 from conformance.contract import catalogue_sha256, load_catalogue, load_spec, spec_sha256
 from conformance.diagnosis import diagnose
@@ -28,9 +28,11 @@ from conformance.engine.client import (
     TargetClient,
     TargetThrottling,
     TargetUnreachable,
+    TransportFailure,
 )
-from conformance.engine.generated import GeneratedStats, run_generated
+from conformance.engine.generated import GeneratedStats, run_generated, schemathesis_examples
 from conformance.engine.guard import GuardRefusal, IdGuard
+from conformance.engine.progress import Watch, generated_progress
 from conformance.engine.scenarios import Fixtures, Scenarios
 from conformance.report_dir import claim as claim_report_dir
 from conformance.reporters import html, json_report, junit
@@ -178,16 +180,24 @@ def interruptible() -> Iterator[list[int]]:
             signal.signal(signum, old)
 
 
-def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str], None] | None = None) -> RunOutcome:
+def execute(
+    settings: RunSettings,
+    *,
+    command: str = "",
+    progress: Callable[[str], None] | None = None,
+    watch: Watch | None = None,
+) -> RunOutcome:
     """Run the whole catalogue against the target and write report.json, junit.xml and index.html, whatever the
-    target does and even when the run is interrupted."""
+    target does and even when the run is interrupted. ``watch`` may show the generated phases' progress live."""
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     with interruptible() as signals:
-        outcome = _execute(settings, command, say, signals)
+        outcome = _execute(settings, command, say, signals, watch)
     return outcome
 
 
-def _execute(settings: RunSettings, command: str, say: Callable[[str], None], signals: list[int]) -> RunOutcome:
+def _execute(
+    settings: RunSettings, command: str, say: Callable[[str], None], signals: list[int], watch: Watch | None = None
+) -> RunOutcome:
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     catalogue = load_catalogue()
@@ -213,6 +223,13 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
         known = target.fixtures or Fixtures([], [])
         trace = Trace(role_function(known.restartable, known.not_restartable, guard.is_minted))
         ledger.watch(trace.see)
+        transport = tls.describe(settings.tls, target.base_url)
+        if target.embedded:
+            transport["proxy"] = None
+        try:
+            ssl_context = tls.client_context(settings.tls) if transport["tls"] else None
+        except tls.TlsSetupError as exc:
+            raise SettingsError(str(exc)) from None
         client = TargetClient(
             target.base_url,
             target.project_id,
@@ -222,11 +239,18 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
             max_requests=settings.max_requests,
             timeout=settings.timeout,
             max_response_bytes=settings.max_response_bytes,
+            ssl_context=ssl_context,
+            # The embedded reference is on loopback in this very process: a proxy from the environment must not
+            # carry its requests away.
+            trust_env=not target.embedded,
         )
         say(
             f"dcs-conformance {__version__}: judging {target.base_url} "
             f"(project {target.project_id}), seed {settings.seed}"
+            + (f", through the proxy {transport['proxy']}" if transport["proxy"] else "")
         )
+        if transport["warning"]:
+            say(f"WARNING: {transport['warning']}")
         with client:
             try:
                 scenario_rng = random.Random(rng.getrandbits(64))
@@ -247,20 +271,25 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
                     "generated: schemathesis examples, coverage and fuzzing phases "
                     f"({settings.max_examples} fuzzing examples)"
                 )
-                run_generated(
-                    client,
-                    ledger,
-                    load_spec(),
-                    seed=settings.seed,
-                    max_examples=settings.max_examples,
-                    stats=generated,
-                    workers=settings.workers,
-                    progress=say,
-                )
+                planned = schemathesis_examples(settings.max_examples)
+                view = generated_progress(generated, client, ledger, planned, clock)
+                with watch(view) if watch else nullcontext(False) as shown:
+                    run_generated(
+                        client,
+                        ledger,
+                        load_spec(),
+                        seed=settings.seed,
+                        max_examples=settings.max_examples,
+                        stats=generated,
+                        workers=settings.workers,
+                        progress=(lambda _: None) if shown else say,
+                    )
             except Interrupted as exc:
                 interrupted = exc.signum
                 run_error = f"interrupted ({exc}) after {client.sent} requests"
                 say(f"stopping: {run_error}; writing the reports with what was judged so far")
+            except TransportFailure as exc:
+                run_error = transport["failure"] = str(exc)
             except TargetUnreachable as exc:
                 reached = "stopped answering" in str(exc)
                 run_error = str(exc) if reached else f"the target could not be reached: {exc}"
@@ -316,6 +345,7 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
             "faults": list(settings.faults),
             "variants": list(settings.variants),
         },
+        "transport": transport,
         "options": {
             "max_examples": settings.max_examples,
             "rate_limit": settings.rate_limit,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from types import TracebackType
@@ -14,11 +15,28 @@ from conformance.reference.protocol import HEAD_TIMEOUT, reference_protocol
 
 class BackgroundServer:
     """A uvicorn server on a loopback port, in a daemon thread; ``port=0`` picks a free port. Connections use the
-    reference protocol (documented 400s for unparseable requests, a deadline for request heads)."""
+    reference protocol (documented 400s for unparseable requests, a deadline for request heads).
+
+    With ``tls_cert`` and ``tls_key`` it serves HTTPS; with ``client_ca`` too it demands a client certificate signed
+    by that CA, as the gateways in front of staging endpoints do, so that TLS setups can be rehearsed against it.
+    """
 
     def __init__(
-        self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, head_timeout: float = HEAD_TIMEOUT
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        head_timeout: float = HEAD_TIMEOUT,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        client_ca: str | None = None,
     ) -> None:
+        tls: dict[str, object] = {}
+        if tls_cert:
+            tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key}
+            if client_ca:
+                tls.update(ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
         config = uvicorn.Config(
             app,
             host=host,
@@ -27,15 +45,17 @@ class BackgroundServer:
             access_log=False,
             lifespan="off",
             http=reference_protocol(head_timeout),
+            **tls,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="reference-server", daemon=True)
         self.host = host
         self.port = port
+        self.scheme = "https" if tls_cert else "http"
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
         self._thread.start()

@@ -289,6 +289,7 @@ def _view(report: dict[str, Any]) -> dict[str, Any]:
         "error": report.get("error") or "",
         "verdict_reason": report.get("verdict_reason") or "",
         "diagnosis": [str(message) for message in report.get("diagnosis") or []],
+        "transport_warning": str((report.get("transport") or {}).get("warning") or ""),
         "facts": _facts(report),
         "command": report.get("command") or "",
         "first_failure": _first_failure(report),
@@ -369,6 +370,7 @@ def _facts(report: dict[str, Any]) -> list[Fact]:
         Fact("Generated cases", generated),
         Fact("Authentication", str(target.get("auth", "–"))),
     ]
+    facts += _transport_facts(report.get("transport") or {})
     if target.get("fixtures"):
         facts.append(Fact("Fixtures", str(target["fixtures"])))
     if target.get("faults"):
@@ -378,6 +380,20 @@ def _facts(report: dict[str, Any]) -> list[Fact]:
     shown = [f"{name.replace('_', '-')} {value}" for name, value in options.items() if value not in (None, False)]
     if shown:
         facts.append(Fact("Options", ", ".join(shown)))
+    return facts
+
+
+def _transport_facts(transport: dict[str, Any]) -> list[Fact]:
+    """How the target was reached: whom the run trusted, the client certificate it presented, the proxy."""
+    facts = []
+    tls = transport.get("tls")
+    if tls:
+        shown = ("verified against " if tls.get("verify") else "") + str(tls.get("trust", "–"))
+        if tls.get("client_certificate"):
+            shown += f"; client certificate {tls['client_certificate']}"
+        facts.append(Fact("TLS", shown))
+    if transport.get("proxy"):
+        facts.append(Fact("Proxy", str(transport["proxy"]), mono=True))
     return facts
 
 

@@ -1,0 +1,69 @@
+"""A read-only window on the generated phases while they run, for a live progress display.
+
+A thorough run (``--max-examples 5000``) takes minutes; the terminal should say how far it has come. The engine
+only exposes the numbers; how they are shown is conformance.console's business.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from conformance.engine.client import TargetClient
+from conformance.engine.generated import GeneratedStats
+from conformance.results import Ledger
+
+#: Cases the examples and coverage phases send for this contract before fuzzing starts (measured: 1 example and
+#: 35 coverage cases); only an estimate until fuzzing begins, when the real count is known.
+PRE_FUZZING_CASES = 36
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the generated phases stand."""
+
+    cases: int
+    planned: int
+    #: ``planned`` is an estimate: the coverage phase's size is known only once it has run.
+    estimated: bool
+    requests: int
+    #: Requirements violated so far (any level).
+    failing: int
+    elapsed_s: float
+    phase: str
+
+
+#: Shows the progress while the generated phases run: given a way to read it, a context manager that yields True
+#: when it displays the progress itself (so the plain "N cases sent" lines are not needed).
+Watch = Callable[[Callable[[], Progress]], AbstractContextManager[bool]]
+
+
+def generated_progress(
+    stats: GeneratedStats,
+    client: TargetClient,
+    ledger: Ledger,
+    max_examples: int,
+    started: float,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Callable[[], Progress]:
+    """A reader of the run's live counters; safe to call from another thread (it only reads)."""
+
+    def read() -> Progress:
+        fuzzing = stats.by_phase.get("fuzzing", 0)
+        before_fuzzing = stats.cases - fuzzing
+        estimated = fuzzing == 0
+        planned = (max(before_fuzzing, PRE_FUZZING_CASES) if estimated else before_fuzzing) + max_examples
+        phase = next((name for name in ("fuzzing", "coverage", "examples") if stats.by_phase.get(name)), "starting")
+        return Progress(
+            cases=stats.cases,
+            planned=max(planned, stats.cases),
+            estimated=estimated,
+            requests=client.sent,
+            failing=ledger.violated(),
+            elapsed_s=clock() - started,
+            phase=phase,
+        )
+
+    return read
