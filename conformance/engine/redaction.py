@@ -118,25 +118,46 @@ def _pattern(secrets: tuple[str, ...]) -> re.Pattern[bytes] | None:
     return re.compile(b"|".join(b"".join(_byte(value, forms[form]) for value in form) for form in ordered))
 
 
+#: Every escaped form of a byte needs one of these (URL %XX, JSON/repr backslashes, HTML &...;, + for a space).
+_ESCAPE_MARKS = (b"%", b"\\", b"&", b"+")
+
+
+@lru_cache(maxsize=32)
+def _literal_forms(secrets: tuple[str, ...]) -> tuple[tuple[bytes, bool], ...]:
+    """The forms of the secrets as plain bytes (lower-cased where case does not matter)."""
+    forms = {form: fold for secret in secrets for form, fold in encoded_forms(secret.encode("utf-8", "surrogatepass"))}
+    return tuple((form.lower() if fold else form, fold) for form, fold in forms.items())
+
+
 class Redactor:
     """Blots secrets, in any of their forms, out of text, bytes and headers."""
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
         self._regex = _pattern(tuple(self._secrets))
+        self._literals = _literal_forms(tuple(self._secrets))
+
+    def _may_hold_a_secret(self, raw: bytes) -> bool:
+        """A quick test that lets most bodies skip the (slow) full pattern: without any escape mark, a secret can
+        only appear as one of its plain forms, and those are found with a plain search."""
+        if any(mark in raw for mark in _ESCAPE_MARKS):
+            return True
+        lowered = raw.lower() if any(fold for _, fold in self._literals) else raw
+        return any(form in (lowered if fold else raw) for form, fold in self._literals)
 
     def text(self, value: str) -> str:
         if self._regex is not None:
             raw = value.encode("utf-8", "surrogatepass")
-            redacted = self._regex.sub(MASK.encode(), raw)
-            if redacted != raw:
-                value = redacted.decode("utf-8", "surrogatepass")
+            if self._may_hold_a_secret(raw):
+                redacted = self._regex.sub(MASK.encode(), raw)
+                if redacted != raw:
+                    value = redacted.decode("utf-8", "surrogatepass")
         return mask_userinfo(value) if "@" in value else value
 
     def data(self, value: bytes | None) -> bytes | None:
         if value is None:
             return None
-        if self._regex is not None:
+        if self._regex is not None and self._may_hold_a_secret(value):
             value = self._regex.sub(MASK.encode(), value)
         if b"@" in value:
             value = _USERINFO_BYTES.sub(lambda m: m.group(1) + USERINFO_MASK.encode() + b"@", value)

@@ -302,7 +302,12 @@ def _execute(
             except GuardRefusal as exc:
                 run_error = f"harness fault: {exc}"
             except Exception as exc:  # a bug of ours must end as a clear "error" verdict, not a traceback
-                run_error = f"harness fault: {type(exc).__name__}: {exc}"
+                if signals:
+                    # A signal that landed inside a library (hypothesis wraps it while drawing) is still a signal.
+                    interrupted = signals[0]
+                    run_error = f"interrupted ({signal.Signals(interrupted).name}) after {client.sent} requests"
+                else:
+                    run_error = f"harness fault: {type(exc).__name__}: {exc}"
         if stop_reason:
             for req in catalogue.requirements:
                 if not ledger.checked(req.id):
