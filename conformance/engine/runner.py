@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,6 +121,45 @@ def open_target(settings: RunSettings, seed: int) -> Iterator[Target]:
         yield Target(server.base_url, settings.project_id, credentials, Fixtures.load(fixtures), embedded=True)
 
 
+@dataclass
+class OpenRun:
+    """A target and the run's one client, opened for longer than one run.
+
+    The pytest plugin judges the target with them and then hands the very same client to the user's own tests, so
+    that their extra requests pass the same ID guard (restartable tasks the run spent stay spent), the same budget,
+    rate limit and redaction. ``rng`` is the run's random stream, already drawn from for the guard: one run each.
+    """
+
+    target: Target
+    client: TargetClient
+    rng: random.Random
+
+
+@contextmanager
+def open_run(settings: RunSettings) -> Iterator[OpenRun]:
+    """Open the target (start the embedded reference if there is no base URL) and its one guarded client; close
+    the client and stop the reference on exit."""
+    rng = random.Random(settings.seed)
+    with open_target(settings, settings.seed) as target:
+        guard = IdGuard(
+            target.fixtures.restartable if target.fixtures else (),
+            target.fixtures.not_restartable if target.fixtures else (),
+            rng=random.Random(rng.getrandbits(64)),
+        )
+        client = TargetClient(
+            target.base_url,
+            target.project_id,
+            credentials=target.credentials,
+            guard=guard,
+            rate_limit=settings.rate_limit,
+            max_requests=settings.max_requests,
+            timeout=settings.timeout,
+            max_response_bytes=settings.max_response_bytes,
+        )
+        with client:
+            yield OpenRun(target, client, rng)
+
+
 def default_report_dir(root: Path = Path("reports")) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     candidate = root / stamp
@@ -174,16 +213,25 @@ def interruptible() -> Iterator[list[int]]:
             signal.signal(signum, old)
 
 
-def execute(settings: RunSettings, *, command: str = "", progress: Callable[[str], None] | None = None) -> RunOutcome:
+def execute(
+    settings: RunSettings,
+    *,
+    command: str = "",
+    progress: Callable[[str], None] | None = None,
+    opened: OpenRun | None = None,
+) -> RunOutcome:
     """Run the whole catalogue against the target and write report.json, junit.xml and index.html, whatever the
-    target does and even when the run is interrupted."""
+    target does and even when the run is interrupted. With ``opened`` (see open_run) the caller owns the target and
+    the client, which stay open after the run."""
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     with interruptible() as signals:
-        outcome = _execute(settings, command, say, signals)
+        outcome = _execute(settings, command, say, signals, opened)
     return outcome
 
 
-def _execute(settings: RunSettings, command: str, say: Callable[[str], None], signals: list[int]) -> RunOutcome:
+def _execute(
+    settings: RunSettings, command: str, say: Callable[[str], None], signals: list[int], opened: OpenRun | None
+) -> RunOutcome:
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     catalogue = load_catalogue()
@@ -193,64 +241,48 @@ def _execute(settings: RunSettings, command: str, say: Callable[[str], None], si
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SettingsError(f"cannot create the report directory {report_dir}: {exc.strerror}") from None
-    rng = random.Random(settings.seed)
     run_error: str | None = None
     stop_reason: str | None = None
     interrupted: int | None = None
     generated = GeneratedStats()
-    with open_target(settings, settings.seed) as target:
-        guard = IdGuard(
-            target.fixtures.restartable if target.fixtures else (),
-            target.fixtures.not_restartable if target.fixtures else (),
-            rng=random.Random(rng.getrandbits(64)),
-        )
-        client = TargetClient(
-            target.base_url,
-            target.project_id,
-            credentials=target.credentials,
-            guard=guard,
-            rate_limit=settings.rate_limit,
-            max_requests=settings.max_requests,
-            timeout=settings.timeout,
-            max_response_bytes=settings.max_response_bytes,
-        )
+    with nullcontext(opened) if opened else open_run(settings) as run:
+        target, client, rng = run.target, run.client, run.rng
         say(
             f"dcs-conformance {__version__}: judging {target.base_url} "
             f"(project {target.project_id}), seed {settings.seed}"
         )
-        with client:
-            try:
-                Scenarios(client, ledger, random.Random(rng.getrandbits(64)), target.fixtures, say).run_all()
-                say(
-                    "generated: schemathesis examples, coverage and fuzzing phases "
-                    f"({settings.max_examples} fuzzing examples)"
-                )
-                run_generated(
-                    client,
-                    ledger,
-                    load_spec(),
-                    seed=settings.seed,
-                    max_examples=settings.max_examples,
-                    stats=generated,
-                    progress=say,
-                )
-            except Interrupted as exc:
-                interrupted = exc.signum
-                run_error = f"interrupted ({exc}) after {client.sent} requests"
-                say(f"stopping: {run_error}; writing the reports with what was judged so far")
-            except TargetUnreachable as exc:
-                reached = "stopped answering" in str(exc)
-                run_error = str(exc) if reached else f"the target could not be reached: {exc}"
-            except TargetThrottling as exc:
-                stop_reason = str(exc)
-                say(f"stopping early: {exc}")
-            except BudgetExhausted as exc:
-                stop_reason = f"not exercised: {exc}"
-                say(f"stopping early: {exc}; requirements not yet exercised are skipped")
-            except GuardRefusal as exc:
-                run_error = f"harness fault: {exc}"
-            except Exception as exc:  # a bug of ours must end as a clear "error" verdict, not a traceback
-                run_error = f"harness fault: {type(exc).__name__}: {exc}"
+        try:
+            Scenarios(client, ledger, random.Random(rng.getrandbits(64)), target.fixtures, say).run_all()
+            say(
+                "generated: schemathesis examples, coverage and fuzzing phases "
+                f"({settings.max_examples} fuzzing examples)"
+            )
+            run_generated(
+                client,
+                ledger,
+                load_spec(),
+                seed=settings.seed,
+                max_examples=settings.max_examples,
+                stats=generated,
+                progress=say,
+            )
+        except Interrupted as exc:
+            interrupted = exc.signum
+            run_error = f"interrupted ({exc}) after {client.sent} requests"
+            say(f"stopping: {run_error}; writing the reports with what was judged so far")
+        except TargetUnreachable as exc:
+            reached = "stopped answering" in str(exc)
+            run_error = str(exc) if reached else f"the target could not be reached: {exc}"
+        except TargetThrottling as exc:
+            stop_reason = str(exc)
+            say(f"stopping early: {exc}")
+        except BudgetExhausted as exc:
+            stop_reason = f"not exercised: {exc}"
+            say(f"stopping early: {exc}; requirements not yet exercised are skipped")
+        except GuardRefusal as exc:
+            run_error = f"harness fault: {exc}"
+        except Exception as exc:  # a bug of ours must end as a clear "error" verdict, not a traceback
+            run_error = f"harness fault: {type(exc).__name__}: {exc}"
         if stop_reason:
             for req in catalogue.requirements:
                 if not ledger.checked(req.id):
