@@ -189,6 +189,19 @@ def known_secrets(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> l
     return [value for value in (*values, *extra) if value]
 
 
+def unwritable(path: Path) -> str | None:
+    """Why a summary file could not be written there (checked before a run, so a typo costs no run); None if it
+    can."""
+    if path.is_dir():
+        return "is a directory"
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    if not os.access(parent, os.W_OK):
+        return f"{parent} is not writable"
+    return None
+
+
 def publish(
     markdown: str,
     annotations: list[str],
