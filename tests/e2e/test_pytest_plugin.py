@@ -12,11 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.reference.app import create_app
-from conformance.reference.auth import AuthMode, AuthPolicy
 from conformance.reference.faults import FAULTS
-from conformance.reference.server import BackgroundServer
-from conformance.reference.store import seed_store
+from tests import ci_targets
 
 pytest_plugins = ("pytester",)
 pytestmark = pytest.mark.e2e
@@ -122,28 +119,11 @@ def test_the_broken_requirements_fail_with_their_evidence_and_github_is_told(
     assert str(report_dir) in summary
 
 
-class WithoutRequestId:
-    """The reference, minus X-Request-Id: a SHOULD violation and nothing else."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        async def strip(message):
-            if message["type"] == "http.response.start":
-                message["headers"] = [(k, v) for k, v in message["headers"] if k.lower() != b"x-request-id"]
-            await send(message)
-
-        await self.app(scope, receive, strip)
-
-
 @pytest.fixture
 def token_reference() -> Iterator[str]:
-    """A separately started reference that demands CANARY as its token and leaves out X-Request-Id."""
-    store, _ = seed_store(seed=4)
-    app = create_app(store, AuthPolicy(mode=AuthMode.TOKEN, token=CANARY), projects=[PROJECT])
-    with BackgroundServer(WithoutRequestId(app)) as server:
-        yield server.base_url
+    """A separately started reference that demands CANARY as its token, echoes it back and omits X-Request-Id."""
+    with ci_targets.token_reference(CANARY, PROJECT) as base_url:
+        yield base_url
 
 
 def test_skips_carry_reasons_should_violations_warn_and_no_secret_reaches_any_output(
