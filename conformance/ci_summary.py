@@ -191,14 +191,16 @@ def known_secrets(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> l
 
 def unwritable(path: Path) -> str | None:
     """Why a summary file could not be written there (checked before a run, so a typo costs no run); None if it
-    can."""
+    can. Missing directories are fine: they are created, as the report directory is."""
     if path.is_dir():
         return "is a directory"
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        return f"{parent} is not a directory"
-    if not os.access(parent, os.W_OK):
-        return f"{parent} is not writable"
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{ancestor} is not a directory"
+    if not os.access(ancestor, os.W_OK):
+        return f"{ancestor} is not writable"
     return None
 
 

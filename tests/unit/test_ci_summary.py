@@ -137,8 +137,10 @@ def test_a_step_summary_that_cannot_be_written_is_a_warning_not_a_failure(tmp_pa
 
 def test_unwritable_summary_paths_are_named_before_a_run(tmp_path: Path) -> None:
     assert unwritable(tmp_path / "summary.md") is None
+    assert unwritable(tmp_path / "reports" / "run" / "summary.md") is None  # created with the reports
     assert unwritable(tmp_path) == "is a directory"
-    assert "is not a directory" in (unwritable(tmp_path / "missing" / "summary.md") or "")
+    (tmp_path / "file").write_text("")
+    assert unwritable(tmp_path / "file" / "summary.md") == f"{tmp_path / 'file'} is not a directory"
 
 
 def test_overview_markdown_has_a_line_per_target_and_each_failing_requirement() -> None:

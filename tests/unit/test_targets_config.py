@@ -125,10 +125,11 @@ def test_jobs_without_a_targets_file_is_a_usage_error(capsys: pytest.CaptureFixt
     assert "--jobs judges the [[targets]]" in capsys.readouterr().err
 
 
-def test_summary_md_in_a_missing_directory_is_a_usage_error_before_the_run(
+def test_summary_md_below_a_file_is_a_usage_error_before_the_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["run", "--summary-md", str(tmp_path / "missing" / "s.md")]) == 2
+    (tmp_path / "file").write_text("")
+    assert main(["run", "--summary-md", str(tmp_path / "file" / "s.md")]) == 2
     assert "is not a directory" in capsys.readouterr().err
 
 
