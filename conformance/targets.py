@@ -213,16 +213,26 @@ def plan(path: Path, flags: Mapping[str, Any], env: Mapping[str, str], run_dir: 
 # Judging the targets in worker processes.
 
 
-def _worker_init(pids: Any) -> None:
+#: In every worker: the signal that interrupted the run (0: none), so that a target the pool had already queued
+#: does not start.
+_stop: Any = None
+
+
+def _worker_init(pids: Any, stop: Any) -> None:
     """Ctrl-C reaches every process of the terminal's group: a worker between runs ignores it (the run in progress
     handles it and writes its reports), so the pool never breaks half-way."""
+    global _stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _stop = stop
     pids.put(os.getpid())
 
 
 def judge(name: str, settings: RunSettings, command: str, quiet: bool) -> tuple[int, str | None]:
     """One target's run, in a worker process: its exit code, and why it wrote no report if it could not."""
-    from conformance.engine.runner import execute
+    from conformance.engine.runner import SIGNAL_EXIT_CODES, Interrupted, execute
+
+    if _stop is not None and _stop.value:
+        return 128 + _stop.value, "interrupted before this target started"
 
     def say(message: str) -> None:
         if not quiet:
@@ -233,6 +243,8 @@ def judge(name: str, settings: RunSettings, command: str, quiet: bool) -> tuple[
         outcome = execute(settings, command=command, progress=say)
     except SettingsError as exc:
         return 2, str(exc)
+    except Interrupted as exc:  # the signal came while the target was being opened, before any report
+        return SIGNAL_EXIT_CODES.get(signal.Signals(exc.signum), 130), f"interrupted ({exc}) before its run began"
     except Exception as exc:  # a bug of ours: that target's outcome is an error, the others stand
         return 3, f"harness fault: {type(exc).__name__}: {exc}"
     return outcome.exit_code, None
@@ -253,12 +265,12 @@ def judge_all(
     Workers are spawned, not forked: the parent may hold threads (an embedded server in a test, a pytest session),
     and a forked copy of a thread-holding process can deadlock."""
     context = multiprocessing.get_context("spawn")
-    pids = context.SimpleQueue()
+    pids, stop = context.SimpleQueue(), context.Value("i", 0)
     results: dict[str, tuple[int, str | None]] = {}
     interrupted = 0
     previous = signal.signal(signal.SIGTERM, _raise_stop) if _main_thread() else None
     pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_worker_init, initargs=(pids,)
+        max_workers=jobs, mp_context=context, initializer=_worker_init, initargs=(pids, stop)
     )
     futures = {pool.submit(judge, t.name, t.settings, t.command, quiet): t.name for t in planned}
     try:
@@ -268,6 +280,7 @@ def judge_all(
                 _announce(futures[future], results[futures[future]], planned)
         except (KeyboardInterrupt, _Stop) as exc:
             interrupted = exc.signum if isinstance(exc, _Stop) else signal.SIGINT
+            stop.value = interrupted
             for future in futures:
                 future.cancel()
             _forward(interrupted, pids)
@@ -315,8 +328,10 @@ def _forward(signum: int, pids: Any) -> None:
 def _result(future: concurrent.futures.Future[tuple[int, str | None]]) -> tuple[int, str | None]:
     try:
         return future.result()
-    except Exception as exc:  # the worker process died (killed, out of memory)
-        return 3, f"the worker process judging this target died: {type(exc).__name__}: {exc}"
+    except (KeyboardInterrupt, _Stop):
+        raise
+    except BaseException as exc:  # the worker process died (killed, out of memory), or let something through
+        return 3, f"the worker process judging this target failed: {type(exc).__name__}: {exc}"
 
 
 def _announce(name: str, result: tuple[int, str | None], planned: list[PlannedTarget]) -> None:

@@ -4,6 +4,9 @@ summarize builds the same overview from report directories; the CLI's CI summari
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +111,51 @@ def test_a_run_publishes_its_summary_and_annotations_and_no_output_carries_the_c
     assert "x-seen-token" in outputs["report.json"]  # the echo was recorded...
     for name, text in outputs.items():
         assert CANARY not in text, name  # ...and masked everywhere
+
+
+THREE_LONG_TARGETS = """
+[dcs-conformance]
+max_examples = 400
+seed = 2
+
+[[targets]]
+name = "a"
+
+[[targets]]
+name = "b"
+
+[[targets]]
+name = "c"
+"""
+
+
+def test_a_cancelled_job_stops_every_target_skips_the_queued_ones_and_still_writes_the_overview(
+    tmp_path: Path,
+) -> None:
+    """CI cancels a job with SIGTERM to the command alone: it passes it on to the targets being judged, which write
+    their reports; a target not started yet is not started; the overview says so and the exit code is 143."""
+    config = tmp_path / "targets.toml"
+    config.write_text(THREE_LONG_TARGETS)
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "conformance", "run", "--config", str(config), "--report-dir", str(run_dir)]
+    command += ["--jobs", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    started: set[str] = set()
+    assert process.stderr is not None
+    for line in process.stderr:  # both workers are judging once each has said so
+        if line.startswith(("[a] dcs-conformance", "[b] dcs-conformance")):
+            started.add(line[1])
+        if started == {"a", "b"}:
+            break
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 143
+    summary = json.loads((run_dir / "summary.json").read_text())
+    outcomes = {t["name"]: (t["verdict"], t["exit_code"], t["error"]) for t in summary["targets"]}
+    # (A target interrupted while its run was still opening the target has no report: "not run", 143.)
+    assert {outcomes["a"][1], outcomes["b"][1]} == {143}
+    assert "interrupted (SIGTERM)" in outcomes["a"][2] and "interrupted (SIGTERM)" in outcomes["b"][2]
+    assert outcomes["c"] == ("not run", 143, "interrupted before this target started")
+    assert summary["exit_code"] == 143
+    assert not (run_dir / "c").exists()
+    assert "Traceback" not in out
