@@ -118,8 +118,9 @@ def _session(request: pytest.FixtureRequest) -> DcsSession:
 
 @pytest.fixture(scope="session")
 def dcs_target(request: pytest.FixtureRequest) -> RunSettings:
-    """The session's resolved run settings (target, project, limits); credentials inside are never printed."""
-    return _session(request).settings
+    """The session's resolved run settings (target, project, limits), with every credential masked: pytest prints
+    fixture values in failure reports, and a secret must never reach one. Send requests through ``dcs_client``."""
+    return _session(request).public_settings()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ reporter does, and writes the report directory and the CI summaries as the ``run
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -20,7 +21,8 @@ import pytest
 
 from conformance.ci_summary import publish, report_annotations, report_markdown
 from conformance.contract import Requirement, load_catalogue
-from conformance.engine.client import TargetClient
+from conformance.engine.client import Credentials, TargetClient
+from conformance.engine.redaction import MASK
 from conformance.engine.runner import RunOutcome, execute, load_fixtures, open_run
 from conformance.pytest_plugin import DESTS, DcsShouldViolation
 from conformance.reporters.text import finding
@@ -160,6 +162,13 @@ class DcsSession:
                 "or --dcs-embedded to judge the reference server"
             )
         return cls(settings, Path(summary_md) if summary_md else None)
+
+    def public_settings(self) -> RunSettings:
+        """The settings with each credential replaced by the mask (None stays None, so what is configured shows)."""
+        masked = {
+            name: MASK if value else value for name, value in dataclasses.asdict(self.settings.credentials).items()
+        }
+        return dataclasses.replace(self.settings, credentials=Credentials(**masked))
 
     def collect(self, session: pytest.Session) -> list[pytest.Item]:
         """The suite's items, collected through pytest's own machinery so that counts and reports include them."""

@@ -129,6 +129,10 @@ def token_reference() -> Iterator[str]:
 def test_skips_carry_reasons_should_violations_warn_and_no_secret_reaches_any_output(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token_reference: str
 ) -> None:
+    # A user's test that fails showing the settings: pytest prints fixture values, never the credential.
+    pytester.makepyfile(
+        test_mine="def test_fails_showing_the_settings(dcs_target):\n    assert dcs_target.credentials.token is None\n"
+    )
     step_summary, summary_md = tmp_path / "step-summary.md", tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
@@ -159,7 +163,8 @@ def test_skips_carry_reasons_should_violations_warn_and_no_secret_reaches_any_ou
     assert {name for name, report in items.items() if report.failed} == set()
     warned = [w for w in recorder.getcalls("pytest_warning_recorded") if "BR-REQ-021" in str(w.warning_message.message)]
     assert warned and type(warned[0].warning_message.message).__name__ == "DcsShouldViolation"
-    assert result.ret == 0
+    assert result.ret == 1  # only the user's own failing test
+    assert "dcs_target = RunSettings(" in result.stdout.str() and "token='[REDACTED]'" in result.stdout.str()
 
     # Every output: the step summary, the --summary-md file, the annotations and the rest of the terminal.
     captured = result.stdout.str() + result.stderr.str()
