@@ -74,8 +74,16 @@ TARGET_FLAGS = (
     "embedded_not_restartable",
 )
 #: Command-line flags that apply to every target (and beat the file).
-RUN_WIDE_FLAGS = ("seed", "max_examples", "rate_limit", "max_requests", "timeout", "max_response_bytes", "strict")
-RUN_WIDE_FLAGS += ("certify",)
+RUN_WIDE_FLAGS = (
+    "seed",
+    "max_examples",
+    "rate_limit",
+    "max_requests",
+    "timeout",
+    "max_response_bytes",
+    "strict",
+    "certify",
+)
 DEFAULT_MAX_JOBS = 4
 
 
@@ -146,15 +154,8 @@ def read_targets_file(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]
             f"config file {path}: target {name!r}" if isinstance(name, str) else f"config file {path}: target #{number}"
         )
         checked = _check_types(where, table, TARGET_KEYS)
-        if (
-            not isinstance(name, str)
-            or not overview.NAME.fullmatch(name)
-            or name
-            in (
-                overview.SUMMARY_FILE,
-                overview.INDEX_FILE,
-            )
-        ):
+        reserved = (overview.SUMMARY_FILE, overview.INDEX_FILE)
+        if not isinstance(name, str) or not overview.NAME.fullmatch(name) or name in reserved:
             raise SettingsError(
                 f"{where}: every target needs a name of letters, digits, '.', '_' and '-' (it names its report "
                 f'directory), e.g. name = "cn-north-4"'
