@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from conformance import __version__
 from conformance.contract import ENDPOINT
 from conformance.files import write_atomically
+from conformance.summarize import add_summarize_parser
 from conformance.terminal import guarded, one_line
 
 if TYPE_CHECKING:
@@ -314,6 +315,15 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
         "--variant", action="append", metavar="NAME", help="embedded run only: judge the reference with this variant"
     )
     run.add_argument("--quiet", action="store_true", help="print only the verdict line")
+    run.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="with a --config file listing [[targets]]: judge at most N at a time (default: min(4, targets))",
+    )
+    run.add_argument(
+        "--summary-md", metavar="FILE", help="also write the markdown summary to FILE (as to $GITHUB_STEP_SUMMARY)"
+    )
     run.set_defaults(handler=cmd_run)
 
 
@@ -323,6 +333,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from conformance.settings import SettingsError, resolve
 
     flags = {key: value for key, value in vars(args).items() if key not in ("handler", "command", "quiet")}
+    several = run_targets_if_listed(args, flags)
+    if several is not None:
+        return several
     console = Console.for_stream(sys.stderr)
     try:
         settings = resolve(flags)
@@ -348,7 +361,44 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(console.style.message(f"WARNING: {warning}"), file=sys.stderr)
     verdict = Style.for_stream(sys.stdout).verdict(report["verdict"], report["verdict"])
     print(f"verdict: {verdict}  (reports: {outcome.report_dir})")
+    publish_summary(report, outcome.report_dir, args.summary_md, settings)
     return outcome.exit_code
+
+
+def run_targets_if_listed(args: argparse.Namespace, flags: dict[str, Any]) -> int | None:
+    """``run --config FILE`` whose file lists [[targets]]: judge them all (conformance.targets); None otherwise."""
+    from conformance.ci_summary import unwritable
+    from conformance.settings import SettingsError
+    from conformance.targets import lists_targets, run_from_config
+
+    problem = unwritable(Path(args.summary_md)) if args.summary_md else None
+    if problem:
+        raise UsageError(f"--summary-md {args.summary_md}: {problem}")
+    if not (args.config and lists_targets(Path(args.config))):
+        if args.jobs is not None:
+            raise UsageError("--jobs judges the [[targets]] of a --config file in parallel; this run has one target")
+        return None
+    try:
+        return run_from_config(Path(args.config), flags, jobs=args.jobs, quiet=args.quiet)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def publish_summary(report: dict[str, Any], report_dir: Path, summary_md: str | None, settings: RunSettings) -> None:
+    """The run's markdown summary to --summary-md and $GITHUB_STEP_SUMMARY, annotations in GitHub Actions."""
+    from conformance.ci_summary import publish, report_annotations, report_markdown
+
+    try:
+        problems = publish(
+            report_markdown(report, str(report_dir)),
+            report_annotations(report),
+            summary_md=Path(summary_md) if summary_md else None,
+            secrets=settings.credentials.secrets(),
+        )
+    except OSError as exc:
+        problems = [f"cannot write --summary-md {summary_md}: {exc.strerror or exc}"]
+    for problem in problems:
+        print(f"dcs-conformance run: warning: {problem}", file=sys.stderr)
 
 
 def reproducer(settings: RunSettings) -> str:
@@ -542,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(commands)
     add_report_parsers(commands)
     add_compare_parser(commands)
+    add_summarize_parser(commands)
     return parser
 
 

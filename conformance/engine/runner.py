@@ -127,6 +127,58 @@ def open_target(settings: RunSettings, seed: int) -> Iterator[Target]:
         yield Target(server.base_url, settings.project_id, credentials, Fixtures.load(fixtures), embedded=True)
 
 
+@dataclass
+class OpenRun:
+    """A target and the run's one client, opened for longer than one run.
+
+    The pytest plugin judges the target with them and then hands the very same client to the user's own tests, so
+    that their extra requests pass the same ID guard (restartable tasks the run spent stay spent), the same budget,
+    rate limit and redaction. ``rng`` is the run's random stream, already drawn from for the guard: one run each.
+    ``transport`` describes TLS and the proxy for the report.
+    """
+
+    target: Target
+    client: TargetClient
+    rng: random.Random
+    transport: dict[str, Any]
+
+
+@contextmanager
+def open_run(settings: RunSettings) -> Iterator[OpenRun]:
+    """Open the target (start the embedded reference if there is no base URL) and its one guarded client; close
+    the client and stop the reference on exit."""
+    rng = random.Random(settings.seed)
+    with open_target(settings, settings.seed) as target:
+        guard = IdGuard(
+            target.fixtures.restartable if target.fixtures else (),
+            target.fixtures.not_restartable if target.fixtures else (),
+            rng=random.Random(rng.getrandbits(64)),
+        )
+        transport = tls.describe(settings.tls, target.base_url)
+        if target.embedded:
+            transport["proxy"] = None
+        try:
+            ssl_context = tls.client_context(settings.tls) if transport["tls"] else None
+        except tls.TlsSetupError as exc:
+            raise SettingsError(str(exc)) from None
+        client = TargetClient(
+            target.base_url,
+            target.project_id,
+            credentials=target.credentials,
+            guard=guard,
+            rate_limit=settings.rate_limit,
+            max_requests=settings.max_requests,
+            timeout=settings.timeout,
+            max_response_bytes=settings.max_response_bytes,
+            ssl_context=ssl_context,
+            # The embedded reference is on loopback in this very process: a proxy from the environment must not
+            # carry its requests away.
+            trust_env=not target.embedded,
+        )
+        with client:
+            yield OpenRun(target, client, rng, transport)
+
+
 def default_report_dir(root: Path = Path("reports")) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     candidate = root / stamp
@@ -186,17 +238,24 @@ def execute(
     command: str = "",
     progress: Callable[[str], None] | None = None,
     watch: Watch | None = None,
+    opened: OpenRun | None = None,
 ) -> RunOutcome:
     """Run the whole catalogue against the target and write report.json, junit.xml and index.html, whatever the
-    target does and even when the run is interrupted. ``watch`` may show the generated phases' progress live."""
+    target does and even when the run is interrupted. ``watch`` may show the generated phases' progress live. With
+    ``opened`` (see open_run) the caller owns the target and the client, which stay open after the run."""
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     with interruptible() as signals:
-        outcome = _execute(settings, command, say, signals, watch)
+        outcome = _execute(settings, command, say, signals, watch, opened)
     return outcome
 
 
 def _execute(
-    settings: RunSettings, command: str, say: Callable[[str], None], signals: list[int], watch: Watch | None = None
+    settings: RunSettings,
+    command: str,
+    say: Callable[[str], None],
+    signals: list[int],
+    watch: Watch | None = None,
+    opened: OpenRun | None = None,
 ) -> RunOutcome:
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
@@ -208,42 +267,16 @@ def _execute(
     except OSError as exc:
         raise SettingsError(f"cannot create the report directory {report_dir}: {exc.strerror}") from None
     claim_report_dir(report_dir)
-    rng = random.Random(settings.seed)
     run_error: str | None = None
     stop_reason: str | None = None
     interrupted: int | None = None
     generated = GeneratedStats()
     aimed = AimedStats()
-    with open_target(settings, settings.seed) as target:
-        guard = IdGuard(
-            target.fixtures.restartable if target.fixtures else (),
-            target.fixtures.not_restartable if target.fixtures else (),
-            rng=random.Random(rng.getrandbits(64)),
-        )
+    with nullcontext(opened) if opened else open_run(settings) as run:
+        target, client, rng, transport = run.target, run.client, run.rng, run.transport
         known = target.fixtures or Fixtures([], [])
-        trace = Trace(role_function(known.restartable, known.not_restartable, guard.is_minted))
+        trace = Trace(role_function(known.restartable, known.not_restartable, client.guard.is_minted))
         ledger.watch(trace.see)
-        transport = tls.describe(settings.tls, target.base_url)
-        if target.embedded:
-            transport["proxy"] = None
-        try:
-            ssl_context = tls.client_context(settings.tls) if transport["tls"] else None
-        except tls.TlsSetupError as exc:
-            raise SettingsError(str(exc)) from None
-        client = TargetClient(
-            target.base_url,
-            target.project_id,
-            credentials=target.credentials,
-            guard=guard,
-            rate_limit=settings.rate_limit,
-            max_requests=settings.max_requests,
-            timeout=settings.timeout,
-            max_response_bytes=settings.max_response_bytes,
-            ssl_context=ssl_context,
-            # The embedded reference is on loopback in this very process: a proxy from the environment must not
-            # carry its requests away.
-            trust_env=not target.embedded,
-        )
         say(
             f"dcs-conformance {__version__}: judging {target.base_url} "
             f"(project {target.project_id}), seed {settings.seed}"
@@ -251,63 +284,59 @@ def _execute(
         )
         if transport["warning"]:
             say(f"WARNING: {transport['warning']}")
-        with client:
-            try:
-                scenario_rng = random.Random(rng.getrandbits(64))
-                Scenarios(client, ledger, scenario_rng, target.fixtures, say, workers=settings.workers).run_all()
-                say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
-                run_aimed(
+        try:
+            scenario_rng = random.Random(rng.getrandbits(64))
+            Scenarios(client, ledger, scenario_rng, target.fixtures, say, workers=settings.workers).run_all()
+            say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
+            run_aimed(
+                client,
+                ledger,
+                seed=settings.seed,
+                max_examples=settings.max_examples,
+                not_restartable=list(target.fixtures.not_restartable) if target.fixtures else [],
+                musts=frozenset(req.id for req in catalogue.requirements if req.level == "MUST"),
+                stats=aimed,
+                workers=settings.workers,
+                progress=say,
+            )
+            planned = schemathesis_examples(settings.max_examples)
+            say(f"generated: schemathesis examples, coverage and fuzzing phases ({planned} fuzzing examples)")
+            view = generated_progress(generated, client, ledger, planned, clock)
+            with watch(view) if watch else nullcontext(False) as shown:
+                run_generated(
                     client,
                     ledger,
+                    load_spec(),
                     seed=settings.seed,
                     max_examples=settings.max_examples,
-                    not_restartable=list(target.fixtures.not_restartable) if target.fixtures else [],
-                    musts=frozenset(req.id for req in catalogue.requirements if req.level == "MUST"),
-                    stats=aimed,
+                    stats=generated,
                     workers=settings.workers,
-                    progress=say,
+                    progress=(lambda _: None) if shown else say,
                 )
-                say(
-                    "generated: schemathesis examples, coverage and fuzzing phases "
-                    f"({settings.max_examples} fuzzing examples)"
-                )
-                planned = schemathesis_examples(settings.max_examples)
-                view = generated_progress(generated, client, ledger, planned, clock)
-                with watch(view) if watch else nullcontext(False) as shown:
-                    run_generated(
-                        client,
-                        ledger,
-                        load_spec(),
-                        seed=settings.seed,
-                        max_examples=settings.max_examples,
-                        stats=generated,
-                        workers=settings.workers,
-                        progress=(lambda _: None) if shown else say,
-                    )
-            except Interrupted as exc:
-                interrupted = exc.signum
-                run_error = f"interrupted ({exc}) after {client.sent} requests"
-                say(f"stopping: {run_error}; writing the reports with what was judged so far")
-            except TransportFailure as exc:
-                run_error = transport["failure"] = str(exc)
-            except TargetUnreachable as exc:
-                reached = "stopped answering" in str(exc)
-                run_error = str(exc) if reached else f"the target could not be reached: {exc}"
-            except TargetThrottling as exc:
-                stop_reason = str(exc)
-                say(f"stopping early: {exc}")
-            except BudgetExhausted as exc:
-                stop_reason = f"not exercised: {exc}"
-                say(f"stopping early: {exc}; requirements not yet exercised are skipped")
-            except GuardRefusal as exc:
-                run_error = f"harness fault: {exc}"
-            except Exception as exc:  # a bug of ours must end as a clear "error" verdict, not a traceback
-                if signals:
-                    # A signal that landed inside a library (hypothesis wraps it while drawing) is still a signal.
-                    interrupted = signals[0]
-                    run_error = f"interrupted ({signal.Signals(interrupted).name}) after {client.sent} requests"
-                else:
-                    run_error = f"harness fault: {type(exc).__name__}: {exc}"
+        except Interrupted as exc:
+            interrupted = exc.signum
+            run_error = f"interrupted ({exc}) after {client.sent} requests"
+            say(f"stopping: {run_error}; writing the reports with what was judged so far")
+        except TransportFailure as exc:
+            run_error = transport["failure"] = str(exc)
+        except TargetUnreachable as exc:
+            reached = "stopped answering" in str(exc)
+            run_error = str(exc) if reached else f"the target could not be reached: {exc}"
+        except TargetThrottling as exc:
+            stop_reason = str(exc)
+            say(f"stopping early: {exc}")
+        except BudgetExhausted as exc:
+            stop_reason = f"not exercised: {exc}"
+            say(f"stopping early: {exc}; requirements not yet exercised are skipped")
+        except GuardRefusal as exc:
+            run_error = f"harness fault: {exc}"
+        except Exception as exc:  # a bug of ours must end as a clear "error" verdict, not a traceback
+            if signals:
+                # A signal that landed inside a library (hypothesis wraps it while drawing) is still a signal.
+                interrupted = signals[0]
+                run_error = f"interrupted ({signal.Signals(interrupted).name}) after {client.sent} requests"
+            else:
+                run_error = f"harness fault: {type(exc).__name__}: {exc}"
         if stop_reason:
             for req in catalogue.requirements:
                 if not ledger.checked(req.id):
