@@ -99,7 +99,7 @@ def lists_targets(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
             raw = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, ValueError):  # TOMLDecodeError, and UnicodeDecodeError for a file that is not UTF-8
         return False
     section = raw.get("dcs-conformance")
     return "targets" in raw or (isinstance(section, dict) and "targets" in section)
