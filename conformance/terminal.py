@@ -23,6 +23,10 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u061c\u200e\
 #: The same, except the newline and tab our own output is made of.
 _UNSAFE_IN_OUTPUT = re.compile(_UNSAFE.pattern.replace(r"\x00-\x1f", r"\x00-\x08\x0b-\x1f"))
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: What the console itself writes on a terminal (conformance.console): colours (SGR with numeric parameters only,
+#: never cursor movement or titles) and the carriage return that rewrites the progress line. Target text reaches the
+#: terminal through one_line(), which escapes these too, so only our own output carries them.
+_OWN_SEQUENCES = re.compile(r"(\x1b\[[0-9;]{0,16}m|\r)")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -35,6 +39,12 @@ def _escape(match: re.Match[str]) -> str:
 def one_line(text: object) -> str:
     """Text from the target, made safe to print on one terminal line."""
     return _UNSAFE.sub(_escape, str(text))
+
+
+def _alternate(parts: list[str]) -> Iterator[tuple[bool, str]]:
+    """re.split with a group alternates text and separators: (is_separator, part)."""
+    for index, part in enumerate(parts):
+        yield index % 2 == 1, part
 
 
 class GuardedStream:
@@ -64,7 +74,8 @@ class GuardedStream:
         self.stream.flush()
 
     def _emit(self, text: str) -> None:
-        safe = _UNSAFE_IN_OUTPUT.sub(_escape, self.redactor.text(text))
+        parts = _OWN_SEQUENCES.split(self.redactor.text(text))
+        safe = "".join(part if odd else _UNSAFE_IN_OUTPUT.sub(_escape, part) for odd, part in _alternate(parts))
         try:
             self.stream.write(safe)
         except UnicodeEncodeError:

@@ -32,6 +32,10 @@ def in_order(send: Callable[[T], R], items: Sequence[T], workers: int) -> Iterat
         for item in items:
             yield item, send(item)
         return
+    # The first request goes alone: a target that cannot be reached (or refuses the TLS handshake) fails once, not
+    # once per worker.
+    yield items[0], send(items[0])
+    items = items[1:]
     futures: list[Future[R]] = [Future() for _ in items]
     pending: queue.Queue[int] = queue.Queue()
     stop = threading.Event()

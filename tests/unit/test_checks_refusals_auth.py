@@ -37,7 +37,8 @@ def exchange(
         content = json.dumps(body if body is not None else (ERROR if status >= 400 else OK_BODY)).encode()
     headers = {"Content-Type": content_type, "X-Request-Id": "req-1"}
     credentials = Credentials(token="tok-conformance-1234")
-    with respx.mock(base_url=BASE) as mock, TargetClient(BASE, "proj", credentials=credentials) as client:
+    client = TargetClient(BASE, "proj", credentials=credentials, sleep=lambda _: None)
+    with respx.mock(base_url=BASE) as mock, client:
         mock.post(PATH).mock(return_value=httpx.Response(status, headers=headers, content=content))
         return client.post(request, auth=auth)
 

@@ -53,7 +53,7 @@ def exchange(
         headers["Content-Type"] = content_type
     if request_id is not None:
         headers["X-Request-Id"] = request_id
-    with respx.mock(base_url=BASE) as mock, TargetClient(BASE, "proj") as client:
+    with respx.mock(base_url=BASE) as mock, TargetClient(BASE, "proj", sleep=lambda _: None) as client:
         mock.post(PATH).mock(return_value=httpx.Response(status, headers=headers, content=content))
         return client.post_json({"migration_tasks": ["task-a"]})
 
