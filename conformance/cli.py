@@ -404,6 +404,7 @@ def publish_summary(report: dict[str, Any], report_dir: Path, summary_md: str | 
 def reproducer(settings: RunSettings) -> str:
     """The command that reproduces this run, without any secret."""
     from conformance.engine.client import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
+    from conformance.settings import DEFAULT_EMBEDDED_RESTARTABLE
 
     parts = ["dcs-conformance", "run"]
     for flag, value in (
@@ -419,7 +420,10 @@ def reproducer(settings: RunSettings) -> str:
             "--max-response-bytes",
             settings.max_response_bytes if settings.max_response_bytes != DEFAULT_MAX_RESPONSE_BYTES else None,
         ),
-        ("--embedded-restartable", settings.embedded_restartable if settings.embedded_restartable != 100 else None),
+        (
+            "--embedded-restartable",
+            settings.embedded_restartable if settings.embedded_restartable != DEFAULT_EMBEDDED_RESTARTABLE else None,
+        ),
         ("--embedded-not-restartable", settings.embedded_not_restartable),
         ("--workers", settings.workers),
         ("--ca-bundle", settings.tls.ca_bundle),

@@ -8,15 +8,12 @@ incomplete (4) > a target whose settings were unusable (2) > conformant (0).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -215,31 +212,15 @@ def text_lines(summary: dict[str, Any]) -> list[str]:
 # index.html: self-contained, escaped, and allowed to load nothing (as the per-target report page).
 
 
-@cache
-def _environment() -> Any:
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
-    return Environment(
-        loader=PackageLoader("conformance.reporters", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def _sha256(text: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
-
-
 def render(summary: dict[str, Any]) -> str:
     """The overview page: the verdict for all targets, a row per target, and the requirement matrix whose cells
     link to each target's own report."""
     from markupsafe import Markup
 
-    env = _environment()
-    assert env.loader is not None
-    css, _, _ = env.loader.get_source(env, STYLESHEET)
+    from conformance.reporters import page
+
+    env = page.environment()
+    css = page.asset(STYLESHEET)
     columns = [t["name"] for t in summary["targets"]]
     # Quoted: a directory name becomes a relative URL path, never a scheme (no ':' survives).
     links = {t["name"]: quote(f"{t['report_dir']}/{INDEX_FILE}") for t in summary["targets"]}
@@ -255,7 +236,7 @@ def render(summary: dict[str, Any]) -> str:
     ]
     return env.get_template(TEMPLATE).render(
         css=Markup(css),
-        csp=f"default-src 'none'; style-src '{_sha256(css)}'; img-src 'none'; form-action 'none'; base-uri 'none'",
+        csp=page.content_security_policy(css),
         summary=summary,
         columns=columns,
         links=links,

@@ -60,6 +60,8 @@ FILE_KEYS = {
 }
 TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 DEFAULT_MAX_EXAMPLES = 100
+#: Restartable tasks the embedded reference seeds, as `serve` does by default.
+DEFAULT_EMBEDDED_RESTARTABLE = 100
 #: Below one request per 1000 s a run would outlast any CI job; above a day per response, a timeout is a typo.
 MIN_RATE_LIMIT = 0.001
 MAX_TIMEOUT = 86400.0
@@ -102,7 +104,7 @@ class RunSettings:
     variants: tuple[str, ...] = ()
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     #: The embedded reference's seeded tasks: restartable, and non-restartable (None: 4 of each kind).
-    embedded_restartable: int = 100
+    embedded_restartable: int = DEFAULT_EMBEDDED_RESTARTABLE
     embedded_not_restartable: int | None = None
     #: Requests in flight at once (independent scenario requests and the property-based phases).
     workers: int = 1
@@ -114,11 +116,11 @@ class RunSettings:
         return self.base_url is None
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The settings of a TOML file: top level, or the [dcs-conformance] table (other tables are other tools')."""
+def load_toml(path: Path) -> dict[str, Any]:
+    """A config file's TOML document; every way it cannot be read is one SettingsError line."""
     try:
         with path.open("rb") as handle:
-            raw = tomllib.load(handle)
+            return tomllib.load(handle)
     except FileNotFoundError:
         raise SettingsError(f"config file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -129,6 +131,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file {path} is not valid TOML: {str(exc)[:120]}") from None
     except OSError as exc:
         raise SettingsError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings of a TOML file: top level, or the [dcs-conformance] table (other tables are other tools')."""
+    raw = load_toml(path)
     if "dcs-conformance" in raw:
         table = raw["dcs-conformance"]
         if not isinstance(table, dict):
@@ -309,7 +316,9 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
         max_requests=int(max_requests) if max_requests is not None else None,
         timeout=float(timeout) if timeout is not None else DEFAULT_TIMEOUT_S,
         max_response_bytes=int(max_response_bytes) if max_response_bytes is not None else DEFAULT_MAX_RESPONSE_BYTES,
-        embedded_restartable=int(embedded_restartable) if embedded_restartable is not None else 100,
+        embedded_restartable=(
+            int(embedded_restartable) if embedded_restartable is not None else DEFAULT_EMBEDDED_RESTARTABLE
+        ),
         embedded_not_restartable=int(embedded_not_restartable) if embedded_not_restartable is not None else None,
         workers=int(workers) if workers is not None else (DEFAULT_REMOTE_WORKERS if base_url else 1),
         strict=bool(pick("strict")),

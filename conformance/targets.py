@@ -28,14 +28,13 @@ import multiprocessing
 import os
 import signal
 import sys
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from conformance import overview
-from conformance.settings import ENV, FILE_KEYS, TYPE_NAMES, RunSettings, SettingsError, resolve
+from conformance.settings import ENV, FILE_KEYS, TYPE_NAMES, RunSettings, SettingsError, load_toml, resolve
 
 #: Credentials are named by an environment variable, never written in the file: key -> the setting it fills.
 CREDENTIAL_ENV_KEYS = {
@@ -97,9 +96,8 @@ class PlannedTarget:
 def lists_targets(path: Path) -> bool:
     """Whether a config file lists targets; a file that cannot be read is left to the single-run path to report."""
     try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except (OSError, ValueError):  # TOMLDecodeError, and UnicodeDecodeError for a file that is not UTF-8
+        raw = load_toml(path)
+    except SettingsError:
         return False
     section = raw.get("dcs-conformance")
     return "targets" in raw or (isinstance(section, dict) and "targets" in section)
@@ -129,15 +127,7 @@ def _check_types(where: str, table: Mapping[str, Any], allowed: Mapping[str, typ
 
 def read_targets_file(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The shared settings and the target tables of a targets file, their keys and types checked."""
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError:
-        raise SettingsError(f"config file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    raw = load_toml(path)
     section = raw.get("dcs-conformance", raw)
     if not isinstance(section, dict):
         raise SettingsError(f"config file {path}: [dcs-conformance] must be a table")

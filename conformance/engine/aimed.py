@@ -13,7 +13,6 @@ requirement: "the smallest batch that loses an item has 21 IDs".
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -210,7 +209,8 @@ class _Judge:
         self.stats = stats
         self.failing: dict[tuple[str, ...], tuple[str, str]] = {}
         self.passing: set[tuple[str, ...]] = set()
-        self.smallest: dict[str, tuple[Exchange, str]] = {}
+        #: requirement -> (size, exchange, message) of the smallest failing batch seen so far.
+        self.smallest: dict[str, tuple[int, Exchange, str]] = {}
         self.halted: list[Exception] = []
         self.shrinking = False
 
@@ -249,8 +249,7 @@ class _Judge:
             findings += check_batch(ids, exchange)
             findings += check_unknown_outcomes(exchange, [task for task in ids if task in self.minted])
             fixtures = [task for task in dict.fromkeys(ids) if task in self.known]
-            if fixtures and exchange.status == 200:
-                findings += check_fixture_outcomes(exchange, [], fixtures, [])
+            findings += check_fixture_outcomes(exchange, [], fixtures, [])
         self.ledger.record(findings, exchange)
         failed = [
             item
@@ -266,22 +265,13 @@ class _Judge:
             return None
         first = failed[0]
         previous = self.smallest.get(first.requirement)
-        if previous is None or len(ids) <= _requested_size(previous[0]):
-            self.smallest[first.requirement] = (exchange, first.message)
+        if previous is None or len(ids) <= previous[0]:
+            self.smallest[first.requirement] = (len(ids), exchange, first.message)
         self.failing[key] = (first.requirement, first.message)
         return self.failing[key]
 
     def publish_reproducers(self) -> None:
-        for requirement, (exchange, message) in self.smallest.items():
-            size = _requested_size(exchange)
+        for requirement, (size, exchange, message) in self.smallest.items():
             headline = HEADLINES.get(requirement, "the smallest failing batch found has {size} IDs").format(size=size)
             self.ledger.lead(requirement, f"shrunk reproducer: {headline}: {message}", exchange)
             self.stats.reproducers[requirement] = size
-
-
-def _requested_size(exchange: Exchange) -> int:
-    try:
-        document = json.loads(exchange.request_body or b"")
-        return len(document["migration_tasks"])
-    except (ValueError, KeyError, TypeError):
-        return 0

@@ -8,18 +8,15 @@ allows only its own inline style, by hash. The page needs no script at all.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from conformance.files import write_atomically
+from conformance.reporters import page
 
 FILENAME = "compare.html"
 TEMPLATE = "compare.html.j2"
@@ -32,7 +29,6 @@ STATES = {
     "same": ("Same behaviour", "conformant"),
     "unmeasured": ("Not comparable", "incomplete"),
 }
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -46,50 +42,18 @@ class FactRow:
 
 def render(comparison: dict[str, Any]) -> str:
     """The complete page for one comparison (as written to compare.json)."""
-    css = "\n".join(_asset(name) for name in STYLESHEETS)
-    page = (
-        _environment()
+    css = "\n".join(page.asset(name) for name in STYLESHEETS)
+    rendered = (
+        page.environment()
         .get_template(TEMPLATE)
-        .render(
-            css=Markup(css),
-            csp=f"default-src 'none'; style-src '{_sha256(css)}'; script-src 'none'; img-src 'none'; "
-            "form-action 'none'; base-uri 'none'",
-            **_view(comparison),
-        )
+        .render(css=Markup(css), csp=page.content_security_policy(css), **_view(comparison))
     )
-    return _SURROGATE.sub("\ufffd", page)
+    return page.utf8_safe(rendered)
 
 
 def write(comparison: dict[str, Any], directory: Path) -> Path:
     """Write compare.html atomically, so a reader never sees half a page."""
     return write_atomically(directory / FILENAME, render(comparison))
-
-
-# ---------------------------------------------------------------------------------------------------------------
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("conformance.reporters", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
-@cache
-def _asset(name: str) -> str:
-    env = _environment()
-    assert env.loader is not None
-    source, _, _ = env.loader.get_source(env, name)
-    return source
-
-
-def _sha256(text: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
 def state(comparison: dict[str, Any]) -> str:

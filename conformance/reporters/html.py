@@ -15,23 +15,20 @@ the curl command) is computed here into small view-model objects.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import http
 import json
 import re
 import shlex
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from conformance.files import write_atomically
+from conformance.reporters import page
 
 FILENAME = "index.html"
 TEMPLATE = "report.html.j2"
@@ -214,56 +211,18 @@ class FilterOption:
 
 def render(report: dict[str, Any]) -> str:
     """The complete page for one report dictionary (as written to report.json)."""
-    css, js = _asset("report.css"), _asset("report.js")
-    page = (
-        _environment()
-        .get_template(TEMPLATE)
-        .render(
-            css=Markup(css),
-            js=Markup(js),
-            csp=f"default-src 'none'; style-src '{_sha256(css)}'; script-src '{_sha256(js)}'; "
-            "img-src 'none'; form-action 'none'; base-uri 'none'",
-            **_view(report),
-        )
+    css, js = page.asset("report.css"), page.asset("report.js")
+    env = page.environment()
+    env.filters["code_spans"] = code_spans
+    rendered = env.get_template(TEMPLATE).render(
+        css=Markup(css), js=Markup(js), csp=page.content_security_policy(css, js), **_view(report)
     )
-    # A lone surrogate (a task ID such as "\ud800" decodes to one) cannot be encoded as UTF-8.
-    return _SURROGATE.sub("\ufffd", page)
+    return page.utf8_safe(rendered)
 
 
 def write(report: dict[str, Any], directory: Path) -> Path:
     """Write index.html into the report directory atomically, so a reader never sees half a page."""
     return write_atomically(directory / FILENAME, render(report))
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Environment and assets.
-
-
-@cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("conformance.reporters", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["code_spans"] = code_spans
-    return env
-
-
-@cache
-def _asset(name: str) -> str:
-    """An inline asset, read verbatim: its bytes must match the hash in the Content-Security-Policy."""
-    env = _environment()
-    assert env.loader is not None
-    source, _, _ = env.loader.get_source(env, name)
-    return source
-
-
-def _sha256(text: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
 def code_spans(text: str) -> Markup:

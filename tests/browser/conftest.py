@@ -12,6 +12,7 @@ import shutil
 import time
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -92,3 +93,48 @@ def screenshots() -> Path:
     """Full-page screenshots are kept as test artefacts (reports/ is git-ignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@dataclass
+class Watched:
+    """A page with everything it did recorded: console errors, uncaught exceptions, dialogs and every request."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def open(self, path: Path) -> str:
+        url = path.as_uri()
+        self.page.goto(url)
+        return url
+
+    def assert_quiet(self, url: str) -> None:
+        assert self.errors == []
+        assert self.requests == [url], "the page must load nothing but itself"
+
+
+def watch(context: Any) -> Watched:
+    watched = Watched(context.new_page())
+    watched.page.on("console", lambda msg: watched.errors.append(msg.text) if msg.type == "error" else None)
+    watched.page.on("pageerror", lambda exc: watched.errors.append(f"uncaught: {exc}"))
+    watched.page.on("request", lambda request: watched.requests.append(request.url))
+    watched.page.on("dialog", lambda dialog: (watched.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    return watched
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield watch(context)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def tab_without_js(browser: Any) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    try:
+        yield watch(context)
+    finally:
+        context.close()

@@ -4,10 +4,8 @@ fidelity figure and the differing exchanges, logs no error, runs no script and a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,42 +14,13 @@ from conformance.engine.runner import execute
 from conformance.reporters import compare_html, compare_json
 from conformance.settings import resolve
 
+if TYPE_CHECKING:
+    from tests.browser.conftest import Watched
+
 pytestmark = pytest.mark.e2e
 
 #: The banner colour the page borrows from the report for "behaviour differs" (#9a6700).
 BEHAVIOUR_DIFFERS_RGB = "rgb(154, 103, 0)"
-
-
-@dataclass
-class Quiet:
-    """A page with every console error, uncaught exception, dialog and request it caused."""
-
-    page: Any
-    errors: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-    def open(self, path: Path) -> str:
-        url = path.as_uri()
-        self.page.goto(url)
-        return url
-
-    def assert_quiet(self, url: str) -> None:
-        assert self.errors == []
-        assert self.requests == [url], "the page must load nothing but itself"
-
-
-@pytest.fixture
-def tab(browser: Any) -> Iterator[Quiet]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    watched = Quiet(context.new_page())
-    watched.page.on("console", lambda msg: watched.errors.append(msg.text) if msg.type == "error" else None)
-    watched.page.on("pageerror", lambda exc: watched.errors.append(f"uncaught: {exc}"))
-    watched.page.on("request", lambda request: watched.requests.append(request.url))
-    watched.page.on("dialog", lambda dialog: (watched.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    try:
-        yield watched
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +41,7 @@ def compare_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return pages
 
 
-def test_a_comparison_with_differences(tab: Quiet, compare_pages: dict[str, Path], screenshots: Path) -> None:
+def test_a_comparison_with_differences(tab: Watched, compare_pages: dict[str, Path], screenshots: Path) -> None:
     from playwright.sync_api import expect
 
     comparison = json.loads((compare_pages["differs"].parent / "compare.json").read_text(encoding="utf-8"))
@@ -102,7 +71,7 @@ def test_a_comparison_with_differences(tab: Quiet, compare_pages: dict[str, Path
     tab.assert_quiet(url)
 
 
-def test_a_comparison_of_a_run_with_itself(tab: Quiet, compare_pages: dict[str, Path], screenshots: Path) -> None:
+def test_a_comparison_of_a_run_with_itself(tab: Watched, compare_pages: dict[str, Path], screenshots: Path) -> None:
     from playwright.sync_api import expect
 
     url = tab.open(compare_pages["same"])
@@ -115,7 +84,7 @@ def test_a_comparison_of_a_run_with_itself(tab: Quiet, compare_pages: dict[str, 
     tab.assert_quiet(url)
 
 
-def test_printing_keeps_every_table(tab: Quiet, compare_pages: dict[str, Path]) -> None:
+def test_printing_keeps_every_table(tab: Watched, compare_pages: dict[str, Path]) -> None:
     from playwright.sync_api import expect
 
     url = tab.open(compare_pages["differs"])

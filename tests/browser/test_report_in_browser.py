@@ -3,60 +3,17 @@ network for nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from conformance.contract import load_catalogue
 
+if TYPE_CHECKING:
+    from tests.browser.conftest import Watched
+
 pytestmark = pytest.mark.e2e
-
-
-@dataclass
-class Watched:
-    """A page with everything it did recorded: console errors, uncaught exceptions and every request."""
-
-    page: Any
-    errors: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-    def open(self, path: Path) -> str:
-        url = path.as_uri()
-        self.page.goto(url)
-        return url
-
-    def assert_quiet(self, url: str) -> None:
-        assert self.errors == []
-        assert self.requests == [url], "the page must load nothing but itself"
-
-
-def watch(context: Any) -> Watched:
-    watched = Watched(context.new_page())
-    watched.page.on("console", lambda msg: watched.errors.append(msg.text) if msg.type == "error" else None)
-    watched.page.on("pageerror", lambda exc: watched.errors.append(f"uncaught: {exc}"))
-    watched.page.on("request", lambda request: watched.requests.append(request.url))
-    return watched
-
-
-@pytest.fixture
-def tab(browser: Any) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    try:
-        yield watch(context)
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def tab_without_js(browser: Any) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
-    try:
-        yield watch(context)
-    finally:
-        context.close()
 
 
 def rows(tab: Watched, selector: str = "") -> Any:

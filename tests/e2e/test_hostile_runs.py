@@ -71,10 +71,13 @@ def test_a_well_behaved_minimal_implementation_is_conformant_without_fixtures(tm
     assert took < 60
 
 
-def test_a_mock_that_never_answers_bodies_it_cannot_parse_is_non_conformant_and_fully_judged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 4], ids=["one worker", "four workers (the default for a remote target)"])
+def test_a_mock_that_never_answers_bodies_it_cannot_parse_is_non_conformant_and_fully_judged(
+    tmp_path: Path, workers: int
+) -> None:
     """What Prism does: the run goes on past every unanswered body and names BR-REQ-001."""
     with HostileServer("hang-on-invalid-json", hold_s=5) as server:
-        outcome, took = judge(server, tmp_path)
+        outcome, took = judge(server, tmp_path, workers=workers)
     report = assert_reports_written(outcome)
     assert (report["verdict"], outcome.exit_code) == ("non-conformant", 1), report["verdict_reason"]
     assert status(report, "BR-REQ-001") == "failed"
