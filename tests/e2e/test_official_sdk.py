@@ -102,7 +102,9 @@ def test_sdk_mixed_batch_parses_into_success_and_failed_items_with_error_fields(
     by_id = {item.task_id: item for item in response.migration_tasks}
     assert set(by_id) == {restartable, v1, unknown}
     assert (by_id[restartable].result, by_id[restartable].error_code, by_id[restartable].error_msg) == (
-        "success", None, None
+        "success",
+        None,
+        None,
     )
     assert (by_id[v1].result, by_id[v1].error_code, by_id[v1].error_msg) == ("failed", "dcs.41.0001", "task not v2")
     assert by_id[unknown].result == "failed"

@@ -41,7 +41,8 @@ AK, SK = "HPUAREFERENCEAK00001", "reference-secret-key-0123456789abcdefghij"
 RO_AK, RO_SK = "HPUAREADONLYAK000001", "readonly-secret-key-0123456789abcdefghij"
 SPEC_URI = "urn:dcs-conformance:batch-restart"
 CLEAN_ENV = {
-    key: value for key, value in os.environ.items()
+    key: value
+    for key, value in os.environ.items()
     if key not in {"DCS_AUTH_TOKEN", "CLOUD_SDK_AK", "CLOUD_SDK_SK"} and not key.lower().endswith("_proxy")
 }
 
@@ -58,8 +59,13 @@ OK_SCHEMA = schema("BatchRestartOnlineMigrationTasksResponse")
 ERROR_SCHEMA = schema("ErrorBody")
 
 
-def add_tasks(store: TaskStore, count: int = 1, status: Status = Status.TERMINATED, api_version: str = "v2",
-              kind: MigrationType = MigrationType.ONLINE) -> list[str]:
+def add_tasks(
+    store: TaskStore,
+    count: int = 1,
+    status: Status = Status.TERMINATED,
+    api_version: str = "v2",
+    kind: MigrationType = MigrationType.ONLINE,
+) -> list[str]:
     """Fresh tasks in a shared store, so tests never depend on each other's restarts."""
     ids = [str(uuid.uuid4()) for _ in range(count)]
     for task_id in ids:
@@ -258,8 +264,10 @@ def test_unexpected_internal_error_is_answered_500_with_json_error_body_and_requ
         def restart_batch(self, task_ids: Any) -> Any:
             raise RuntimeError("simulated defect")
 
-    with BackgroundServer(create_app(BrokenStore())) as server, \
-            httpx.Client(base_url=server.base_url, timeout=10, trust_env=False) as client:
+    with (
+        BackgroundServer(create_app(BrokenStore())) as server,
+        httpx.Client(base_url=server.base_url, timeout=10, trust_env=False) as client,
+    ):
         assert_error(restart(client, ["any"]), 500)
 
 
@@ -275,8 +283,14 @@ def test_wrong_method_gets_405_with_json_error_body(open_server: Running, method
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/v2", f"/v2/{PROJECT}/migration-tasks", f"/v1/{PROJECT}/migration-tasks/batch-restart",
-     f"/v2/{PROJECT}/migration-task/batch-restart", f"/v2/{PROJECT}/migration-tasks/batch-restart/extra"],
+    [
+        "/",
+        "/v2",
+        f"/v2/{PROJECT}/migration-tasks",
+        f"/v1/{PROJECT}/migration-tasks/batch-restart",
+        f"/v2/{PROJECT}/migration-task/batch-restart",
+        f"/v2/{PROJECT}/migration-tasks/batch-restart/extra",
+    ],
 )
 def test_unknown_path_gets_404_json(open_server: Running, path: str) -> None:
     assert_error(open_server.client.post(path, json={"migration_tasks": ["x"]}), 404)
@@ -294,8 +308,10 @@ def test_endpoint_path_with_trailing_slash_gets_a_documented_json_answer_not_a_r
 
 def test_project_restriction_gives_404_for_other_projects_and_200_for_served_ones() -> None:
     store = TaskStore()
-    with BackgroundServer(create_app(store, projects=["p1"])) as server, \
-            httpx.Client(base_url=server.base_url, timeout=10, trust_env=False) as client:
+    with (
+        BackgroundServer(create_app(store, projects=["p1"])) as server,
+        httpx.Client(base_url=server.base_url, timeout=10, trust_env=False) as client,
+    ):
         other = client.post(ENDPOINT.replace("{project_id}", "p2"), json={"migration_tasks": add_tasks(store)})
         assert_error(other, 404)
         served = client.post(ENDPOINT.replace("{project_id}", "p1"), json={"migration_tasks": add_tasks(store)})
@@ -409,7 +425,10 @@ def test_cli_serve_prints_its_url_serves_the_fixtures_and_exits_0_on_sigterm(tmp
     fixtures_file = tmp_path / "f.json"
     process = subprocess.Popen(
         serve("--port", "0", "--fixtures-out", str(fixtures_file)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CLEAN_ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=CLEAN_ENV,
     )
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True)
@@ -438,8 +457,9 @@ def test_cli_serve_prints_its_url_serves_the_fixtures_and_exits_0_on_sigterm(tmp
 
 
 def test_cli_serve_token_auth_without_a_token_exits_2_with_one_line_and_no_traceback() -> None:
-    done = subprocess.run(serve("--auth", "token", "--port", "0"), capture_output=True, text=True, env=CLEAN_ENV,
-                          timeout=30)
+    done = subprocess.run(
+        serve("--auth", "token", "--port", "0"), capture_output=True, text=True, env=CLEAN_ENV, timeout=30
+    )
     assert done.returncode == 2
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
@@ -451,8 +471,13 @@ def test_cli_serve_token_auth_without_a_token_exits_2_with_one_line_and_no_trace
 def test_cli_serve_unwritable_fixtures_out_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("", encoding="utf-8")
-    done = subprocess.run(serve("--port", "0", "--fixtures-out", str(blocker / "f.json")), capture_output=True,
-                          text=True, env=CLEAN_ENV, timeout=30)
+    done = subprocess.run(
+        serve("--port", "0", "--fixtures-out", str(blocker / "f.json")),
+        capture_output=True,
+        text=True,
+        env=CLEAN_ENV,
+        timeout=30,
+    )
     assert "Traceback" not in done.stderr
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
@@ -479,7 +504,21 @@ def test_cli_serve_help_mentions_every_option() -> None:
     declared = {
         name for action in commands.choices["serve"]._actions for name in action.option_strings if name.startswith("--")
     }
-    expected = {"--host", "--port", "--auth", "--token", "--readonly-token", "--ak", "--sk", "--readonly-ak",
-                "--readonly-sk", "--project-id", "--fixtures-out", "--restartable", "--seed", "--help"}
+    expected = {
+        "--host",
+        "--port",
+        "--auth",
+        "--token",
+        "--readonly-token",
+        "--ak",
+        "--sk",
+        "--readonly-ak",
+        "--readonly-sk",
+        "--project-id",
+        "--fixtures-out",
+        "--restartable",
+        "--seed",
+        "--help",
+    }
     assert expected <= declared
     assert sorted(o for o in declared if not re.search(rf"(?<![\w-]){o}(?![\w-])", done.stdout)) == []
