@@ -18,8 +18,8 @@ from typing import Any, NoReturn
 
 import pytest
 
-from conformance.engine.runner import execute
 from conformance.reporters import html
+from conformance.reporting import execute
 from conformance.settings import resolve
 
 CHROMIUM = Path(os.environ.get("DCS_CHROMIUM", "/usr/bin/chromium"))

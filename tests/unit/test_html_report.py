@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.runner import execute
 from conformance.reporters import html, json_report
+from conformance.reporting import execute
 from conformance.settings import resolve
 
 HOSTILE = (
