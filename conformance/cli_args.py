@@ -37,7 +37,8 @@ def _port(value: str) -> int:
     return port
 
 
-def _positive_int(value: str) -> int:
+def _count(value: str) -> int:
+    """A number of tasks to seed: 0 or more (a reference without tasks of one kind is a setup worth testing)."""
     try:
         number = int(value)
     except ValueError:
@@ -88,11 +89,11 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentP
     )
     serve.add_argument("--fixtures-out", type=Path, metavar="FILE", help="write the seeded tasks as a fixtures file")
     serve.add_argument(
-        "--restartable", type=_positive_int, default=100, help="restartable tasks to seed (default: %(default)s)"
+        "--restartable", type=_count, default=100, help="restartable tasks to seed (default: %(default)s)"
     )
     serve.add_argument(
         "--not-restartable",
-        type=_positive_int,
+        type=_count,
         metavar="N",
         help="non-restartable tasks to seed, cycling through every kind (default: 4 of each of the 12 kinds)",
     )

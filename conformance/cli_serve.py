@@ -58,19 +58,18 @@ def check_serve_credentials(mode: str, token: str | None, readonly_token: str | 
         raise UsageError(str(exc)) from None
 
 
-def server_tls_files(args: argparse.Namespace) -> dict[str, str | None]:
+def check_server_tls_files(args: argparse.Namespace) -> None:
     """The reference's TLS files, read once before it starts so that a bad one is one clear line."""
     from conformance.tls import TlsSetupError, check_server_files
 
     if not args.tls_cert:
         if args.tls_key or args.client_ca:
             raise UsageError(f"{'--tls-key' if args.tls_key else '--client-ca'} needs --tls-cert FILE")
-        return {}
+        return
     try:
         check_server_files(args.tls_cert, args.tls_key, args.client_ca)
     except TlsSetupError as exc:
         raise UsageError(str(exc)) from None
-    return {"tls_cert": args.tls_cert, "tls_key": args.tls_key, "client_ca": args.client_ca}
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -84,7 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 print("\n".join(deviations.listing(kind)))
         return 0
     policy = auth_policy_from_args(args)
-    tls_files = server_tls_files(args)
+    check_server_tls_files(args)
     try:
         app, fixtures = assemble(
             policy,
@@ -98,7 +97,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    server = BackgroundServer(app, host=args.host, port=args.port, **tls_files)
+    server = BackgroundServer(
+        app, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key, client_ca=args.client_ca
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -134,13 +134,8 @@ class RunStats(TypedDict):
     first_must_failure: FirstFailure | None
 
 
-class Counts(TypedDict):
-    passed: int
-    failed: int
-    warning: int
-    skipped: int
-    error: int
-    total: int
+#: Requirements per status (passed, failed, warning, skipped, error) and their total (results.count_statuses).
+Counts = dict[str, int]
 
 
 class Report(TypedDict):

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from conformance import __version__
 from conformance.certify import write_bundle
@@ -20,7 +20,7 @@ from conformance.credentials import Credentials
 from conformance.engine.progress import Watch
 from conformance.engine.runner import OpenRun, RunResult, exit_code, interruptible, judge
 from conformance.report_dir import claim, default_report_dir, point_latest
-from conformance.report_model import REPORT_FORMAT, Counts, Report
+from conformance.report_model import REPORT_FORMAT, Report
 from conformance.reporters import html, json_report, junit
 from conformance.results import count_statuses
 from conformance.sanitize import scrub
@@ -101,7 +101,7 @@ def build_report(result: RunResult, command: str) -> Report:
         "started_at": result.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": result.duration_s,
         "stats": result.stats,
-        "counts": cast(Counts, count_statuses(cast(list[dict[str, Any]], result.requirements))),
+        "counts": count_statuses(cast(list[dict[str, Any]], result.requirements)),
         "requirements": result.requirements,
         "observations": result.observations,
         "trace": result.trace,
@@ -118,7 +118,7 @@ def write_reports(report: Report, directory: Path, *, certify: bool) -> None:
         write_bundle(report, directory)
 
 
-def _auth_kind(credentials: Credentials) -> str:
+def _auth_kind(credentials: Credentials) -> Literal["token", "aksk", "none"]:
     if credentials.token:
         return "token"
     if credentials.ak:

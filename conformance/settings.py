@@ -345,7 +345,7 @@ def _tls_options(
     while DCS_CA_BUNDLE (like SSL_CERT_FILE) is simply not needed for an http or embedded run."""
     insecure = bool(pick("insecure"))
     named = [key for key in ("ca_bundle", "client_cert", "client_key") if flags.get(key) or from_file.get(key)]
-    https = bool(base_url) and base_url.lower().startswith("https://")
+    https = base_url is not None and base_url.lower().startswith("https://")
     if (insecure or named) and not https:
         given = "--" + ("insecure" if insecure else named[0]).replace("_", "-")
         raise SettingsError(f"{given} is for an https:// --base-url target; this run's target is not one")
