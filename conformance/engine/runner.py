@@ -248,6 +248,7 @@ def judge(
         try:
             scenario_rng = random.Random(rng.getrandbits(64))
             Scenarios(client, ledger, scenario_rng, target.fixtures, say, workers=settings.workers).run_all()
+            _stop_if_signalled(signals)
             say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
             run_aimed(
                 client,
@@ -260,6 +261,7 @@ def judge(
                 workers=settings.workers,
                 progress=say,
             )
+            _stop_if_signalled(signals)
             planned = schemathesis_examples(settings.max_examples)
             say(f"generated: schemathesis examples, coverage and fuzzing phases ({planned} fuzzing examples)")
             view = generated_progress(generated, client, ledger, planned, clock)
@@ -274,6 +276,7 @@ def judge(
                     workers=settings.workers,
                     progress=(lambda _: None) if shown else say,
                 )
+            _stop_if_signalled(signals)
         except Interrupted as exc:
             interrupted = exc.signum
             run_error = f"interrupted ({exc}) after {client.sent} requests"
@@ -339,6 +342,13 @@ def judge(
         error=run_error,
         interrupted=interrupted,
     )
+
+
+def _stop_if_signalled(signals: list[int]) -> None:
+    """A signal a library swallowed (hypothesis may take the example it interrupted for a flaky one and carry on)
+    still stops the run, at the end of the phase it landed in."""
+    if signals:
+        raise Interrupted(signals[0])
 
 
 def _print_traceback(target: Target) -> None:
