@@ -139,7 +139,8 @@ Counts = dict[str, int]
 
 
 class Report(TypedDict):
-    report_format: int
+    #: Absent from reports written before the format was numbered; they read as format 1.
+    report_format: NotRequired[int]
     verdict: str
     verdict_reason: str | None
     diagnosis: list[str]
