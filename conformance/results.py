@@ -7,7 +7,7 @@ Checks produce findings; the ledger collects them; reporters read only the finis
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -127,6 +127,9 @@ class Finding:
     requirement: str
     ok: bool
     message: str = ""
+    #: What the message says, as data for views: ``missing``, ``foreign``, ``repeated`` (task IDs), ``expected``
+    #: and ``actual`` (an outcome such as "success" or "failed"). Empty when there is nothing to structure.
+    detail: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ class Ledger:
                     }
                 tally.violations += 1
                 if len(tally.evidence) < EVIDENCE_PER_REQUIREMENT:
-                    tally.evidence.append(exchange.to_dict(item.message) if exchange else {"explanation": item.message})
+                    tally.evidence.append(_evidence(item, exchange))
 
     def _observe(self, item: Seen, exchange: Exchange | None) -> None:
         tally = self._observations[item.observation]
@@ -286,6 +289,15 @@ class Ledger:
                 }
             )
         return results
+
+
+def _evidence(finding: Finding, exchange: Exchange | None) -> dict[str, Any]:
+    """A violation as report evidence: the exchange, the explanation and, when the check structured it, its
+    detail beside the explanation."""
+    entry = exchange.to_dict(finding.message) if exchange else {"explanation": finding.message}
+    if finding.detail:
+        entry["detail"] = dict(finding.detail)
+    return entry
 
 
 def _checks(count: int) -> str:
