@@ -109,7 +109,7 @@ def check_response(ex: Exchange) -> list[Finding | Seen]:
     """All rules that hold for any response to any request; a request without a complete answer is judged only on
     having had none."""
     if not ex.complete:
-        return check_answered(ex)
+        return [*check_answered(ex)]
     return [
         *check_answered(ex),
         *check_no_server_error(ex),
