@@ -10,7 +10,8 @@ import pytest
 
 from conformance.contract import load_catalogue
 from conformance.diagnosis import diagnose
-from conformance.results import Exchange, Finding, Ledger, Verdict, decide_verdict
+from conformance.results import Finding, Ledger, Verdict, decide_verdict
+from tests.conftest import exchange
 
 
 def requirement(req_id: str, level: str, status: str, needs: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -58,10 +59,6 @@ def test_an_error_outranks_everything() -> None:
 
 
 # -- the ledger -------------------------------------------------------------------------------------------------
-
-
-def exchange(status: int = 200, **fields: Any) -> Exchange:
-    return Exchange("POST", "http://t/x", {}, b"{}", status, {}, b"{}", **fields)
 
 
 def test_a_throttled_exchange_is_never_evidence_only_an_observation() -> None:
