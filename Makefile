@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint serve bench clean
+.PHONY: run test test-fast lint serve bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The unit tests alone (no server, no engine run; the wheel build is packaging, left to `make test`): seconds, for
+# every edit. `make test` still runs everything before a commit.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q \
+		--deselect tests/unit/test_openapi.py::test_built_wheel_contains_the_contract $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	bench/killrate $(ARGS)

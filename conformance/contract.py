@@ -50,6 +50,7 @@ class Requirement:
     statement: str
     sources: tuple[Source, ...]
     needs: tuple[str, ...] = ()
+    since: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Observation:
     id: str
     title: str
     about: str
+    since: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,13 @@ class Catalogue:
     requirements: tuple[Requirement, ...]
     observations: tuple[Observation, ...]
     documents: dict[str, str] = field(default_factory=dict)
+    #: What a run may have to provide, each with the reason reported for a requirement that needs it when it is
+    #: not provided.
+    needs: dict[str, str] = field(default_factory=dict)
+
+    def needing(self, need: str) -> tuple[Requirement, ...]:
+        """The requirements a run cannot exercise without ``need``."""
+        return tuple(req for req in self.requirements if need in req.needs)
 
 
 def spec_path() -> Path:
@@ -102,8 +111,12 @@ def load_catalogue() -> Catalogue:
             statement=" ".join(item["statement"].split()),
             sources=tuple(Source(**source) for source in item["sources"]),
             needs=tuple(item.get("needs", ())),
+            since=item["since"],
         )
         for item in raw["requirements"]
     )
     observations = tuple(Observation(**item) for item in raw["observations"])
-    return Catalogue(requirements=requirements, observations=observations, documents=dict(raw["documents"]))
+    needs = {need: " ".join(about["unmet"].split()) for need, about in raw["needs"].items()}
+    return Catalogue(
+        requirements=requirements, observations=observations, documents=dict(raw["documents"]), needs=needs
+    )

@@ -75,7 +75,7 @@ class DcsItem(pytest.Item):
         super().__init__(**kwargs)
         self.dcs = dcs
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, DcsFinding):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo, style=style))

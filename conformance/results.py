@@ -7,7 +7,7 @@ Checks produce findings; the ledger collects them; reporters read only the finis
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -135,6 +135,9 @@ class Finding:
     requirement: str
     ok: bool
     message: str = ""
+    #: What the message says, as data for views: ``missing``, ``foreign``, ``repeated`` (task IDs), ``expected``
+    #: and ``actual`` (an outcome such as "success" or "failed"). Empty when there is nothing to structure.
+    detail: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class Ledger:
         several times; watchers tell repeats apart by ``seq``."""
         self._watchers.append(watcher)
 
-    def record(self, results: list[Finding | Seen], exchange: Exchange | None = None) -> None:
+    def record(self, results: Sequence[Finding | Seen], exchange: Exchange | None = None) -> None:
         if exchange is not None:
             for watcher in self._watchers:
                 watcher(exchange)
@@ -204,7 +207,7 @@ class Ledger:
                     }
                 tally.violations += 1
                 if len(tally.evidence) < EVIDENCE_PER_REQUIREMENT:
-                    tally.evidence.append(exchange.to_dict(item.message) if exchange else {"explanation": item.message})
+                    tally.evidence.append(_evidence(item, exchange))
 
     def _observe(self, item: Seen, exchange: Exchange | None) -> None:
         tally = self._observations[item.observation]
@@ -229,6 +232,13 @@ class Ledger:
         self.skip_reasons.setdefault(requirement, reason)
         if needs:
             self.skip_needs.setdefault(requirement, needs)
+
+    def skip_unmet(self, unmet: Mapping[str, str]) -> None:
+        """Skip every requirement the catalogue says needs something the run does not provide, with the reason
+        given for that need (a requirement exercised anyway, by other means, is judged all the same)."""
+        for need, reason in unmet.items():
+            for req in self.catalogue.needing(need):
+                self.skip(req.id, reason)
 
     def valid_request_answered(self, exchange: Exchange) -> None:
         """Remember how a well-formed request under the run's own credentials was answered, for the diagnosis."""
@@ -294,6 +304,15 @@ class Ledger:
                 }
             )
         return results
+
+
+def _evidence(finding: Finding, exchange: Exchange | None) -> dict[str, Any]:
+    """A violation as report evidence: the exchange, the explanation and, when the check structured it, its
+    detail beside the explanation."""
+    entry: dict[str, Any] = exchange.to_dict(finding.message) if exchange else {"explanation": finding.message}
+    if finding.detail:
+        entry["detail"] = dict(finding.detail)
+    return entry
 
 
 def _checks(count: int) -> str:

@@ -111,7 +111,7 @@ def guarded(secrets: Iterable[str] = ()) -> Iterator[TerminalGuard]:
     """Guard sys.stdout and sys.stderr until the block ends (then flush and restore them)."""
     guard = TerminalGuard(secrets)
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = guard.wrap(saved[0]), guard.wrap(saved[1])  # type: ignore[assignment]
+    sys.stdout, sys.stderr = guard.wrap(saved[0]), guard.wrap(saved[1])
     try:
         yield guard
     finally:

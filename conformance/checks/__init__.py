@@ -1,22 +1,48 @@
 """Checks: pure functions from what was sent and received to findings about catalogue requirements.
 
-Every check declares the requirement IDs it can judge with ``@covers``; the catalogue test uses that registry to
-prove each MUST requirement has at least one check. Checks never send requests and never format reports.
+A check module names each requirement it judges once, as a ``Rule``; every finding is made by a rule, so a
+requirement ID is written in one place. Every check declares the rules it may use with ``@covers``; the catalogue
+tests use that registry to prove each MUST requirement has at least one check and that a check emits only what it
+declares. Checks never send requests and never format reports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from conformance.results import Finding
 
 F = TypeVar("F", bound=Callable[..., object])
 
 COVERAGE: dict[str, tuple[str, ...]] = {}
 
 
-def covers(*requirement_ids: str) -> Callable[[F], F]:
+@dataclass(frozen=True)
+class Rule:
+    """One catalogue requirement as the checks judge it: the finding factory bound to its ID."""
+
+    requirement: str
+
+    def held(self) -> Finding:
+        return Finding(self.requirement, True)
+
+    def violated(self, message: str, **detail: Any) -> Finding:
+        """``detail`` is the structured part of the message (missing, foreign, repeated IDs; expected and actual
+        outcome), for views that would otherwise re-derive it."""
+        return Finding(self.requirement, False, message, detail)
+
+    def judged(self, ok: bool, message: str = "", **detail: Any) -> Finding:
+        """Held when ``ok``, else violated with ``message`` and ``detail`` (which are ignored when it held)."""
+        return self.held() if ok else self.violated(message, **detail)
+
+
+def covers(*rules: Rule) -> Callable[[F], F]:
+    """Declare the rules a check may judge; a check emits findings of these requirements only."""
+
     def register(func: F) -> F:
-        COVERAGE[f"{func.__module__}.{func.__qualname__}"] = requirement_ids
+        COVERAGE[f"{func.__module__}.{func.__qualname__}"] = tuple(rule.requirement for rule in rules)
         return func
 
     return register

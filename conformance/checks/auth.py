@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-from conformance.checks import covers
+from conformance.checks import Rule, covers
 from conformance.checks.responses import error_body_problem
 from conformance.results import Exchange, Finding
 
+UNAUTHENTICATED_401 = Rule("BR-REQ-018")
+WRONG_CREDENTIALS_401 = Rule("BR-REQ-019")
+FORBIDDEN_403 = Rule("BR-REQ-020")
 
-def _expect(ex: Exchange, requirement: str, status: int, what: str) -> list[Finding]:
+
+def _expect(ex: Exchange, rule: Rule, status: int, what: str) -> list[Finding]:
     if not ex.complete:
-        return [Finding(requirement, False, f"{what}: {ex.failure}, not {status}")]
+        return [rule.violated(f"{what}: {ex.failure}, not {status}")]
     if ex.status != status:
-        return [Finding(requirement, False, f"{what}: answered {ex.status}, not {status}")]
+        return [rule.violated(f"{what}: answered {ex.status}, not {status}")]
     problem = error_body_problem(ex.response_json)
-    return [Finding(requirement, problem is None, f"{what}: {problem}" if problem else "")]
+    return [rule.judged(problem is None, f"{what}: {problem}")]
 
 
-@covers("BR-REQ-018")
+@covers(UNAUTHENTICATED_401)
 def check_unauthenticated(ex: Exchange, what: str) -> list[Finding]:
-    return _expect(ex, "BR-REQ-018", 401, what)
+    return _expect(ex, UNAUTHENTICATED_401, 401, what)
 
 
-@covers("BR-REQ-019")
+@covers(WRONG_CREDENTIALS_401)
 def check_wrong_credentials(ex: Exchange, what: str) -> list[Finding]:
-    return _expect(ex, "BR-REQ-019", 401, what)
+    return _expect(ex, WRONG_CREDENTIALS_401, 401, what)
 
 
-@covers("BR-REQ-020")
+@covers(FORBIDDEN_403)
 def check_forbidden(ex: Exchange, what: str) -> list[Finding]:
-    return _expect(ex, "BR-REQ-020", 403, what)
+    return _expect(ex, FORBIDDEN_403, 403, what)

@@ -11,11 +11,23 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from conformance.checks import covers
+from conformance.checks import Rule, covers
 from conformance.results import NOT_JSON, Exchange, Finding, Seen
 
 RESULTS = ("success", "failed")
 DOCUMENTED_ITEM_FIELDS = frozenset({"result", "task_id", "error_code", "error_msg"})
+
+SHAPE = Rule("BR-REQ-007")
+RESULT_VALUES = Rule("BR-REQ-008")
+NONE_MISSING = Rule("BR-REQ-009")
+NONE_FOREIGN = Rule("BR-REQ-010")
+NONE_REPEATED = Rule("BR-REQ-011")
+FAILED_EXPLAINED = Rule("BR-REQ-012")
+SUCCESS_WITHOUT_ERROR = Rule("BR-REQ-013")
+RESTARTABLE_SUCCEEDS = Rule("BR-REQ-014")
+NOT_RESTARTABLE_FAILS = Rule("BR-REQ-015")
+FULL_BATCH = Rule("BR-REQ-016")
+SAME_OUTCOMES = Rule("BR-REQ-017")
 
 
 def result_items(ex: Exchange) -> list[dict[str, Any]] | None:
@@ -31,37 +43,37 @@ def _well_formed(item: object) -> bool:
     return isinstance(item, dict) and isinstance(item.get("task_id"), str) and isinstance(item.get("result"), str)
 
 
-@covers("BR-REQ-007")
+@covers(SHAPE)
 def check_shape(ex: Exchange) -> list[Finding | Seen]:
     body = ex.response_json
     if body is NOT_JSON:
-        return [Finding("BR-REQ-007", False, "the 200 body is not JSON")]
+        return [SHAPE.violated("the 200 body is not JSON")]
     if not isinstance(body, dict):
-        return [Finding("BR-REQ-007", False, f"the 200 body is a JSON {type(body).__name__}, not an object")]
+        return [SHAPE.violated(f"the 200 body is a JSON {type(body).__name__}, not an object")]
     if "migration_tasks" not in body:
         keys = ", ".join(sorted(body)) or "none"
-        return [Finding("BR-REQ-007", False, f"the 200 body has no 'migration_tasks' (keys: {keys})")]
+        return [SHAPE.violated(f"the 200 body has no 'migration_tasks' (keys: {keys})")]
     tasks = body["migration_tasks"]
     if not isinstance(tasks, list):
-        return [Finding("BR-REQ-007", False, f"$.migration_tasks is {type(tasks).__name__}, not an array")]
+        return [SHAPE.violated(f"$.migration_tasks is {type(tasks).__name__}, not an array")]
     results: list[Finding | Seen] = [Seen("OBS-008", f"$.{key}") for key in body if key != "migration_tasks"]
     for index, item in enumerate(tasks):
         where = f"$.migration_tasks[{index}]"
         if not isinstance(item, dict):
-            return [*results, Finding("BR-REQ-007", False, f"{where} is {type(item).__name__}, not an object")]
+            return [*results, SHAPE.violated(f"{where} is {type(item).__name__}, not an object")]
         for key in ("task_id", "result"):
             if key not in item:
-                return [*results, Finding("BR-REQ-007", False, f"{where} has no {key!r}")]
+                return [*results, SHAPE.violated(f"{where} has no {key!r}")]
             if not isinstance(item[key], str):
                 message = f"{where}.{key} is {type(item[key]).__name__} {item[key]!r}, not a string"
-                return [*results, Finding("BR-REQ-007", False, message)]
+                return [*results, SHAPE.violated(message)]
         results.extend(
             Seen("OBS-008", f"$.migration_tasks[].{key}") for key in item if key not in DOCUMENTED_ITEM_FIELDS
         )
-    return [*results, Finding("BR-REQ-007", True)]
+    return [*results, SHAPE.held()]
 
 
-@covers("BR-REQ-008", "BR-REQ-012", "BR-REQ-013")
+@covers(RESULT_VALUES, FAILED_EXPLAINED, SUCCESS_WITHOUT_ERROR)
 def check_items(ex: Exchange) -> list[Finding]:
     """Each item's result is success or failed; failed items explain themselves; success items carry no error."""
     if result_items(ex) is None:
@@ -73,16 +85,16 @@ def check_items(ex: Exchange) -> list[Finding]:
         where = f"$.migration_tasks[{index}]"
         result = item["result"]
         if result not in RESULTS:
-            findings.append(Finding("BR-REQ-008", False, f"{where}.result is {result!r}, not 'success' or 'failed'"))
+            findings.append(RESULT_VALUES.violated(f"{where}.result is {result!r}, not 'success' or 'failed'"))
             continue
-        findings.append(Finding("BR-REQ-008", True))
+        findings.append(RESULT_VALUES.held())
         if result == "failed":
             problem = _missing_error(item, where)
-            findings.append(Finding("BR-REQ-012", problem is None, problem or ""))
+            findings.append(FAILED_EXPLAINED.judged(problem is None, problem or ""))
         else:
             extra = [key for key in ("error_code", "error_msg") if item.get(key) is not None]
-            message = f"{where} is 'success' but carries {' and '.join(extra)}" if extra else ""
-            findings.append(Finding("BR-REQ-013", not extra, message))
+            message = f"{where} is 'success' but carries {' and '.join(extra)}"
+            findings.append(SUCCESS_WITHOUT_ERROR.judged(not extra, message))
     return findings
 
 
@@ -95,7 +107,7 @@ def _missing_error(item: dict[str, Any], where: str) -> str | None:
     return None
 
 
-@covers("BR-REQ-009", "BR-REQ-010", "BR-REQ-011")
+@covers(NONE_MISSING, NONE_FOREIGN, NONE_REPEATED)
 def check_coverage(requested: Sequence[str], ex: Exchange) -> list[Finding | Seen]:
     """Answered IDs against requested IDs, as multisets: nothing dropped, nothing invented, nothing repeated."""
     items = result_items(ex)
@@ -107,9 +119,11 @@ def check_coverage(requested: Sequence[str], ex: Exchange) -> list[Finding | See
     foreign = [task for task in answered if task not in wanted]
     repeated = [task for task, n in answered.items() if task in wanted and n not in {1, wanted[task]}]
     findings: list[Finding | Seen] = [
-        Finding("BR-REQ-009", not missing, _listing("requested but not answered", missing, len(wanted))),
-        Finding("BR-REQ-010", not foreign, _listing("answered but never requested", foreign, len(wanted))),
-        Finding("BR-REQ-011", not repeated, _repeats(repeated, answered, wanted)),
+        NONE_MISSING.judged(not missing, _listing("requested but not answered", missing, len(wanted)), missing=missing),
+        NONE_FOREIGN.judged(
+            not foreign, _listing("answered but never requested", foreign, len(wanted)), foreign=foreign
+        ),
+        NONE_REPEATED.judged(not repeated, _repeats(repeated, answered, wanted), repeated=repeated),
     ]
     duplicated = [task for task, n in wanted.items() if n > 1 and task in answered]
     if duplicated:
@@ -154,7 +168,7 @@ def outcomes_by_id(ex: Exchange) -> dict[str, set[str]]:
     return outcomes
 
 
-@covers("BR-REQ-014", "BR-REQ-015")
+@covers(RESTARTABLE_SUCCEEDS, NOT_RESTARTABLE_FAILS)
 def check_fixture_outcomes(
     ex: Exchange, restartable: Collection[str], not_restartable: Collection[str], unknown: Collection[str]
 ) -> list[Finding]:
@@ -163,27 +177,27 @@ def check_fixture_outcomes(
     if (not ex.complete or ex.status != 200 or result_items(ex) is None) and not restartable:
         return []
     if not ex.complete:
-        return [Finding("BR-REQ-014", False, f"a mixed batch got no complete answer: {ex.failure}")]
+        return [RESTARTABLE_SUCCEEDS.violated(f"a mixed batch got no complete answer: {ex.failure}")]
     if ex.status != 200 or result_items(ex) is None:
-        return [Finding("BR-REQ-014", False, f"a mixed batch was answered {ex.status}, not 200 with per-item results")]
+        message = f"a mixed batch was answered {ex.status}, not 200 with per-item results"
+        return [RESTARTABLE_SUCCEEDS.violated(message)]
     outcomes = outcomes_by_id(ex)
     findings = []
     for task in restartable:
         got = outcomes.get(task)
         if got is not None:
-            ok = got == {"success"}
-            message = "" if ok else f"restartable task {task!r} came back {sorted(got)} in a mixed batch, not success"
-            findings.append(Finding("BR-REQ-014", ok, message))
+            message = f"restartable task {task!r} came back {sorted(got)} in a mixed batch, not success"
+            findings.append(RESTARTABLE_SUCCEEDS.judged(got == {"success"}, message, **_outcome("success", got)))
     for task in [*not_restartable, *unknown]:
         got = outcomes.get(task)
         if got is not None:
             kind = "non-restartable" if task in not_restartable else "unknown"
-            ok = "success" not in got
-            findings.append(Finding("BR-REQ-015", ok, "" if ok else f"{kind} task {task!r} was reported success"))
+            message = f"{kind} task {task!r} was reported success"
+            findings.append(NOT_RESTARTABLE_FAILS.judged("success" not in got, message, **_outcome("failed", got)))
     return findings
 
 
-@covers("BR-REQ-015")
+@covers(NOT_RESTARTABLE_FAILS)
 def check_unknown_outcomes(ex: Exchange, unknown: Collection[str]) -> list[Finding]:
     """IDs the run minted name no task: a target that answers them per item must never report one restarted."""
     if ex.status != 200 or not ex.complete or result_items(ex) is None:
@@ -193,45 +207,48 @@ def check_unknown_outcomes(ex: Exchange, unknown: Collection[str]) -> list[Findi
     for task in unknown:
         got = outcomes.get(task)
         if got is not None:
-            ok = "success" not in got
-            message = "" if ok else f"unknown task {task!r} (an ID that names no task) was reported success"
-            findings.append(Finding("BR-REQ-015", ok, message))
+            message = f"unknown task {task!r} (an ID that names no task) was reported success"
+            findings.append(NOT_RESTARTABLE_FAILS.judged("success" not in got, message, **_outcome("failed", got)))
     return findings
 
 
-@covers("BR-REQ-016")
+@covers(FULL_BATCH)
 def check_full_batch(requested: Sequence[str], ex: Exchange) -> list[Finding]:
     """The documented maximum must be usable: 50 IDs answered per item get 200 and a result for each."""
     if not ex.complete:
-        return [Finding("BR-REQ-016", False, f"a batch of {len(requested)} tasks got no complete answer: {ex.failure}")]
+        return [FULL_BATCH.violated(f"a batch of {len(requested)} tasks got no complete answer: {ex.failure}")]
+    if ex.status != 200:
+        return [FULL_BATCH.violated(f"a batch of {len(requested)} tasks was answered {ex.status}")]
     answered = outcomes_by_id(ex)
-    ok = ex.status == 200 and all(task in answered for task in requested)
-    message = (
-        ""
-        if ok
-        else (
-            f"a batch of {len(requested)} tasks was answered {ex.status}"
-            if ex.status != 200
-            else f"a batch of {len(requested)} tasks got results for only {len(answered)} of them"
-        )
-    )
-    return [Finding("BR-REQ-016", ok, message)]
+    missing = [task for task in dict.fromkeys(requested) if task not in answered]
+    message = f"a batch of {len(requested)} tasks got results for only {len(answered)} of them"
+    return [FULL_BATCH.judged(not missing, message, missing=missing)]
 
 
-@covers("BR-REQ-017")
+@covers(SAME_OUTCOMES)
 def check_same_outcomes(first: Exchange, second: Exchange, task_ids: Collection[str], relation: str) -> list[Finding]:
     """Two answers about the same stable tasks must agree: same status, and the same result for each task."""
     if not (first.judgeable and second.judgeable):
         return []
     if first.status != second.status:
         message = f"{relation}: answered {second.status}, but the original batch was answered {first.status}"
-        return [Finding("BR-REQ-017", False, message)]
+        return [SAME_OUTCOMES.violated(message, expected=str(first.status), actual=str(second.status))]
     if first.status != 200:
-        return [Finding("BR-REQ-017", True)]
+        return [SAME_OUTCOMES.held()]
     before, after = outcomes_by_id(first), outcomes_by_id(second)
     changed = [task for task in task_ids if task in before and task in after and before[task] != after[task]]
     if changed:
         task = changed[0]
         message = f"{relation}: task {task!r} changed from {sorted(before[task])} to {sorted(after[task])}"
-        return [Finding("BR-REQ-017", False, message)]
-    return [Finding("BR-REQ-017", True)]
+        return [SAME_OUTCOMES.violated(message, expected=_shown(before[task]), actual=_shown(after[task]))]
+    return [SAME_OUTCOMES.held()]
+
+
+def _outcome(expected: str, got: set[str]) -> dict[str, str]:
+    """The detail of a per-item outcome: what the fixtures promised and what came back."""
+    return {"expected": expected, "actual": _shown(got)}
+
+
+def _shown(outcomes: set[str]) -> str:
+    """One outcome as itself, several (a duplicate answered per occurrence) joined: "failed/success"."""
+    return "/".join(sorted(outcomes))

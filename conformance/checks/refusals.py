@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from conformance.checks import covers
+from conformance.checks import Rule, covers
 from conformance.results import Exchange, Finding
 
+REFUSED = Rule("BR-REQ-001")
+REFUSED_WITH_400 = Rule("BR-REQ-002")
 
-@covers("BR-REQ-001", "BR-REQ-002")
+
+@covers(REFUSED, REFUSED_WITH_400)
 def check_refused(ex: Exchange, what: str) -> list[Finding]:
     """``what`` names the defect of the request, so a failure says which invalid input was accepted."""
     if not ex.complete:
-        return [Finding("BR-REQ-001", False, f"{what}: never refused, {ex.failure}")]
+        return [REFUSED.violated(f"{what}: never refused, {ex.failure}")]
     if 400 <= ex.status < 500:
-        exact = ex.status == 400
-        message = "" if exact else f"{what}: refused with {ex.status}, not 400"
-        return [Finding("BR-REQ-001", True), Finding("BR-REQ-002", exact, message)]
+        return [REFUSED.held(), REFUSED_WITH_400.judged(ex.status == 400, f"{what}: refused with {ex.status}, not 400")]
     if ex.status >= 500:
         # A 5xx is judged by BR-REQ-003; it is not a refusal of the input either.
-        return [Finding("BR-REQ-001", False, f"{what}: answered {ex.status} instead of a 4xx refusal")]
-    return [Finding("BR-REQ-001", False, f"{what}: accepted with status {ex.status} instead of being refused")]
+        return [REFUSED.violated(f"{what}: answered {ex.status} instead of a 4xx refusal")]
+    return [REFUSED.violated(f"{what}: accepted with status {ex.status} instead of being refused")]

@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
-from conformance.checks import covers
+from conformance.checks import Rule, covers
 from conformance.results import NOT_JSON, Exchange, Finding, Seen
 
 DOCUMENTED_STATUSES = frozenset({200, 400, 401, 403, 404, 500})
 
+NO_SERVER_ERROR = Rule("BR-REQ-003")
+ERROR_BODY = Rule("BR-REQ-004")
+JSON_CONTENT_TYPE = Rule("BR-REQ-005")
+SUCCESS_IS_200 = Rule("BR-REQ-006")
+REQUEST_ID = Rule("BR-REQ-021")
+DOCUMENTED_STATUS = Rule("BR-REQ-022")
+ANSWERED = Rule("BR-REQ-023")
 
-@covers("BR-REQ-003")
+
+@covers(NO_SERVER_ERROR)
 def check_no_server_error(ex: Exchange) -> list[Finding]:
     """Client input is never the server's fault: a 5xx answer to anything we send is a violation."""
-    ok = ex.status < 500
-    return [Finding("BR-REQ-003", ok, "" if ok else f"status {ex.status} answered a client request")]
+    return [NO_SERVER_ERROR.judged(ex.status < 500, f"status {ex.status} answered a client request")]
 
 
-@covers("BR-REQ-006")
+@covers(SUCCESS_IS_200)
 def check_success_is_200(ex: Exchange) -> list[Finding]:
     """The only documented success status is 200; other 2xx (201, 207...) break clients that expect it."""
     if not 200 <= ex.status < 300:
         return []
-    ok = ex.status == 200
-    return [Finding("BR-REQ-006", ok, "" if ok else f"success answered with undocumented status {ex.status}")]
+    return [SUCCESS_IS_200.judged(ex.status == 200, f"success answered with undocumented status {ex.status}")]
 
 
-@covers("BR-REQ-022")
+@covers(DOCUMENTED_STATUS)
 def check_documented_status(ex: Exchange) -> list[Finding]:
-    ok = ex.status in DOCUMENTED_STATUSES
-    return [Finding("BR-REQ-022", ok, "" if ok else f"status {ex.status} is not among 200/400/401/403/404/500")]
+    message = f"status {ex.status} is not among 200/400/401/403/404/500"
+    return [DOCUMENTED_STATUS.judged(ex.status in DOCUMENTED_STATUSES, message)]
 
 
-@covers("BR-REQ-005")
+@covers(JSON_CONTENT_TYPE)
 def check_json_content_type(ex: Exchange) -> list[Finding | Seen]:
     """A body must be declared as application/json; parameters such as charset are allowed."""
     if not ex.response_body:
@@ -38,15 +44,14 @@ def check_json_content_type(ex: Exchange) -> list[Finding | Seen]:
     declared = ex.header("content-type")
     seen: list[Finding | Seen] = [Seen("OBS-010", declared or "(none)")]
     media_type = (declared or "").split(";", 1)[0].strip().lower()
-    ok = media_type == "application/json"
-    message = "" if ok else f"Content-Type is {declared!r}, not application/json"
-    return [*seen, Finding("BR-REQ-005", ok, message)]
+    message = f"Content-Type is {declared!r}, not application/json"
+    return [*seen, JSON_CONTENT_TYPE.judged(media_type == "application/json", message)]
 
 
-@covers("BR-REQ-021")
+@covers(REQUEST_ID)
 def check_request_id(ex: Exchange) -> list[Finding]:
-    ok = bool((ex.header("x-request-id") or "").strip())
-    return [Finding("BR-REQ-021", ok, "" if ok else "no X-Request-Id header on the response")]
+    present = bool((ex.header("x-request-id") or "").strip())
+    return [REQUEST_ID.judged(present, "no X-Request-Id header on the response")]
 
 
 def error_body_problem(body: object) -> str | None:
@@ -75,36 +80,36 @@ def error_code_format(code: str) -> str:
     return "other"
 
 
-@covers("BR-REQ-004")
+@covers(ERROR_BODY)
 def check_error_body(ex: Exchange) -> list[Finding | Seen]:
     """The SDK reads error_code/error_msg from every 4xx/5xx body; without them a client learns nothing."""
     if ex.status < 400:
         return []
     problem = error_body_problem(ex.response_json)
-    results: list[Finding | Seen] = [Finding("BR-REQ-004", problem is None, problem or "")]
+    results: list[Finding | Seen] = [ERROR_BODY.judged(problem is None, problem or "")]
     if problem is None:
         code = ex.response_json["error_code"]
         results.append(Seen("OBS-007", f"{code} ({error_code_format(code)}, status {ex.status})"))
     return results
 
 
-@covers("BR-REQ-023")
+@covers(ANSWERED)
 def check_answered(ex: Exchange) -> list[Finding]:
     """A request left without a complete answer gives the caller nothing; the reason is the evidence."""
     findings = []
     if ex.earlier_failure and ex.earlier_failure_judged:
-        findings.append(Finding("BR-REQ-023", False, f"{ex.earlier_failure} (the resend is judged on its own)"))
+        findings.append(ANSWERED.violated(f"{ex.earlier_failure} (the resend is judged on its own)"))
     if ex.complete:
-        return [*findings, Finding("BR-REQ-023", True)]
+        return [*findings, ANSWERED.held()]
     status = f" (status {ex.status} had arrived)" if ex.status else ""
-    return [*findings, Finding("BR-REQ-023", False, f"{ex.failure}{status}")]
+    return [*findings, ANSWERED.violated(f"{ex.failure}{status}")]
 
 
 def check_response(ex: Exchange) -> list[Finding | Seen]:
     """All rules that hold for any response to any request; a request without a complete answer is judged only on
     having had none."""
     if not ex.complete:
-        return check_answered(ex)
+        return [*check_answered(ex)]
     return [
         *check_answered(ex),
         *check_no_server_error(ex),

@@ -19,6 +19,7 @@ import secrets
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -121,6 +122,7 @@ class TargetClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: httpx.BaseTransport | None = None,
         sleep: Any = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         ssl_context: ssl.SSLContext | None = None,
         trust_env: bool = True,
     ) -> None:
@@ -144,6 +146,7 @@ class TargetClient:
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._sleep = sleep
+        self._clock = clock
         self._transport = transport
         self._ssl_context = ssl_context
         self._trust_env = trust_env
@@ -366,7 +369,7 @@ class TargetClient:
                 raise BudgetExhausted(f"the request budget of {self.max_requests} is spent")
             self.sent += 1
             seq = self.sent
-            now = time.monotonic()
+            now = self._clock()
             wait = self._next_slot - now
             self._next_slot = max(now, self._next_slot) + self._interval
         if wait > 0:

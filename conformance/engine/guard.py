@@ -23,7 +23,9 @@ TASK_ID_SHAPE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-
 
 
 class GuardRefusal(Exception):
-    """The guard refused to send a request; the run treats this as a harness fault, never as a target failure."""
+    """The guard refused to send a request; never a target failure. A refused hand-written request is a harness
+    fault that ends the run with an error verdict; a refused generated case is dropped (and counted) and the run
+    goes on."""
 
 
 def task_key(task_id: str) -> str:

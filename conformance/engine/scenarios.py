@@ -1,15 +1,16 @@
 """Hand-written scenarios: the requests the property-based phases cannot aim well on their own.
 
-Each scenario decides what to send, sends it through the run's client and records what the checks conclude.
-Scenarios that need fixtures or credentials record why they were skipped instead.
+Each scenario decides what to send, sends it through the run's client and records what the checks conclude. What
+the run does not provide (fixtures, credentials) is said once, up front: the catalogue's ``needs`` decide which
+requirements that skips and why, and the scenarios that need it send nothing.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from conformance import fixtures_file
 from conformance.checks.auth import check_forbidden, check_unauthenticated, check_wrong_credentials
@@ -22,20 +23,23 @@ from conformance.checks.batch import (
 )
 from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
-from conformance.contract import MAX_BATCH
+from conformance.contract import MAX_BATCH, Catalogue
 from conformance.engine.client import Auth, TargetClient, encode_json
 from conformance.engine.parallel import in_order
 from conformance.results import Exchange, Finding, Ledger, Seen
 
-# Mixed batches with fixtures, (restartable, non-restartable, unknown) in growing sizes up to 30 tasks. With fewer
-# restartable fixtures than wanted, each batch still gets one while they last, and keeps its size with other tasks.
+# Mixed batches with fixtures, (restartable, non-restartable, unknown) in growing sizes up to 30 tasks (the batch of
+# the documented maximum, 50, is full_batch's). With fewer restartable fixtures than wanted, each batch still gets one
+# while they last, and keeps its size with other tasks.
 MIXED_BATCHES: tuple[tuple[int, int, int], ...] = ((1, 1, 0), (1, 1, 1), (2, 2, 1), (4, 4, 2), (8, 6, 6), (12, 12, 6))
 # Batch sizes judged with or without fixtures, around the places where implementations break (the batch of 50 is
 # judged by full_batch).
 BATCH_SIZES: tuple[int, ...] = (1, 2, 20, 21, 25, 49)
 # At most this many restartable fixtures go into the batch of 50, and at most a third of them are kept for it.
 FULL_BATCH_RESTARTABLE = 10
-NEEDS_FIXTURES = ("fixtures",)
+FIXTURES = "fixtures"
+CREDENTIALS = "credentials"
+READONLY_CREDENTIALS = "readonly-credentials"
 
 
 @dataclass
@@ -48,6 +52,33 @@ class Fixtures:
         """Validate the fixtures file's shape: {"restartable": [ids], "not_restartable": [ids]}."""
         restartable, not_restartable = fixtures_file.validate(document)
         return cls(restartable, not_restartable)
+
+
+class ConfiguredCredentials(Protocol):
+    """What the scenarios ask of the run's credentials: whether each kind was given."""
+
+    @property
+    def configured(self) -> bool: ...
+
+    @property
+    def readonly_configured(self) -> bool: ...
+
+
+def unmet_needs(catalogue: Catalogue, fixtures: Fixtures | None, credentials: ConfiguredCredentials) -> dict[str, str]:
+    """What this run does not provide, each with the reason its requirements are skipped: the catalogue's, or a
+    narrower one when a fixtures file lacks a task of one kind (a mixed batch needs both)."""
+    unmet: dict[str, str] = {}
+    if not fixtures:
+        unmet[FIXTURES] = catalogue.needs[FIXTURES]
+    elif not fixtures.restartable:
+        unmet[FIXTURES] = "needs at least 1 restartable fixture"
+    elif not fixtures.not_restartable:
+        unmet[FIXTURES] = "needs at least 1 non-restartable fixture"
+    if not credentials.configured:
+        unmet[CREDENTIALS] = catalogue.needs[CREDENTIALS]
+    if not credentials.readonly_configured:
+        unmet[READONLY_CREDENTIALS] = catalogue.needs[READONLY_CREDENTIALS]
+    return unmet
 
 
 class Scenarios:
@@ -70,8 +101,10 @@ class Scenarios:
         self._restartable_pool = list(fixtures.restartable) if fixtures else []
         rng.shuffle(self._restartable_pool)
         self._full_batch_reserve = min(FULL_BATCH_RESTARTABLE, len(self._restartable_pool) // 3)
+        self.unmet: Mapping[str, str] = unmet_needs(ledger.catalogue, fixtures, client.credentials)
 
     def run_all(self) -> None:
+        self.ledger.skip_unmet(self.unmet)
         for scenario in (
             self.refusals,
             self.edge_ids,
@@ -121,7 +154,7 @@ class Scenarios:
         body, label, kwargs = request
         return self.client.post(body, label=label, **kwargs)
 
-    def record(self, results: list[Finding | Seen], exchange: Exchange) -> None:
+    def record(self, results: Sequence[Finding | Seen], exchange: Exchange) -> None:
         self.ledger.record(results, exchange)
 
     def take_restartable(self, count: int) -> list[str]:
@@ -178,7 +211,9 @@ class Scenarios:
             "lone surrogate escape": "\ud800" + base,
         }
         mixed = list(cases.values()) + self.minted(3)
-        batches = [([task_id], f"edge ID: {what}", {}) for what, task_id in cases.items()]
+        batches: list[tuple[list[str], str, dict[str, Any]]] = [
+            ([task_id], f"edge ID: {what}", {}) for what, task_id in cases.items()
+        ]
         exchanges = self.send_batches([*batches, (mixed, "edge IDs mixed with minted IDs", {})])
         for what, exchange in zip(cases, exchanges, strict=False):
             if what == "1 KiB long":
@@ -240,18 +275,8 @@ class Scenarios:
 
     def fixture_batches(self) -> None:
         """Mixed batches in growing sizes and shuffled orders; each restartable fixture is used once."""
-        reason = None
-        if not self.fixtures:
-            reason = "needs fixtures (--fixtures FILE) naming restartable and non-restartable tasks"
-        elif not self.fixtures.restartable:
-            reason = "needs at least 1 restartable fixture"
-        elif not self.fixtures.not_restartable:
-            reason = "needs at least 1 non-restartable fixture"
-        if reason:
-            for requirement in ("BR-REQ-014", "BR-REQ-015"):
-                self.ledger.skip(requirement, reason, needs=NEEDS_FIXTURES)
+        if FIXTURES in self.unmet or self.fixtures is None:
             return
-        assert self.fixtures is not None
         for index, (restartable, not_restartable, unknown) in enumerate(MIXED_BATCHES):
             spare = len(self._restartable_pool) - self._full_batch_reserve
             chosen_r = self.take_restartable(max(1, min(restartable, spare)))
@@ -297,7 +322,9 @@ class Scenarios:
             batch = chosen_n + chosen_u
             self.rng.shuffle(batch)
             planned.append((batch, chosen_n, chosen_u))
-        batches = [(batch, f"batch of {len(batch)} tasks: {len(n)}+{len(u)}", {}) for batch, n, u in planned]
+        batches: list[tuple[list[str], str, dict[str, Any]]] = [
+            (batch, f"batch of {len(batch)} tasks: {len(n)}+{len(u)}", {}) for batch, n, u in planned
+        ]
         for (_, chosen_n, chosen_u), exchange in zip(planned, self.send_batches(batches), strict=True):
             self.record(check_unknown_outcomes(exchange, chosen_u), exchange)
             self.record(check_fixture_outcomes(exchange, [], chosen_n, []), exchange)
@@ -309,11 +336,12 @@ class Scenarios:
         spare_r = min(FULL_BATCH_RESTARTABLE, len(self._restartable_pool))
         available = spare_r + min(len(known_n), MAX_BATCH - spare_r)
         if not self.unknown_per_item and available < MAX_BATCH:
+            # Not a catalogue need: whether this batch needs fixtures depends on how the target answered.
             self.ledger.skip(
                 "BR-REQ-016",
                 f"the target did not answer unknown task IDs per item, so the batch of {MAX_BATCH} needs "
                 f"{MAX_BATCH} known tasks; {available} were left (each restartable fixture is used once)",
-                needs=NEEDS_FIXTURES,
+                needs=(FIXTURES,),
             )
             return
         chosen_r = self.take_restartable(spare_r)
@@ -330,14 +358,7 @@ class Scenarios:
         """Requests the target must not trust; each carries only minted IDs, so a target that wrongly accepts
         one restarts nothing."""
         creds = self.client.credentials
-        if not creds.configured:
-            for requirement in ("BR-REQ-018", "BR-REQ-019"):
-                self.ledger.skip(
-                    requirement,
-                    "no credentials configured (--auth-token, or CLOUD_SDK_AK/CLOUD_SDK_SK)",
-                    needs=("credentials",),
-                )
-        else:
+        if CREDENTIALS not in self.unmet:
             wrong = (
                 (Auth.WRONG_TOKEN,)
                 if creds.token
@@ -349,12 +370,7 @@ class Scenarios:
             self.record(check_unauthenticated(unauthenticated, "a request without credentials"), unauthenticated)
             for how, exchange in zip(wrong, wrongly, strict=True):
                 self.record(check_wrong_credentials(exchange, f"a request with a {how.value}"), exchange)
-        if not creds.readonly_configured:
-            self.ledger.skip(
-                "BR-REQ-020",
-                "no read-only credential configured (--readonly-token, or --readonly-ak/--readonly-sk)",
-                needs=("readonly-credentials",),
-            )
+        if READONLY_CREDENTIALS in self.unmet:
             return
         exchange = self.send_batch(self.minted(2), "read-only credential", auth=Auth.READONLY)
         self.record(check_forbidden(exchange, "a request with a credential lacking the modify permission"), exchange)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from conformance.contract import MAX_BATCH
 from conformance.reference.behaviour import Batch, Crash, ErrorAnswer, Mod, parse_leniently
 from conformance.reference.store import Outcome
 
@@ -142,7 +143,7 @@ class SwapOutcomesInMixed(Mod):
 
 
 @fault
-class AllFailedWhenAnyFails(Mod):
+class AllOrNothingFailed(Mod):
     name = "all-or-nothing-failed"
     summary = "a batch with any failure is answered all 'failed', although some tasks were restarted"
     breaks = ("BR-REQ-014",)
@@ -167,9 +168,9 @@ class RejectMixedBatch(Mod):
 
 
 @fault
-class FailAtPosition(Mod):
+class FailAtIndex3(Mod):
     name = "fail-at-position-3"
-    summary = "the task at the 4th position of a batch is reported failed whatever happened (subtle: position)"
+    summary = "the task at index 3 (the 4th item) of a batch is reported failed whatever happened (subtle: position)"
     breaks = ("BR-REQ-014",)
 
     def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
@@ -194,7 +195,7 @@ class UnknownReportedSuccess(Mod):
 
 
 @fault
-class LastNonRestartableSucceeds(Mod):
+class LastItemAlwaysSuccess(Mod):
     name = "last-item-always-success"
     summary = "the last item of a batch of 3 or more is reported 'success' whatever its state (subtle: position)"
     breaks = ("BR-REQ-015",)
@@ -206,7 +207,7 @@ class LastNonRestartableSucceeds(Mod):
 
 
 @fault
-class OutcomeDependsOnOrder(Mod):
+class OrderDependentOutcome(Mod):
     name = "order-dependent-outcome"
     summary = "in batches of 5 or more, a failed first item hides the error of the second (subtle: order)"
     breaks = ("BR-REQ-017",)
@@ -242,7 +243,7 @@ class ResultCapitalised(_ItemFault):
 
 
 @fault
-class ResultOkSpelling(_ItemFault):
+class ResultOkError(_ItemFault):
     name = "result-ok-error"
     summary = "results are spelled 'ok' and 'error'"
     breaks = ("BR-REQ-008",)
@@ -262,7 +263,7 @@ class ResultBoolean(_ItemFault):
 
 
 @fault
-class TaskIdRenamed(_ItemFault):
+class TaskIdMissing(_ItemFault):
     name = "task-id-missing"
     summary = "items carry 'id' instead of 'task_id'"
     breaks = ("BR-REQ-007",)
@@ -284,7 +285,7 @@ class FailedWithoutErrorCode(_ItemFault):
 
 
 @fault
-class FailedEmptyMessage(_ItemFault):
+class FailedEmptyErrorMsg(_ItemFault):
     name = "failed-empty-error-msg"
     summary = "failed items carry an empty error_msg"
     breaks = ("BR-REQ-012",)
@@ -347,7 +348,7 @@ class Status201(Mod):
 
 
 @fault
-class ContentTypeTextPlain(Mod):
+class ContentTypeText(Mod):
     name = "content-type-text"
     summary = "200 answers are declared text/plain"
     breaks = ("BR-REQ-005",)
@@ -417,7 +418,7 @@ class AcceptMissingField(Mod):
 
 
 @fault
-class AcceptOverLimit(Mod):
+class AcceptOver50(Mod):
     name = "accept-over-50"
     summary = "batches of more than 50 tasks are accepted"
     breaks = ("BR-REQ-001",)
@@ -425,13 +426,13 @@ class AcceptOverLimit(Mod):
     def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
         document = parse_leniently(body)
         tasks = document.get("migration_tasks") if isinstance(document, dict) else None
-        if isinstance(tasks, list) and len(tasks) > 50 and all(isinstance(task, str) for task in tasks):
+        if isinstance(tasks, list) and len(tasks) > MAX_BATCH and all(isinstance(task, str) for task in tasks):
             return tasks
         return parse(body)
 
 
 @fault
-class AcceptNonStrings(Mod):
+class AcceptNonStringItems(Mod):
     name = "accept-non-string-items"
     summary = "non-string task IDs are turned into strings and processed"
     breaks = ("BR-REQ-001",)
@@ -439,13 +440,13 @@ class AcceptNonStrings(Mod):
     def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
         document = parse_leniently(body)
         tasks = document.get("migration_tasks") if isinstance(document, dict) else None
-        if isinstance(tasks, list) and 0 < len(tasks) <= 50 and not all(isinstance(task, str) for task in tasks):
+        if isinstance(tasks, list) and 0 < len(tasks) <= MAX_BATCH and not all(isinstance(task, str) for task in tasks):
             return [task if isinstance(task, str) else json.dumps(task) for task in tasks]
         return parse(body)
 
 
 @fault
-class CrashOnMalformedJson(Mod):
+class Crash500OnMalformedJson(Mod):
     name = "500-on-malformed-json"
     summary = "a body that is not JSON crashes the handler (500)"
     breaks = ("BR-REQ-003", "BR-REQ-001")
@@ -457,7 +458,7 @@ class CrashOnMalformedJson(Mod):
 
 
 @fault
-class CrashOnLongIds(Mod):
+class Crash500OnLongIds(Mod):
     name = "500-on-long-ids"
     summary = "task IDs longer than 512 characters crash the database lookup (500)"
     breaks = ("BR-REQ-003",)
@@ -470,7 +471,7 @@ class CrashOnLongIds(Mod):
 
 
 @fault
-class CrashOnNonAscii(Mod):
+class Crash500OnNonAscii(Mod):
     name = "500-on-non-ascii"
     summary = "task IDs with non-ASCII characters crash the handler (500)"
     breaks = ("BR-REQ-003",)
@@ -483,7 +484,7 @@ class CrashOnNonAscii(Mod):
 
 
 @fault
-class CrashOnDuplicates(Mod):
+class Crash500OnDuplicates(Mod):
     name = "500-on-duplicates"
     summary = "a batch naming a task twice crashes the handler (500)"
     breaks = ("BR-REQ-003",)
@@ -529,7 +530,7 @@ class PermissionNotEnforced(Mod):
 
 
 @fault
-class Unauthorized403(Mod):
+class WrongCredentials403(Mod):
     name = "wrong-credentials-403"
     summary = "a wrong signature is answered 403 instead of 401"
     breaks = ("BR-REQ-019",)

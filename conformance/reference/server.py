@@ -32,11 +32,6 @@ class BackgroundServer:
         tls_key: str | None = None,
         client_ca: str | None = None,
     ) -> None:
-        tls: dict[str, object] = {}
-        if tls_cert:
-            tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key}
-            if client_ca:
-                tls.update(ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
         config = uvicorn.Config(
             app,
             host=host,
@@ -45,7 +40,10 @@ class BackgroundServer:
             access_log=False,
             lifespan="off",
             http=reference_protocol(head_timeout),
-            **tls,
+            ssl_certfile=tls_cert,
+            ssl_keyfile=tls_key if tls_cert else None,
+            ssl_ca_certs=client_ca if tls_cert else None,
+            ssl_cert_reqs=ssl.CERT_REQUIRED if tls_cert and client_ca else ssl.CERT_NONE,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="reference-server", daemon=True)

@@ -18,6 +18,7 @@ from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
 from conformance.reporting import execute
 from conformance.settings import resolve
+from tests.conftest import Recorder
 
 pytestmark = pytest.mark.e2e
 
@@ -48,10 +49,28 @@ def test_embedded_reference_is_conformant_with_every_requirement_passed(tmp_path
     assert (outcome.report_dir / "junit.xml").is_file()
 
 
+def sent_bodies(tmp_path: Path, seed: int) -> list[bytes]:
+    """Every request body a run sent to a freshly seeded reference, in order, as the server received them."""
+    store, fixtures = seed_store(restartable=6, not_restartable=4, seed=3)
+    tmp_path.mkdir(parents=True)
+    (tmp_path / "fixtures.json").write_text(json.dumps(fixtures))
+    recorder = Recorder(create_app(store, projects=[PROJECT]))
+    with BackgroundServer(recorder) as server:
+        run(
+            tmp_path,
+            seed=seed,
+            base_url=server.base_url,
+            project_id=PROJECT,
+            fixtures=str(tmp_path / "fixtures.json"),
+            workers=1,
+        )
+    return recorder.bodies
+
+
 def test_same_seed_sends_the_same_generated_cases(tmp_path: Path) -> None:
-    first = run(tmp_path / "a", seed=7)
-    second = run(tmp_path / "b", seed=7)
-    assert first.report["stats"] == second.report["stats"]
+    first = sent_bodies(tmp_path / "a", seed=7)
+    assert first == sent_bodies(tmp_path / "b", seed=7)
+    assert first != sent_bodies(tmp_path / "c", seed=8)
 
 
 def test_report_json_has_the_promised_fields_and_no_secret(tmp_path: Path) -> None:

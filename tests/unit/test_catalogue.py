@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
+from conformance import __version__
 from conformance.contract import CATALOGUE_FILE, LEVELS, Catalogue, contract_dir, load_catalogue
 
 REQUIREMENT_ID = re.compile(r"BR-REQ-\d{3}")
 OBSERVATION_ID = re.compile(r"OBS-\d{3}")
-KNOWN_NEEDS = {"fixtures", "credentials", "readonly-credentials"}
+VERSION = re.compile(r"\d+\.\d+\.\d+")
 SEED_REFS = re.compile(r"(Table \d+|Example Requests|Example Responses|Status Codes|Function|URI|Request Parameters)")
 FACTS_WINDOW = 3  # a `line: N` quote must lie on lines N .. N+2
 
@@ -76,12 +77,28 @@ def test_requirements_have_title_and_one_sentence_statement(catalogue: Catalogue
     assert bad == []
 
 
-def test_requirement_needs_are_known_capabilities(catalogue: Catalogue) -> None:
-    assert [(req.id, need) for req in catalogue.requirements for need in req.needs if need not in KNOWN_NEEDS] == []
+def test_requirement_needs_are_declared_with_the_reason_a_run_without_them_gives(catalogue: Catalogue) -> None:
+    assert set(catalogue.needs) == {"fixtures", "credentials", "readonly-credentials"}
+    assert [need for need, reason in catalogue.needs.items() if not reason.strip()] == []
+    undeclared = [(req.id, need) for req in catalogue.requirements for need in req.needs if need not in catalogue.needs]
+    assert undeclared == []
+    assert [need for need in catalogue.needs if not catalogue.needing(need)] == []
+
+
+def version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_every_requirement_and_observation_says_since_when_and_no_later_than_this_version(
+    catalogue: Catalogue,
+) -> None:
+    items = [*catalogue.requirements, *catalogue.observations]
+    assert [item.id for item in items if not VERSION.fullmatch(item.since)] == []
+    assert [(item.id, item.since) for item in items if version(item.since) > version(__version__)] == []
 
 
 def test_raw_requirement_entries_have_only_known_keys(raw: dict[str, Any]) -> None:
-    allowed = {"id", "level", "title", "statement", "sources", "needs"}
+    allowed = {"id", "level", "since", "title", "statement", "sources", "needs"}
     assert [(item.get("id"), sorted(set(item) - allowed)) for item in raw["requirements"] if set(item) - allowed] == []
     assert [item.get("id") for item in raw["requirements"] if not item.get("sources")] == []
 
@@ -156,3 +173,97 @@ def test_checks_only_claim_requirements_that_exist(catalogue: Catalogue) -> None
     from conformance.checks import covered_requirements
 
     assert covered_requirements() <= {req.id for req in catalogue.requirements}
+
+
+# A fault of the reference server answers every request; the requests left unanswered (hangs, resets, answers that
+# are not HTTP) come from the hostile target of tests/e2e/test_hostile_runs.py instead.
+BROKEN_BY_THE_HOSTILE_TARGET = {"BR-REQ-023"}
+
+
+def test_every_must_requirement_is_broken_by_at_least_one_fault(catalogue: Catalogue) -> None:
+    """The suite's proof of power covers every MUST: a MUST no fault breaks is a rule nothing proves the suite
+    catches (the kill matrix, tests/e2e/test_kill_matrix.py, proves each fault is caught on every break)."""
+    from conformance.reference.faults import FAULTS
+
+    broken = {req for fault in FAULTS.values() for req in fault.breaks}
+    must = {req.id for req in catalogue.requirements if req.level == "MUST"}
+    assert must - broken == set(BROKEN_BY_THE_HOSTILE_TARGET)
+    assert broken - {req.id for req in catalogue.requirements} == set()
+
+
+def answers() -> list[Any]:
+    """Answers of every kind a check meets: conforming and broken batches, errors, other statuses, no answer."""
+    from tests.conftest import exchange
+
+    items = [
+        {"task_id": "a", "result": "success", "error_code": "E"},
+        {"task_id": "b", "result": "failed"},
+        {"task_id": "c", "result": "restarted"},
+        {"task_id": "a", "result": "success"},
+        {"task_id": "x", "result": "failed", "error_code": "E", "error_msg": "m"},
+    ]
+    return [
+        exchange(200),
+        exchange(200, {"migration_tasks": items}),
+        exchange(200, {"migration_tasks": [{"id": "a"}]}),
+        exchange(200, [1], content_type="text/plain", request_id=None),
+        exchange(201),
+        exchange(400),
+        exchange(401, {"message": "no"}),
+        exchange(403),
+        exchange(418),
+        exchange(500, content=b"<html>"),
+        exchange(0, failure="no answer", earlier_failure="reset", earlier_failure_judged=True),
+    ]
+
+
+def test_every_requirement_a_check_emits_is_one_it_declares(catalogue: Catalogue) -> None:
+    """Each registered check, run over answers of every kind, judges only the requirements its ``@covers`` names
+    (and those exist in the catalogue); findings are made only by rules, the one place a check names an ID."""
+    from conformance.checks import COVERAGE, auth, batch, refusals, responses
+
+    ids = ["a", "b", "c", "d"]
+    calls: dict[str, Any] = {
+        "conformance.checks.auth.check_unauthenticated": lambda ex: auth.check_unauthenticated(ex, "w"),
+        "conformance.checks.auth.check_wrong_credentials": lambda ex: auth.check_wrong_credentials(ex, "w"),
+        "conformance.checks.auth.check_forbidden": lambda ex: auth.check_forbidden(ex, "w"),
+        "conformance.checks.refusals.check_refused": lambda ex: refusals.check_refused(ex, "w"),
+        "conformance.checks.batch.check_shape": batch.check_shape,
+        "conformance.checks.batch.check_items": batch.check_items,
+        "conformance.checks.batch.check_coverage": lambda ex: batch.check_coverage([*ids, "a"], ex),
+        "conformance.checks.batch.check_fixture_outcomes": lambda ex: batch.check_fixture_outcomes(
+            ex, ["a"], ["b"], ["x"]
+        ),
+        "conformance.checks.batch.check_unknown_outcomes": lambda ex: batch.check_unknown_outcomes(ex, ["a", "x"]),
+        "conformance.checks.batch.check_full_batch": lambda ex: batch.check_full_batch(ids, ex),
+        "conformance.checks.batch.check_same_outcomes": lambda ex: [
+            *batch.check_same_outcomes(answers()[1], ex, ids, "r"),
+            *batch.check_same_outcomes(ex, ex, ids, "r"),
+        ],
+        **{
+            f"conformance.checks.responses.{name}": getattr(responses, name)
+            for name in (
+                "check_no_server_error",
+                "check_success_is_200",
+                "check_documented_status",
+                "check_json_content_type",
+                "check_request_id",
+                "check_error_body",
+                "check_answered",
+            )
+        },
+    }
+    assert set(calls) == set(COVERAGE), "a check was added or renamed: give it a call here"
+    undeclared = {}
+    for name, call in calls.items():
+        emitted = {item.requirement for ex in answers() for item in call(ex) if hasattr(item, "requirement")}
+        assert emitted, f"{name} judged nothing on any answer"
+        if emitted - set(COVERAGE[name]):
+            undeclared[name] = emitted - set(COVERAGE[name])
+    assert undeclared == {}
+    assert {req for declared in COVERAGE.values() for req in declared} <= {req.id for req in catalogue.requirements}
+    package = Path(batch.__file__).parent
+    direct = [
+        path.name for path in package.glob("*.py") if path.name != "__init__.py" and "Finding(" in path.read_text()
+    ]
+    assert direct == []

@@ -1,18 +1,15 @@
 """conformance.checks.batch: the per-item oracle for a 200 answer, the fixture-aware and the metamorphic checks.
 
-The mocked target echoes the requested IDs (IDs starting with ``ok-`` succeed, the others fail with the vendor's
+The simulated target echoes the requested IDs (IDs starting with ``ok-`` succeed, the others fail with the vendor's
 documented error), and each breakage is a small mutation of that conforming answer.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import httpx
 import pytest
-import respx
 
 from conformance.checks.batch import (
     check_batch,
@@ -21,14 +18,10 @@ from conformance.checks.batch import (
     check_same_outcomes,
     outcomes_by_id,
 )
-from conformance.engine.client import TargetClient
-from conformance.results import Exchange, Finding, Seen
+from conformance.results import Exchange, Finding
+from tests.conftest import exchange, failures, judged, seen
 
-BASE = "http://target.test"
-PATH = "/v2/proj/migration-tasks/batch-restart"
 REQUESTED = ["ok-1", "bad-2", "bad-3"]
-HEADERS = {"X-Request-Id": "req-0001"}
-
 Body = Any
 Mutation = Callable[[Body], Body]
 
@@ -46,39 +39,16 @@ def answer(
     status: int = 200,
     per_occurrence: bool = False,
 ) -> Exchange:
-    """Send ``requested`` through TargetClient to a mock that answers each requested ID (once per distinct ID, or
-    once per occurrence), after ``mutate`` rewrote its conforming body."""
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        ids = json.loads(request.content)["migration_tasks"]
-        answered = ids if per_occurrence else list(dict.fromkeys(ids))
-        body: Body = {"migration_tasks": [item_for(task) for task in answered]}
-        if status != 200:
-            body = {"error_code": "DCS.4000", "error_msg": "Invalid request.", "error_ext_msg": None}
-        if mutate is not None:
-            body = mutate(body)
-        content = json.dumps(body).encode()
-        return httpx.Response(status, content=content, headers={**HEADERS, "Content-Type": "application/json"})
-
-    with respx.mock(base_url=BASE) as mock, TargetClient(BASE, "proj") as client:
-        mock.post(PATH).mock(side_effect=respond)
-        return client.post_json({"migration_tasks": list(requested)})
-
-
-def failures(results: list[Finding | Seen], requirement: str | None = None) -> list[Finding]:
-    return [
-        item
-        for item in results
-        if isinstance(item, Finding) and not item.ok and (requirement is None or item.requirement == requirement)
-    ]
-
-
-def seen(results: list[Finding | Seen], observation: str) -> list[str]:
-    return [item.value for item in results if isinstance(item, Seen) and item.observation == observation]
-
-
-def judged(results: list[Finding | Seen]) -> set[str]:
-    return {item.requirement for item in results if isinstance(item, Finding)}
+    """The answer of a target that answers each requested ID (once per distinct ID, or once per occurrence), after
+    ``mutate`` rewrote its conforming body."""
+    ids = list(requested)
+    answered = ids if per_occurrence else list(dict.fromkeys(ids))
+    body: Body = {"migration_tasks": [item_for(task) for task in answered]}
+    if status != 200:
+        body = {"error_code": "DCS.4000", "error_msg": "Invalid request.", "error_ext_msg": None}
+    if mutate is not None:
+        body = mutate(body)
+    return exchange(status, body, request={"migration_tasks": ids})
 
 
 def items(body: Body) -> list[dict[str, Any]]:
@@ -304,9 +274,7 @@ def test_malformed_200_body_violates_br_req_007_saying_where(mutate: Mutation, f
 
 
 def test_non_json_200_body_violates_br_req_007() -> None:
-    with respx.mock(base_url=BASE) as mock, TargetClient(BASE, "proj") as client:
-        mock.post(PATH).mock(return_value=httpx.Response(200, content=b"restarted", headers=HEADERS))
-        ex = client.post_json({"migration_tasks": REQUESTED})
+    ex = exchange(200, content=b"restarted", request={"migration_tasks": REQUESTED})
     [failure] = failures(check_batch(REQUESTED, ex), "BR-REQ-007")
     assert "not JSON" in failure.message
 

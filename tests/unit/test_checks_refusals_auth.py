@@ -3,50 +3,18 @@ with the documented error body."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
-import httpx
 import pytest
-import respx
 
 from conformance.checks.auth import check_forbidden, check_unauthenticated, check_wrong_credentials
 from conformance.checks.refusals import check_refused
-from conformance.contract import load_catalogue
-from conformance.engine.client import Auth, Credentials, TargetClient
-from conformance.results import Exchange, Finding, Ledger
+from conformance.engine.client import Auth
+from conformance.results import Exchange, Finding
+from tests.conftest import exchange, ledger_status
 
-BASE = "http://target.test"
-PATH = "/v2/proj/migration-tasks/batch-restart"
 ERROR = {"error_code": "DCS.4000", "error_msg": "Invalid request.", "error_ext_msg": None}
-OK_BODY = {"migration_tasks": []}
 WHAT = "migration_tasks is a string"
-
-
-def exchange(
-    status: int,
-    body: object = None,
-    *,
-    content: bytes | None = None,
-    content_type: str = "application/json",
-    auth: Auth = Auth.DEFAULT,
-    request: bytes = b'{"migration_tasks": "x"}',
-) -> Exchange:
-    """Send ``request`` through TargetClient (with a token, so ``auth`` matters) and record the mock's answer."""
-    if content is None:
-        content = json.dumps(body if body is not None else (ERROR if status >= 400 else OK_BODY)).encode()
-    headers = {"Content-Type": content_type, "X-Request-Id": "req-1"}
-    credentials = Credentials(token="tok-conformance-1234")
-    client = TargetClient(BASE, "proj", credentials=credentials, sleep=lambda _: None)
-    with respx.mock(base_url=BASE) as mock, client:
-        mock.post(PATH).mock(return_value=httpx.Response(status, headers=headers, content=content))
-        return client.post(request, auth=auth)
-
-
-def ledger_status(findings: list[Finding], requirement: str) -> str:
-    ledger = Ledger(load_catalogue())
-    ledger.record(list(findings))
-    return next(item["status"] for item in ledger.requirement_results() if item["id"] == requirement)
 
 
 # -- check_refused (BR-REQ-001 MUST, BR-REQ-002 SHOULD) ------------------------------------------------------------
@@ -102,14 +70,14 @@ AUTH_CHECKS = [
 @pytest.mark.parametrize(("check", "requirement", "status", "auth"), AUTH_CHECKS)
 def test_expected_status_with_error_body_holds(check: AuthCheck, requirement: str, status: int, auth: Auth) -> None:
     body = {"error_code": "DCS.1001", "error_msg": "Invalid token."}
-    assert check(exchange(status, body, auth=auth), auth.value) == [Finding(requirement, True)]
+    assert check(exchange(status, body), auth.value) == [Finding(requirement, True)]
 
 
 @pytest.mark.parametrize(("check", "requirement", "status", "auth"), AUTH_CHECKS)
 def test_request_served_with_200_violates_the_auth_requirement(
     check: AuthCheck, requirement: str, status: int, auth: Auth
 ) -> None:
-    [finding] = check(exchange(200, auth=auth), auth.value)
+    [finding] = check(exchange(200), auth.value)
     assert (finding.requirement, finding.ok) == (requirement, False)
     assert auth.value in finding.message
     assert f"answered 200, not {status}" in finding.message
@@ -119,7 +87,7 @@ def test_request_served_with_200_violates_the_auth_requirement(
 def test_expected_status_with_non_json_body_violates_the_auth_requirement(
     check: AuthCheck, requirement: str, status: int, auth: Auth
 ) -> None:
-    ex = exchange(status, content=b"<html>Unauthorized</html>", content_type="text/html", auth=auth)
+    ex = exchange(status, content=b"<html>Unauthorized</html>", content_type="text/html")
     [finding] = check(ex, auth.value)
     assert (finding.requirement, finding.ok) == (requirement, False)
     assert auth.value in finding.message
@@ -130,7 +98,7 @@ def test_expected_status_with_non_json_body_violates_the_auth_requirement(
 def test_expected_status_with_incomplete_error_body_violates_the_auth_requirement(
     check: AuthCheck, requirement: str, status: int, auth: Auth
 ) -> None:
-    [finding] = check(exchange(status, {"message": "Unauthorized"}, auth=auth), auth.value)
+    [finding] = check(exchange(status, {"message": "Unauthorized"}), auth.value)
     assert (finding.requirement, finding.ok) == (requirement, False)
     assert "no 'error_code'" in finding.message
 

@@ -1,7 +1,6 @@
 """conformance.checks.responses judges every answer: status codes, Content-Type, X-Request-Id and the error body.
 
-Each exchange is a real round trip through TargetClient against a respx-mocked endpoint, so the checks see exactly
-what the client records.
+Each exchange is built as the client records it (tests/conftest.py), so the checks are tested without HTTP.
 """
 
 from __future__ import annotations
@@ -9,9 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
-import respx
 
 from conformance.checks.responses import (
     check_documented_status,
@@ -23,62 +20,8 @@ from conformance.checks.responses import (
     check_success_is_200,
     error_code_format,
 )
-from conformance.contract import load_catalogue
-from conformance.engine.client import TargetClient
-from conformance.results import Exchange, Finding, Ledger, Seen
-
-BASE = "http://target.test"
-PATH = "/v2/proj/migration-tasks/batch-restart"
-JSON = "application/json"
-GOOD_BATCH = {"migration_tasks": [{"task_id": "task-a", "result": "success"}]}
-GOOD_ERROR = {"error_code": "DCS.4000", "error_msg": "Invalid request.", "error_ext_msg": None}
-_DEFAULT = object()
-
-
-def exchange(
-    status: int,
-    body: Any = _DEFAULT,
-    *,
-    content: bytes | None = None,
-    content_type: str | None = JSON,
-    request_id: str | None = "req-0001",
-) -> Exchange:
-    """Send one request through TargetClient and return what it recorded; the mock answers as told."""
-    if content is None:
-        if body is _DEFAULT:
-            body = GOOD_BATCH if status < 400 else GOOD_ERROR
-        content = json.dumps(body).encode()
-    headers = {}
-    if content_type is not None:
-        headers["Content-Type"] = content_type
-    if request_id is not None:
-        headers["X-Request-Id"] = request_id
-    with respx.mock(base_url=BASE) as mock, TargetClient(BASE, "proj", sleep=lambda _: None) as client:
-        mock.post(PATH).mock(return_value=httpx.Response(status, headers=headers, content=content))
-        return client.post_json({"migration_tasks": ["task-a"]})
-
-
-def failures(results: list[Finding | Seen], requirement: str | None = None) -> list[Finding]:
-    return [
-        item
-        for item in results
-        if isinstance(item, Finding) and not item.ok and (requirement is None or item.requirement == requirement)
-    ]
-
-
-def findings_for(results: list[Finding | Seen], requirement: str) -> list[Finding]:
-    return [item for item in results if isinstance(item, Finding) and item.requirement == requirement]
-
-
-def seen(results: list[Finding | Seen], observation: str) -> list[str]:
-    return [item.value for item in results if isinstance(item, Seen) and item.observation == observation]
-
-
-def ledger_status(results: list[Finding | Seen], requirement: str) -> str:
-    ledger = Ledger(load_catalogue())
-    ledger.record(results)
-    return next(item["status"] for item in ledger.requirement_results() if item["id"] == requirement)
-
+from conformance.results import Finding
+from tests.conftest import GOOD_BATCH, GOOD_ERROR, exchange, failures, findings_for, ledger_status, seen
 
 # -- the whole set ------------------------------------------------------------------------------------------------
 

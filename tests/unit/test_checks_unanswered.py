@@ -3,7 +3,6 @@ more: checks judge it on having had no answer, never on a body that did not arri
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from conformance.checks.auth import check_forbidden
@@ -17,14 +16,9 @@ from conformance.checks.batch import (
 from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.results import Exchange, Finding
+from tests.conftest import exchange
 
 NO_ANSWER = "no answer: ReadTimeout after 30 s"
-
-
-def exchange(status: int = 0, body: Any = None, **fields: Any) -> Exchange:
-    raw = json.dumps(body).encode() if body is not None else b""
-    headers = {"Content-Type": "application/json", "X-Request-Id": "r"}
-    return Exchange("POST", "http://t/x", {}, b"{}", status, headers, raw, **fields)
 
 
 def unanswered(status: int = 0) -> Exchange:

@@ -11,7 +11,6 @@ import email.utils
 import gzip
 import itertools
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -230,29 +229,46 @@ def test_guard_refusal_spends_no_budget(route: respx.Route) -> None:
     assert route.call_count == 1
 
 
+class FakeClock:
+    """Time that passes only when the client sleeps: the rate limit is tested without waiting for real."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_rate_limit_spaces_requests(route: respx.Route) -> None:
-    with TargetClient(BASE, "proj", rate_limit=50) as client:
-        started = time.monotonic()
+    clock = FakeClock()
+    with TargetClient(BASE, "proj", rate_limit=50, clock=clock, sleep=clock.sleep) as client:
         for _ in range(5):
             client.post(body("a"))
-        elapsed = time.monotonic() - started
     assert route.call_count == 5
-    assert 0.075 <= elapsed < 2.0
+    assert clock.slept == pytest.approx([0.02] * 4)
 
 
 def test_request_times_are_spaced_by_the_rate_limit(mock: respx.MockRouter) -> None:
+    clock = FakeClock()
     stamps: list[float] = []
 
     def stamp(request: httpx.Request) -> httpx.Response:
-        stamps.append(time.monotonic())
+        stamps.append(clock())
+        clock.now += 0.005  # the target takes 5 ms to answer: the limit waits only for what is left of a slot
         return ok_answer(request)
 
     mock.post(PATH).mock(side_effect=stamp)
-    with TargetClient(BASE, "proj", rate_limit=40) as client:
+    with TargetClient(BASE, "proj", rate_limit=40, clock=clock, sleep=clock.sleep) as client:
         for _ in range(4):
             client.post(body("a"))
     gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
-    assert all(gap >= 0.02 for gap in gaps), gaps
+    assert gaps == pytest.approx([0.025] * 3)
+    assert clock.slept == pytest.approx([0.02] * 3)
 
 
 # -- what an exchange records ----------------------------------------------------------------------------------------

@@ -8,16 +8,13 @@ import math
 import pytest
 
 from conformance.jsontext import MAX_DIGITS, LongInt, dumps_strict, loads, strings
-from conformance.results import NOT_JSON, Exchange
-
-
-def exchange(body: bytes) -> Exchange:
-    return Exchange("POST", "http://t/", {}, b"{}", 400, {}, body)
+from conformance.results import NOT_JSON
+from tests.conftest import exchange
 
 
 def test_a_100000_digit_integer_is_a_json_number_with_its_exact_value() -> None:
     body = '{"error_code": ' + "7" * 100_000 + ', "error_msg": -' + "1" * 5000 + "}"
-    parsed = exchange(body.encode()).response_json
+    parsed = exchange(400, content=body.encode()).response_json
     assert parsed is not NOT_JSON
     assert isinstance(parsed["error_code"], int)
     assert parsed["error_code"] % 1000 == 777
@@ -34,7 +31,7 @@ def test_a_long_integer_prints_abbreviated_so_messages_quoting_it_never_fail() -
 def test_pathologically_long_numbers_and_broken_text_are_not_parsed() -> None:
     with pytest.raises(ValueError):
         loads("9" * (MAX_DIGITS + 1))
-    assert exchange(b'{"a": ').response_json is NOT_JSON
+    assert exchange(400, content=b'{"a": ').response_json is NOT_JSON
 
 
 def test_strings_walks_keys_and_values_at_any_depth() -> None:

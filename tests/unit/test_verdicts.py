@@ -10,7 +10,8 @@ import pytest
 
 from conformance.contract import load_catalogue
 from conformance.diagnosis import diagnose
-from conformance.results import Exchange, Finding, Ledger, Verdict, decide_verdict
+from conformance.results import Finding, Ledger, Verdict, decide_verdict, unexercised_musts
+from tests.conftest import exchange
 
 
 def requirement(req_id: str, level: str, status: str, needs: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -57,11 +58,39 @@ def test_an_error_outranks_everything() -> None:
     assert decide_verdict(matrix, setup_problem=True) is Verdict.ERROR
 
 
+def test_unexercised_musts_are_the_skipped_musts_needing_nothing_or_every_one_when_certifying() -> None:
+    bare = requirement("C", "MUST", "skipped")
+    needing = requirement("D", "MUST", "skipped", ("credentials",))
+    matrix = [*PASSED, bare, needing, requirement("E", "SHOULD", "skipped"), requirement("F", "MUST", "failed")]
+    assert unexercised_musts(matrix) == [bare]
+    assert unexercised_musts(matrix, certify=True) == [bare, needing]
+
+
 # -- the ledger -------------------------------------------------------------------------------------------------
 
 
-def exchange(status: int = 200, **fields: Any) -> Exchange:
-    return Exchange("POST", "http://t/x", {}, b"{}", status, {}, b"{}", **fields)
+def test_what_a_run_lacks_skips_every_requirement_the_catalogue_says_needs_it_with_its_reason() -> None:
+    catalogue = load_catalogue()
+    ledger = Ledger(catalogue)
+    ledger.record([Finding("BR-REQ-015", True)])
+    ledger.skip_unmet(
+        {"fixtures": "needs at least 1 restartable fixture", "credentials": catalogue.needs["credentials"]}
+    )
+    results = {item["id"]: item for item in ledger.requirement_results()}
+    assert results["BR-REQ-014"]["reason"] == "needs at least 1 restartable fixture"
+    assert results["BR-REQ-015"]["status"] == "passed"  # exercised by other means: judged all the same
+    assert results["BR-REQ-018"]["reason"] == results["BR-REQ-019"]["reason"] == catalogue.needs["credentials"]
+    assert results["BR-REQ-020"]["reason"] == "no check exercised it in this run"
+
+
+def test_a_violation_keeps_its_detail_beside_the_explanation_and_no_detail_key_without_one() -> None:
+    ledger = Ledger(load_catalogue())
+    ledger.record([Finding("BR-REQ-009", False, "1 missing", {"missing": ["a"]})], exchange(200))
+    ledger.record([Finding("BR-REQ-003", False, "status 500")], exchange(500))
+    results = {item["id"]: item for item in ledger.requirement_results()}
+    [missing] = results["BR-REQ-009"]["evidence"]
+    assert (missing["explanation"], missing["detail"]) == ("1 missing", {"missing": ["a"]})
+    assert "detail" not in results["BR-REQ-003"]["evidence"][0]
 
 
 def test_a_throttled_exchange_is_never_evidence_only_an_observation() -> None:

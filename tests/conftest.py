@@ -1,0 +1,103 @@
+"""What many test modules share: exchanges built without HTTP for the checks and the ledger, the helpers that read
+their findings, and a server-side recorder of the request bodies a run sent.
+
+Checks read only what the client recorded (status, headers, body, failure), so an ``Exchange`` built here is what
+a round trip through ``TargetClient`` would have given them; the client's own recording is tested in test_client.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from conformance.contract import load_catalogue
+from conformance.results import Exchange, Finding, Ledger, Seen
+
+URL = "http://target.test/v2/proj/migration-tasks/batch-restart"
+JSON = "application/json"
+GOOD_BATCH = {"migration_tasks": [{"task_id": "task-a", "result": "success"}]}
+GOOD_ERROR = {"error_code": "DCS.4000", "error_msg": "Invalid request.", "error_ext_msg": None}
+_DEFAULT: Any = object()
+
+
+def exchange(
+    status: int = 200,
+    body: Any = _DEFAULT,
+    *,
+    content: bytes | None = None,
+    content_type: str | None = JSON,
+    request_id: str | None = "req-0001",
+    request: Any = None,
+    **fields: Any,
+) -> Exchange:
+    """An answer as the client records it: ``body`` as JSON (by default a conforming batch answer below 400, the
+    documented error body from 400 on), or ``content`` as the raw bytes; ``request`` is the JSON (or the raw bytes)
+    that was sent. ``fields`` set the rest of the exchange (``failure``, ``throttled``, ``label``, ``seq``...)."""
+    if content is None:
+        if body is _DEFAULT:
+            body = GOOD_BATCH if status < 400 else GOOD_ERROR
+        content = json.dumps(body).encode()
+    headers = {}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    if request_id is not None:
+        headers["X-Request-Id"] = request_id
+    sent = request if isinstance(request, bytes) else json.dumps(request or {"migration_tasks": ["task-a"]}).encode()
+    return Exchange("POST", URL, {}, sent, status, headers, content, **fields)
+
+
+def failures(results: Sequence[Finding | Seen], requirement: str | None = None) -> list[Finding]:
+    """The violations among ``results``, of one requirement or of any."""
+    return [
+        item
+        for item in results
+        if isinstance(item, Finding) and not item.ok and (requirement is None or item.requirement == requirement)
+    ]
+
+
+def findings_for(results: Sequence[Finding | Seen], requirement: str) -> list[Finding]:
+    return [item for item in results if isinstance(item, Finding) and item.requirement == requirement]
+
+
+def judged(results: Sequence[Finding | Seen]) -> set[str]:
+    """The requirements ``results`` judged, held or violated."""
+    return {item.requirement for item in results if isinstance(item, Finding)}
+
+
+def seen(results: Sequence[Finding | Seen], observation: str) -> list[str]:
+    """The values ``results`` recorded for one observation."""
+    return [item.value for item in results if isinstance(item, Seen) and item.observation == observation]
+
+
+def ledger_status(results: Sequence[Finding | Seen], requirement: str) -> str:
+    """The status a run holding only ``results`` reports for ``requirement``."""
+    ledger = Ledger(load_catalogue())
+    ledger.record(list(results))
+    return next(item["status"] for item in ledger.requirement_results() if item["id"] == requirement)
+
+
+class Recorder:
+    """An ASGI wrapper that keeps every request body reaching the app, in arrival order (thread-safe)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.bodies: list[bytes] = []
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def spy() -> Any:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                with self._lock:
+                    self.bodies.append(b"".join(chunks))
+            return message
+
+        await self.app(scope, spy, send)
