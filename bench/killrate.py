@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from conformance.engine.runner import execute
 from conformance.reference.faults import FAULTS
 from conformance.reference.variants import VARIANTS
+from conformance.reporting import execute
 from conformance.settings import resolve
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape
 
 from conformance import __version__
 from conformance.contract import catalogue_sha256, spec_sha256
 from conformance.files import write_atomically
 from conformance.report_dir import load_report
+from conformance.report_model import Report
 
 SUMS_FILE = "SHA256SUMS"
 BADGE_FILE = "badge.svg"
@@ -29,7 +29,7 @@ COLOURS = {
 }
 
 
-def badge_svg(report: dict[str, Any]) -> str:
+def badge_svg(report: Report) -> str:
     """A shields-style badge: 'DCS batch-restart <version>' | verdict."""
     left = f"DCS batch-restart {report['suite_version']}"
     right = report["verdict"]
@@ -53,7 +53,7 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_bundle(report: dict[str, Any], directory: Path) -> list[Path]:
+def write_bundle(report: Report, directory: Path) -> list[Path]:
     """Write badge.svg, then SHA256SUMS over every bundle file present (sha256sum's format)."""
     badge = write_atomically(directory / BADGE_FILE, badge_svg(report))
     lines = [f"{sha256_of(directory / name)}  {name}\n" for name in BUNDLE_FILES if (directory / name).is_file()]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from conformance.engine.redaction import Redactor
+from conformance.report_model import Report, Requirement
 from conformance.reporters.text import evidence_summary, one_line
 
 #: Environment variables that may hold a credential: masked in every summary even if a report somehow held one.
@@ -55,8 +56,8 @@ def cell(text: Any, limit: int = 200) -> str:
     return flat.replace("|", "\\|").replace("`", "'").replace("[", "\\[").replace("]", "\\]")
 
 
-def _target_line(report: dict[str, Any]) -> str:
-    target = report.get("target") or {}
+def _target_line(report: Report) -> str:
+    target: dict[str, Any] = dict(report.get("target") or {})
     parts = [f"`{cell(target.get('base_url', 'unknown target'), 120)}`"]
     if target.get("project_id"):
         parts.append(f"project `{cell(target['project_id'], 80)}`")
@@ -68,7 +69,7 @@ def _target_line(report: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _requirements_table(title: str, rows: list[dict[str, Any]], *, evidence: bool) -> list[str]:
+def _requirements_table(title: str, rows: list[Requirement], *, evidence: bool) -> list[str]:
     if not rows:
         return []
     header = "| Requirement | Level | Evidence |" if evidence else "| Requirement | Level | Why skipped |"
@@ -82,7 +83,7 @@ def _requirements_table(title: str, rows: list[dict[str, Any]], *, evidence: boo
     return [*lines, ""]
 
 
-def report_markdown(report: dict[str, Any], report_dir: str | None = None, *, heading: str = "##") -> str:
+def report_markdown(report: Report, report_dir: str | None = None, *, heading: str = "##") -> str:
     """The markdown digest of one run: verdict, what failed and warned with one line of evidence each, the MUST
     requirements left unexercised and why, and where the reports are."""
     verdict = str(report.get("verdict", "error"))
@@ -159,7 +160,7 @@ def annotation(kind: str, title: str, message: str) -> str:
     return f"::{kind} title={_escape_property(title)}::{_escape_data(message)}"
 
 
-def report_annotations(report: dict[str, Any], name: str | None = None) -> list[str]:
+def report_annotations(report: Report, name: str | None = None) -> list[str]:
     """``::error`` per failed MUST requirement (and per requirement the run could not judge), ``::warning`` per
     violated SHOULD; one ``::error`` for a run that ended incomplete or in error, which no requirement shows."""
     prefix = f"{name}: " if name else ""

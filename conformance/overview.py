@@ -15,11 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from conformance import __version__
 from conformance.files import write_atomically
+from conformance.report_model import Report
 
 SUMMARY_FILE = "summary.json"
 INDEX_FILE = "index.html"
@@ -49,7 +50,7 @@ class TargetReport:
 
     name: str
     directory: Path
-    report: dict[str, Any] | None
+    report: Report | None
     #: The process's exit code when known (``run --config``); otherwise the verdict's.
     exit_code: int | None = None
     #: Why there is no report.
@@ -91,7 +92,7 @@ def read_report_dir(directory: Path, name: str) -> TargetReport:
         raise OverviewError(f"{path} cannot be read as JSON: {exc}") from None
     if not isinstance(report, dict) or not isinstance(report.get("requirements"), list) or "verdict" not in report:
         raise OverviewError(f"{path} is not a dcs-conformance report (no verdict or requirements)")
-    return TargetReport(name, directory, report)
+    return TargetReport(name, directory, cast(Report, report))
 
 
 def names_for(directories: list[Path]) -> list[str]:
@@ -129,8 +130,9 @@ def _relative(directory: Path, start: Path) -> str:
 
 
 def _target_entry(target: TargetReport, overview_dir: Path) -> dict[str, Any]:
-    report = target.report or {}
-    facts = report.get("target") or {}
+    # Reports from other runs are read loosely (read_report_dir checks only the verdict and requirements).
+    report: dict[str, Any] = dict(target.report or {})
+    facts: dict[str, Any] = dict(report.get("target") or {})
     return {
         "name": target.name,
         "report_dir": _relative(target.directory, overview_dir),
@@ -158,7 +160,7 @@ def build(targets: list[TargetReport], overview_dir: Path) -> dict[str, Any]:
     requirement any target judged, its status per target (a target without a report has none)."""
     rows: dict[str, dict[str, Any]] = {}
     for target in targets:
-        for item in (target.report or {}).get("requirements", []):
+        for item in target.report["requirements"] if target.report else []:
             row = rows.setdefault(
                 item["id"], {"id": item["id"], "level": item.get("level"), "title": item.get("title"), "statuses": {}}
             )

@@ -21,8 +21,8 @@ import pytest
 
 if TYPE_CHECKING:
     from conformance.engine.client import TargetClient
-    from conformance.engine.runner import RunOutcome
     from conformance.pytest_run import DcsSession
+    from conformance.reporting import RunOutcome
     from conformance.settings import RunSettings
 
 #: The ``run`` command's settings, under a ``--dcs-`` prefix (same meaning, same environment variables).

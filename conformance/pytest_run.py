@@ -21,11 +21,14 @@ import pytest
 
 from conformance.ci_summary import publish, report_annotations, report_markdown
 from conformance.contract import Requirement, load_catalogue
-from conformance.engine.client import Credentials, TargetClient
+from conformance.credentials import Credentials
+from conformance.engine.client import TargetClient
 from conformance.engine.redaction import MASK
-from conformance.engine.runner import RunOutcome, execute, load_fixtures, open_run
+from conformance.engine.runner import load_fixtures, open_run
 from conformance.pytest_plugin import DESTS, DcsShouldViolation
+from conformance.reference.embedded import check_deviations
 from conformance.reporters.text import finding
+from conformance.reporting import RunOutcome, execute
 from conformance.settings import RunSettings, SettingsError, resolve
 
 log = logging.getLogger("dcs_conformance")
@@ -149,7 +152,7 @@ class DcsSession:
         if embedded and flags.get("base_url"):
             raise DcsUsageError("--dcs-embedded judges the reference server; drop --dcs-base-url")
         try:
-            settings = resolve(flags, {} if embedded else os.environ)
+            settings = resolve(flags, {} if embedded else os.environ, check_deviations=check_deviations)
             if settings.fixtures:
                 load_fixtures(settings.fixtures)
         except SettingsError as exc:
@@ -190,7 +193,7 @@ class DcsSession:
         return self._outcome
 
     def _run(self) -> None:
-        from conformance.cli import reproducer
+        from conformance.cli_run import reproducer
 
         try:
             self._opened = self._stack.enter_context(open_run(self.settings))

@@ -10,12 +10,15 @@ read; anything else is named in one line, never met with a traceback.
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
 from conformance.jsontext import loads
+from conformance.report_model import Report
 from conformance.settings import SettingsError
 
 REPORT_FILE = "report.json"
@@ -124,6 +127,35 @@ REPORT_SCHEMA: dict[str, Any] = {
 _VALIDATOR = jsonschema.Draft202012Validator(REPORT_SCHEMA)
 
 
+def default_report_dir(root: Path = Path("reports")) -> Path:
+    """reports/<UTC timestamp>/, with a suffix when a run of the same second already took it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate = root / stamp
+    suffix = 1
+    while candidate.exists():
+        suffix += 1
+        candidate = root / f"{stamp}-{suffix}"
+    return candidate
+
+
+def point_latest(report_dir: Path) -> str | None:
+    """Keep reports/latest pointing at the newest run (a relative symlink, replaced atomically); say why not when
+    it cannot be replaced."""
+    latest = report_dir.parent / "latest"
+    tmp = report_dir.parent / f".latest.{os.getpid()}"
+    try:
+        if tmp.is_symlink():
+            tmp.unlink()
+        if latest.exists() and not latest.is_symlink():
+            return f"{latest} is not a symlink, so it was left alone; the reports are in {report_dir}"
+        tmp.symlink_to(report_dir.name, target_is_directory=True)
+        tmp.replace(latest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        return f"could not point {latest} at {report_dir}: {exc.strerror or exc}"
+    return None
+
+
 def claim(directory: Path) -> None:
     """Make ``directory`` ready for a run's files: remove what an earlier run left, or raise SettingsError if it
     holds anything the suite did not write."""
@@ -146,7 +178,7 @@ def claim(directory: Path) -> None:
             raise SettingsError(f"cannot clear {entry} from an earlier run: {exc.strerror or exc}") from None
 
 
-def load_report(directory: Path) -> dict[str, Any]:
+def load_report(directory: Path) -> Report:
     """The report.json of a report directory, or ValueError with one line saying why it cannot be used."""
     path = directory / REPORT_FILE
     try:
@@ -165,4 +197,4 @@ def load_report(directory: Path) -> dict[str, Any]:
     if error is not None:
         where = "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
         raise ValueError(f"{path} is not a dcs-conformance report: at {where}, {error.message[:160]}")
-    return report
+    return cast(Report, report)

@@ -49,6 +49,12 @@ def _text(body: bytes | None) -> str | None:
     return text
 
 
+def _truncation(body: bytes | None) -> dict[str, int]:
+    """How many characters ``_text`` left out of a body, as data for the reporters (nothing when it is whole)."""
+    left_out = len(body.decode("utf-8", errors="replace")) - MAX_BODY_CHARS if body is not None else 0
+    return {"body_truncated_chars": left_out} if left_out > 0 else {}
+
+
 @dataclass
 class Exchange:
     """One request and its response, as sent and received; headers are already redacted by the client."""
@@ -108,11 +114,13 @@ class Exchange:
                 "url": self.url,
                 "headers": dict(self.request_headers),
                 "body": _text(self.request_body),
+                **_truncation(self.request_body),
             },
             "response": {
                 "status": self.status or None,
                 "headers": dict(self.response_headers),
                 "body": _text(self.response_body),
+                **_truncation(self.response_body),
                 "elapsed_ms": round(self.elapsed_ms, 1),
                 **({"failure": self.failure} if self.failure else {}),
             },

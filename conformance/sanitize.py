@@ -8,9 +8,9 @@ line (userinfo), and whatever a check quoted. One pass over the finished report 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from conformance.engine.client import Credentials
+from conformance.credentials import Credentials
 from conformance.engine.redaction import Redactor, userinfo_secrets
 
 
@@ -25,6 +25,10 @@ def redact_document(value: Any, redactor: Redactor) -> Any:
     return value
 
 
-def scrub(report: dict[str, Any], credentials: Credentials, base_url: str | None) -> dict[str, Any]:
-    """The report without the run's credentials or the base URL's userinfo, in any form."""
-    return redact_document(report, Redactor([*credentials.secrets(), *userinfo_secrets(base_url)]))
+Document = TypeVar("Document")
+
+
+def scrub(report: Document, credentials: Credentials, base_url: str | None) -> Document:
+    """The report (or any JSON-like document) without the run's credentials or the base URL's userinfo, in any
+    form; same shape in, same shape out."""
+    return cast(Document, redact_document(report, Redactor([*credentials.secrets(), *userinfo_secrets(base_url)])))

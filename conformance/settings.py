@@ -9,7 +9,7 @@ import math
 import os
 import secrets
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance import fixtures_file
+from conformance.credentials import Credentials
 from conformance.credentials_check import CredentialError, check_credentials
-from conformance.engine.client import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S, Credentials
 from conformance.engine.redaction import mask_userinfo, userinfo_secrets
 from conformance.tls import TlsOptions, options_from
 
@@ -60,6 +60,9 @@ FILE_KEYS = {
 }
 TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 DEFAULT_MAX_EXAMPLES = 100
+#: The client's limits when none is given: seconds per response (body included), and the largest body read.
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 #: Restartable tasks the embedded reference seeds, as `serve` does by default.
 DEFAULT_EMBEDDED_RESTARTABLE = 100
 #: Below one request per 1000 s a run would outlast any CI job; above a day per response, a timeout is a typo.
@@ -220,8 +223,16 @@ def secret_values(flags: Mapping[str, Any], env: Mapping[str, str] | None = None
     return found
 
 
-def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> RunSettings:
-    """Merge flags (None means not given), environment and the config file named by flags['config']."""
+#: Checks fault and variant names, raising ValueError for an unknown one (the embedded reference's registry:
+#: conformance.reference.embedded.check_deviations, passed in since settings sit below the reference server).
+DeviationCheck = Callable[[Sequence[str], Sequence[str]], object]
+
+
+def resolve(
+    flags: Mapping[str, Any], env: Mapping[str, str] | None = None, *, check_deviations: DeviationCheck | None = None
+) -> RunSettings:
+    """Merge flags (None means not given), environment and the config file named by flags['config']; with
+    ``check_deviations``, --fault and --variant names are checked here too, before anything starts."""
     env = os.environ if env is None else env
     from_file = read_config_file(Path(flags["config"])) if flags.get("config") else {}
 
@@ -294,11 +305,9 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> R
     faults, variants = tuple(flags.get("fault") or ()), tuple(flags.get("variant") or ())
     if (faults or variants) and base_url is not None:
         raise SettingsError("--fault and --variant change the embedded reference server; drop --base-url")
-    if faults or variants:
-        from conformance.reference.deviations import build
-
+    if (faults or variants) and check_deviations is not None:
         try:
-            build(faults, variants)
+            check_deviations(faults, variants)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
     tls_options = _tls_options(pick, flags, from_file, base_url, env)
@@ -336,7 +345,7 @@ def _tls_options(
     while DCS_CA_BUNDLE (like SSL_CERT_FILE) is simply not needed for an http or embedded run."""
     insecure = bool(pick("insecure"))
     named = [key for key in ("ca_bundle", "client_cert", "client_key") if flags.get(key) or from_file.get(key)]
-    https = bool(base_url) and base_url.lower().startswith("https://")
+    https = base_url is not None and base_url.lower().startswith("https://")
     if (insecure or named) and not https:
         given = "--" + ("insecure" if insecure else named[0]).replace("_", "-")
         raise SettingsError(f"{given} is for an https:// --base-url target; this run's target is not one")

@@ -35,7 +35,7 @@ def add_summarize_parser(commands: argparse._SubParsersAction) -> None:
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     from conformance.ci_summary import overview_markdown, publish, report_annotations
-    from conformance.cli import UsageError
+    from conformance.cli_args import UsageError
 
     out = args.out or Path("reports") / f"overview-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     try:

@@ -16,7 +16,7 @@
 
 Every target's settings go through ``settings.resolve`` exactly as a single run's do, and every mistake (a setting,
 a missing credential variable, an unreadable fixtures file) ends the command with exit 2 before any target runs.
-The targets are then judged by ``runner.execute`` in at most ``--jobs`` worker processes, each writing its usual
+The targets are then judged by ``reporting.execute`` in at most ``--jobs`` worker processes, each writing its usual
 report directory under the run's directory; the overview (``overview.py``) is built from those reports alone.
 """
 
@@ -161,8 +161,9 @@ def plan(path: Path, flags: Mapping[str, Any], env: Mapping[str, str], run_dir: 
     """Resolve every target's settings (the file's shared section, then the target's table, then the run-wide
     flags), its credentials from the variables it names, its report directory under ``run_dir``; load its
     fixtures file. Raises SettingsError, naming the target, on the first mistake."""
-    from conformance.cli import reproducer
+    from conformance.cli_run import reproducer
     from conformance.engine.runner import load_fixtures
+    from conformance.reference.embedded import check_deviations
 
     given = [f"--{key.replace('_', '-')}" for key in TARGET_FLAGS if flags.get(key)]
     if given:
@@ -191,7 +192,7 @@ def plan(path: Path, flags: Mapping[str, Any], env: Mapping[str, str], run_dir: 
             fault=merged.get("fault"), variant=merged.get("variant"), report_dir=str(run_dir / name), config=None
         )
         try:
-            settings = resolve(resolved_flags, resolved_env)
+            settings = resolve(resolved_flags, resolved_env, check_deviations=check_deviations)
             if settings.fixtures:
                 load_fixtures(settings.fixtures)
         except SettingsError as exc:
@@ -220,7 +221,8 @@ def _worker_init(pids: Any, stop: Any) -> None:
 
 def judge(name: str, settings: RunSettings, command: str, quiet: bool) -> tuple[int, str | None]:
     """One target's run, in a worker process: its exit code, and why it wrote no report if it could not."""
-    from conformance.engine.runner import SIGNAL_EXIT_CODES, Interrupted, execute
+    from conformance.engine.runner import SIGNAL_EXIT_CODES, Interrupted
+    from conformance.reporting import execute
 
     if _stop is not None and _stop.value:
         return 128 + _stop.value, "interrupted before this target started"
@@ -339,7 +341,7 @@ def run_from_config(path: Path, flags: Mapping[str, Any], *, jobs: int | None, q
     """Plan every target (exit 2 on any mistake, before anything runs), judge them in parallel, write the
     overview beside their report directories, publish the CI summaries, and return the worst exit code."""
     from conformance.ci_summary import annotation, overview_markdown, publish, report_annotations
-    from conformance.engine.runner import default_report_dir, point_latest
+    from conformance.report_dir import default_report_dir, point_latest
 
     if jobs is not None and jobs < 1:
         raise SettingsError(f"--jobs must be at least 1, got {jobs}")

@@ -31,13 +31,13 @@ import httpx
 
 from conformance import signing, tls
 from conformance.contract import ENDPOINT
+from conformance.credentials import Credentials
 from conformance.engine.guard import IdGuard
 from conformance.engine.redaction import Redactor, userinfo_secrets
 from conformance.results import Exchange
+from conformance.settings import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
-DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 #: The target stopped answering: this many requests in a row without a complete answer end the run.
 STOP_AFTER_UNANSWERED = 5
 #: This many requests in a row still throttled after every resend end the run as incomplete.
@@ -75,27 +75,6 @@ class TargetThrottling(Exception):
 
 class BudgetExhausted(Exception):
     """The --max-requests budget is spent; nothing more may be sent."""
-
-
-@dataclass(frozen=True)
-class Credentials:
-    token: str | None = None
-    ak: str | None = None
-    sk: str | None = None
-    readonly_token: str | None = None
-    readonly_ak: str | None = None
-    readonly_sk: str | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.token or (self.ak and self.sk))
-
-    @property
-    def readonly_configured(self) -> bool:
-        return bool(self.readonly_token or (self.readonly_ak and self.readonly_sk))
-
-    def secrets(self) -> list[str | None]:
-        return [self.token, self.ak, self.sk, self.readonly_token, self.readonly_ak, self.readonly_sk]
 
 
 class Auth(Enum):

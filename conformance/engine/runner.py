@@ -1,30 +1,32 @@
-"""One conformance run: pick the target, run every phase through one client, judge, and write the reports."""
+"""One conformance run: pick the target, run every phase through one client, and judge.
+
+The run returns a typed RunResult; turning it into report.json and the other files is conformance.reporting's job, so
+that nothing here knows a report format or a report directory.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import random
-import secrets
 import signal
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from conformance import __version__, tls
-from conformance.certify import write_bundle
-from conformance.contract import catalogue_sha256, load_catalogue, load_spec, spec_sha256
+from conformance.contract import load_catalogue, load_spec
+from conformance.credentials import Credentials
 from conformance.diagnosis import diagnose
 from conformance.engine.aimed import AimedStats, run_aimed
 from conformance.engine.client import (
     BudgetExhausted,
-    Credentials,
     TargetClient,
     TargetThrottling,
     TargetUnreachable,
@@ -34,9 +36,9 @@ from conformance.engine.generated import GeneratedStats, run_generated, schemath
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.progress import Watch, generated_progress
 from conformance.engine.scenarios import Fixtures, Scenarios
-from conformance.report_dir import claim as claim_report_dir
-from conformance.reporters import html, json_report, junit
-from conformance.results import Ledger, Verdict, count_statuses, decide_verdict, unexercised_musts
+from conformance.reference.embedded import embedded
+from conformance.report_model import FirstFailure, Observation, Requirement, RunStats
+from conformance.results import Ledger, Verdict, decide_verdict, unexercised_musts
 from conformance.sanitize import scrub
 from conformance.settings import RunSettings, SettingsError
 from conformance.trace import Trace, role_function
@@ -63,13 +65,6 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
-@dataclass
-class RunOutcome:
-    report: dict[str, Any]
-    report_dir: Path
-    exit_code: int
-
-
 @dataclass(frozen=True)
 class Target:
     base_url: str
@@ -77,6 +72,32 @@ class Target:
     credentials: Credentials
     fixtures: Fixtures | None
     embedded: bool
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run found, before it is a report: the target as judged, how it was reached, the requirement and
+    observation results, the verdict and why, and the signal that stopped it (if one did)."""
+
+    settings: RunSettings
+    target: Target
+    transport: dict[str, Any]
+    started_at: datetime
+    duration_s: float
+    stats: RunStats
+    requirements: list[Requirement]
+    observations: list[Observation]
+    trace: dict[str, Any]
+    verdict: Verdict
+    verdict_reason: str | None
+    diagnosis: list[str]
+    error: str | None
+    interrupted: int | None
+
+
+def exit_code(verdict: Verdict, interrupted: int | None) -> int:
+    """The process exit code: the shell's for a signal that stopped the run, otherwise the verdict's."""
+    return SIGNAL_EXIT_CODES[signal.Signals(interrupted)] if interrupted else EXIT_CODES[verdict]
 
 
 def load_fixtures(path: Path) -> Fixtures:
@@ -102,29 +123,16 @@ def open_target(settings: RunSettings, seed: int) -> Iterator[Target]:
         fixtures = load_fixtures(settings.fixtures) if settings.fixtures else None
         yield Target(settings.base_url or "", settings.project_id, settings.credentials, fixtures, embedded=False)
         return
-    from conformance.reference import deviations
-    from conformance.reference.app import create_app
-    from conformance.reference.auth import AuthMode, AuthPolicy
-    from conformance.reference.server import BackgroundServer
-    from conformance.reference.store import seed_store
-
-    credentials = Credentials(
-        ak=secrets.token_hex(10).upper(),
-        sk=secrets.token_hex(20),
-        readonly_ak=secrets.token_hex(10).upper(),
-        readonly_sk=secrets.token_hex(20),
-    )
-    policy = AuthPolicy(
-        mode=AuthMode.AKSK,
-        keys={credentials.ak: credentials.sk},
-        readonly_keys={credentials.readonly_ak: credentials.readonly_sk},
-    )
-    store, fixtures = seed_store(
-        restartable=settings.embedded_restartable, seed=seed, not_restartable=settings.embedded_not_restartable
-    )
-    behaviour = deviations.build(settings.faults, settings.variants, seed=seed)
-    with BackgroundServer(create_app(store, policy, [settings.project_id], behaviour)) as server:
-        yield Target(server.base_url, settings.project_id, credentials, Fixtures.load(fixtures), embedded=True)
+    with embedded(
+        settings.project_id,
+        seed=seed,
+        restartable=settings.embedded_restartable,
+        not_restartable=settings.embedded_not_restartable,
+        faults=settings.faults,
+        variants=settings.variants,
+    ) as reference:
+        fixtures = Fixtures.load(reference.fixtures)
+        yield Target(reference.base_url, settings.project_id, reference.credentials, fixtures, embedded=True)
 
 
 @dataclass
@@ -179,34 +187,6 @@ def open_run(settings: RunSettings) -> Iterator[OpenRun]:
             yield OpenRun(target, client, rng, transport)
 
 
-def default_report_dir(root: Path = Path("reports")) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    candidate = root / stamp
-    suffix = 1
-    while candidate.exists():
-        suffix += 1
-        candidate = root / f"{stamp}-{suffix}"
-    return candidate
-
-
-def point_latest(report_dir: Path) -> str | None:
-    """Keep reports/latest pointing at the newest run (a relative symlink, replaced atomically); say why not when
-    it cannot be replaced."""
-    latest = report_dir.parent / "latest"
-    tmp = report_dir.parent / f".latest.{os.getpid()}"
-    try:
-        if tmp.is_symlink():
-            tmp.unlink()
-        if latest.exists() and not latest.is_symlink():
-            return f"{latest} is not a symlink, so it was left alone; the reports are in {report_dir}"
-        tmp.symlink_to(report_dir.name, target_is_directory=True)
-        tmp.replace(latest)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        return f"could not point {latest} at {report_dir}: {exc.strerror or exc}"
-    return None
-
-
 @contextmanager
 def interruptible() -> Iterator[list[int]]:
     """While requests are sent, SIGINT and SIGTERM stop the sending (Interrupted); afterwards they are only noted
@@ -232,41 +212,22 @@ def interruptible() -> Iterator[list[int]]:
             signal.signal(signum, old)
 
 
-def execute(
+def judge(
     settings: RunSettings,
     *,
-    command: str = "",
-    progress: Callable[[str], None] | None = None,
-    watch: Watch | None = None,
-    opened: OpenRun | None = None,
-) -> RunOutcome:
-    """Run the whole catalogue against the target and write report.json, junit.xml and index.html, whatever the
-    target does and even when the run is interrupted. ``watch`` may show the generated phases' progress live. With
-    ``opened`` (see open_run) the caller owns the target and the client, which stay open after the run."""
-    say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
-    with interruptible() as signals:
-        outcome = _execute(settings, command, say, signals, watch, opened)
-    return outcome
-
-
-def _execute(
-    settings: RunSettings,
-    command: str,
     say: Callable[[str], None],
     signals: list[int],
     watch: Watch | None = None,
     opened: OpenRun | None = None,
-) -> RunOutcome:
+) -> RunResult:
+    """Run the whole catalogue against the target and judge it, whatever the target does and even when the run is
+    interrupted (inside ``interruptible``, whose ``signals`` it reads). ``watch`` may show the generated phases'
+    progress live. With ``opened`` (see open_run) the caller owns the target and the client, which stay open after
+    the run."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     catalogue = load_catalogue()
     ledger = Ledger(catalogue)
-    report_dir = settings.report_dir or default_report_dir()
-    try:
-        report_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SettingsError(f"cannot create the report directory {report_dir}: {exc.strerror}") from None
-    claim_report_dir(report_dir)
     run_error: str | None = None
     stop_reason: str | None = None
     interrupted: int | None = None
@@ -287,6 +248,7 @@ def _execute(
         try:
             scenario_rng = random.Random(rng.getrandbits(64))
             Scenarios(client, ledger, scenario_rng, target.fixtures, say, workers=settings.workers).run_all()
+            _stop_if_signalled(signals)
             say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
             run_aimed(
                 client,
@@ -299,6 +261,7 @@ def _execute(
                 workers=settings.workers,
                 progress=say,
             )
+            _stop_if_signalled(signals)
             planned = schemathesis_examples(settings.max_examples)
             say(f"generated: schemathesis examples, coverage and fuzzing phases ({planned} fuzzing examples)")
             view = generated_progress(generated, client, ledger, planned, clock)
@@ -313,6 +276,7 @@ def _execute(
                     workers=settings.workers,
                     progress=(lambda _: None) if shown else say,
                 )
+            _stop_if_signalled(signals)
         except Interrupted as exc:
             interrupted = exc.signum
             run_error = f"interrupted ({exc}) after {client.sent} requests"
@@ -337,11 +301,12 @@ def _execute(
                 run_error = f"interrupted ({signal.Signals(interrupted).name}) after {client.sent} requests"
             else:
                 run_error = f"harness fault: {type(exc).__name__}: {exc}"
+                _print_traceback(target)
         if stop_reason:
             for req in catalogue.requirements:
                 if not ledger.checked(req.id):
                     ledger.skip(req.id, stop_reason)
-        stats = {
+        stats: RunStats = {
             "requests": client.sent,
             "unanswered": client.unanswered,
             "throttled": client.throttled,
@@ -351,7 +316,7 @@ def _execute(
             "generated_cases": generated.cases,
             "generated_by_phase": generated.by_phase,
             "generated_refused_by_guard": generated.refused_by_guard,
-            "first_must_failure": ledger.first_failure,
+            "first_must_failure": cast(FirstFailure | None, ledger.first_failure),
         }
 
     requirements = ledger.requirement_results(strict=settings.strict)
@@ -361,57 +326,36 @@ def _execute(
         if run_error
         else decide_verdict(requirements, certify=settings.certify, setup_problem=diagnosis.setup_problem)
     )
-    report = {
-        "verdict": str(verdict),
-        "verdict_reason": _verdict_reason(verdict, requirements, run_error, diagnosis.messages, settings.certify),
-        "diagnosis": diagnosis.messages,
-        "error": run_error,
-        "suite_version": __version__,
-        "spec_sha256": spec_sha256(),
-        "catalogue_sha256": catalogue_sha256(),
-        "seed": settings.seed,
-        "target": {
-            "base_url": target.base_url if not target.embedded else "embedded reference server",
-            "project_id": target.project_id,
-            "embedded": target.embedded,
-            "fixtures": str(settings.fixtures) if settings.fixtures else ("seeded" if target.embedded else None),
-            "auth": _auth_kind(target.credentials),
-            "faults": list(settings.faults),
-            "variants": list(settings.variants),
-        },
-        "transport": transport,
-        "options": {
-            "max_examples": settings.max_examples,
-            "rate_limit": settings.rate_limit,
-            "max_requests": settings.max_requests,
-            "timeout": settings.timeout,
-            "max_response_bytes": settings.max_response_bytes,
-            "workers": settings.workers,
-            "strict": settings.strict,
-            "certify": settings.certify,
-        },
-        "command": command,
-        "started_at": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "duration_s": round(time.perf_counter() - clock, 3),
-        "stats": stats,
-        "counts": count_statuses(requirements),
-        "requirements": requirements,
-        "observations": ledger.observation_results(),
-        "trace": trace.to_dict(),
-    }
-    report = scrub(report, target.credentials, target.base_url)
-    json_report.write(report, report_dir)
-    junit.write(report, report_dir)
-    html.write(report, report_dir)
-    if settings.certify:
-        write_bundle(report, report_dir)
-    if settings.report_dir is None:
-        warning = point_latest(report_dir)
-        if warning:
-            say(f"warning: {warning}")
-    interrupted = interrupted or (signals[0] if signals else None)
-    exit_code = SIGNAL_EXIT_CODES[signal.Signals(interrupted)] if interrupted else EXIT_CODES[verdict]
-    return RunOutcome(report=report, report_dir=report_dir, exit_code=exit_code)
+    return RunResult(
+        settings=settings,
+        target=target,
+        transport=transport,
+        started_at=started_at,
+        duration_s=round(time.perf_counter() - clock, 3),
+        stats=stats,
+        requirements=cast(list[Requirement], requirements),
+        observations=cast(list[Observation], ledger.observation_results()),
+        trace=trace.to_dict(),
+        verdict=verdict,
+        verdict_reason=_verdict_reason(verdict, requirements, run_error, diagnosis.messages, settings.certify),
+        diagnosis=diagnosis.messages,
+        error=run_error,
+        interrupted=interrupted,
+    )
+
+
+def _stop_if_signalled(signals: list[int]) -> None:
+    """A signal a library swallowed (hypothesis may take the example it interrupted for a flaky one and carry on)
+    still stops the run, at the end of the phase it landed in."""
+    if signals:
+        raise Interrupted(signals[0])
+
+
+def _print_traceback(target: Target) -> None:
+    """A bug of ours ends the run as an "error" verdict; its traceback goes to stderr for the bug report, with the
+    run's credentials and the base URL's userinfo redacted like everything else the run writes."""
+    text = scrub({"traceback": traceback.format_exc()}, target.credentials, target.base_url)["traceback"]
+    print(f"dcs-conformance: a bug in the suite ended the run; please report this traceback:\n{text}", file=sys.stderr)
 
 
 def _verdict_reason(
@@ -432,11 +376,3 @@ def _verdict_reason(
     ids = ", ".join(item["id"] for item in missing[:8]) + (" ..." if len(missing) > 8 else "")
     why = f"{len(missing)} MUST requirement(s) not exercised: {ids}"
     return f"{diagnosis[0]}; {why}" if diagnosis else f"{why} ({missing[0]['reason']})" if missing else why
-
-
-def _auth_kind(credentials: Credentials) -> str:
-    if credentials.token:
-        return "token"
-    if credentials.ak:
-        return "aksk"
-    return "none"

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from conformance.files import write_atomically
 from conformance.jsontext import dumps_strict
+from conformance.report_model import Report
 
 FILENAME = "report.json"
 
 
-def write(report: dict[str, Any], directory: Path) -> Path:
+def write(report: Report, directory: Path) -> Path:
     return write_atomically(directory / FILENAME, dumps_strict(report) + "\n")
 
 
-def read(directory: Path) -> dict[str, Any]:
-    return json.loads((directory / FILENAME).read_text(encoding="utf-8"))
+def read(directory: Path) -> Report:
+    return cast(Report, json.loads((directory / FILENAME).read_text(encoding="utf-8")))

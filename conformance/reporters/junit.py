@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 from conformance.files import write_atomically
+from conformance.report_model import Report
 
 FILENAME = "junit.xml"
 #: Characters outside XML 1.0's Char production.
@@ -32,7 +32,7 @@ def _clean(element: ET.Element) -> None:
             node.text = xml_text(node.text)
 
 
-def render(report: dict[str, Any]) -> bytes:
+def render(report: Report) -> bytes:
     requirements = report["requirements"]
     counts = report["counts"]
     suite = ET.Element(
@@ -46,8 +46,14 @@ def render(report: dict[str, Any]) -> bytes:
         timestamp=report["started_at"],
     )
     properties = ET.SubElement(suite, "properties")
-    for name in ("verdict", "suite_version", "spec_sha256", "seed"):
-        ET.SubElement(properties, "property", name=name, value=str(report[name]))
+    facts = {
+        "verdict": report["verdict"],
+        "suite_version": report["suite_version"],
+        "spec_sha256": report["spec_sha256"],
+        "seed": report["seed"],
+    }
+    for name, value in facts.items():
+        ET.SubElement(properties, "property", name=name, value=str(value))
     ET.SubElement(properties, "property", name="target", value=report["target"]["base_url"])
     for item in requirements:
         case = ET.SubElement(
@@ -67,5 +73,5 @@ def render(report: dict[str, Any]) -> bytes:
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
 
 
-def write(report: dict[str, Any], directory: Path) -> Path:
+def write(report: Report, directory: Path) -> Path:
     return write_atomically(directory / FILENAME, render(report))

@@ -7,7 +7,7 @@ kept exchange with the explanation of what it violated.
 
 from __future__ import annotations
 
-from typing import Any
+from conformance.report_model import Evidence, Requirement
 
 #: Bodies are cut to this many characters in text output; the HTML report and report.json keep them whole.
 BODY_CHARS = 400
@@ -19,9 +19,9 @@ def one_line(text: str, limit: int = 240) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def exchange_line(evidence: dict[str, Any]) -> str:
+def exchange_line(evidence: Evidence) -> str:
     """'request #12 (batch of 21): POST <url> -> 200' for an exchange; '' for evidence that is only a note."""
-    request, response = evidence.get("request"), evidence.get("response") or {}
+    request, response = evidence.get("request"), dict(evidence.get("response") or {})
     if not request:
         return ""
     label = f" ({evidence['label']})" if evidence.get("label") else ""
@@ -30,7 +30,7 @@ def exchange_line(evidence: dict[str, Any]) -> str:
     return f"request #{evidence.get('seq', '?')}{label}: {method} {url} -> {answer}"
 
 
-def evidence_summary(item: dict[str, Any]) -> str:
+def evidence_summary(item: Requirement) -> str:
     """One line for a requirement that is not simply passed: the reason and the first explanation."""
     evidence = item.get("evidence") or []
     explanation = evidence[0].get("explanation", "") if evidence else ""
@@ -38,7 +38,7 @@ def evidence_summary(item: dict[str, Any]) -> str:
     return one_line(f"{reason}: {explanation}" if explanation else reason)
 
 
-def finding(item: dict[str, Any], report_dir: str | None = None) -> str:
+def finding(item: Requirement, report_dir: str | None = None) -> str:
     """The full text of a requirement's finding: headline, statement, each piece of evidence, where to read more."""
     lines = [f"{item['id']} ({item['level']}) {item['title']}: {item.get('reason', '')}"]
     if item.get("statement"):
@@ -48,11 +48,13 @@ def finding(item: dict[str, Any], report_dir: str | None = None) -> str:
         lines.append(f"  evidence {number}: {where}" if where else f"  evidence {number}:")
         if evidence.get("explanation"):
             lines.append(f"    {one_line(evidence['explanation'], 600)}")
-        request, response = evidence.get("request") or {}, evidence.get("response") or {}
-        if request.get("body"):
-            lines.append(f"    request body:  {one_line(request['body'], BODY_CHARS)}")
-        if response.get("body"):
-            lines.append(f"    response body: {one_line(response['body'], BODY_CHARS)}")
+        request, response = evidence.get("request"), evidence.get("response")
+        request_body = request.get("body") if request else None
+        response_body = response.get("body") if response else None
+        if request_body:
+            lines.append(f"    request body:  {one_line(request_body, BODY_CHARS)}")
+        if response_body:
+            lines.append(f"    response body: {one_line(response_body, BODY_CHARS)}")
     if report_dir:
         lines.append(f"  details: {report_dir}/index.html#req-{item['id']}")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ terminal summary, so that a green run without them is never mistaken for a run w
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -18,9 +19,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from conformance.engine.runner import execute
-from conformance.reporters import html
-from conformance.settings import resolve
+from conformance.reporters import html, json_report, junit
 
 CHROMIUM = Path(os.environ.get("DCS_CHROMIUM", "/usr/bin/chromium"))
 #: No background traffic of Chromium's own: the tests assert that the page makes no request at all.
@@ -33,7 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "reports" / "screenshots"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 _skipped: list[str] = []
 _launch_seconds: list[float] = []
@@ -76,23 +75,23 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def report_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """index.html of two real runs against the embedded reference server: a conformant one, and one whose server
-    drops an item from large batches; each beside its report.json and junit.xml, as the CLI leaves them."""
+    """index.html of the golden reports of two real runs against the embedded reference server (tests/golden): a
+    conformant one, and one whose server drops an item from large batches; each beside its report.json and
+    junit.xml, as the CLI leaves them."""
     pages = {}
-    for name, faults in (("conformant", []), ("non-conformant", ["drop-in-large-batches"])):
+    for name in ("conformant", "non-conformant"):
         directory = tmp_path_factory.mktemp(name)
-        settings = resolve({"seed": 3, "max_examples": 20, "report_dir": str(directory), "fault": faults}, env={})
-        command = "dcs-conformance run --seed 3 --max-examples 20"
-        outcome = execute(settings, command=command, progress=lambda _: None)
-        pages[name] = html.write(outcome.report, directory)
+        report = json.loads((GOLDEN / f"report-{name}.json").read_text(encoding="utf-8"))
+        json_report.write(report, directory)
+        junit.write(report, directory)
+        pages[name] = html.write(report, directory)
     return pages
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    """Full-page screenshots are kept as test artefacts (reports/ is git-ignored)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Full-page screenshots, kept as test artefacts in pytest's temporary directory (never in the repository)."""
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @dataclass

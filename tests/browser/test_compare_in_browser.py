@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from conformance.compare import compare
-from conformance.engine.runner import execute
 from conformance.reporters import compare_html, compare_json
+from conformance.reporting import execute
 from conformance.settings import resolve
 
 if TYPE_CHECKING:

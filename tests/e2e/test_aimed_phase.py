@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.runner import execute
+from conformance.reporting import execute
 from conformance.settings import resolve
 
 pytestmark = pytest.mark.e2e

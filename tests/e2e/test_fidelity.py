@@ -15,12 +15,12 @@ import pytest
 
 from conformance.compare import compare
 from conformance.engine.guard import TASK_ID_SHAPE
-from conformance.engine.runner import execute
 from conformance.reference.app import create_app
 from conformance.reference.auth import AuthMode, AuthPolicy
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
 from conformance.reference.variants import VARIANTS
+from conformance.reporting import execute
 from conformance.settings import resolve
 
 pytestmark = pytest.mark.e2e

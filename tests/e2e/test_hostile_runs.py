@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.runner import RunOutcome, execute
+from conformance.reporting import RunOutcome, execute
 from conformance.settings import resolve
 from tests.hostile import HostileServer
 

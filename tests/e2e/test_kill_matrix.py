@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.runner import execute
 from conformance.reference.faults import FAULTS
 from conformance.reference.variants import VARIANTS
+from conformance.reporting import execute
 from conformance.settings import resolve
 
 pytestmark = pytest.mark.e2e

@@ -23,10 +23,10 @@ import pytest
 import trustme
 
 from conformance.engine.client import TargetClient, TransportFailure
-from conformance.engine.runner import execute
 from conformance.reference.app import create_app
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
+from conformance.reporting import execute
 from conformance.settings import resolve
 from conformance.tls import INSECURE_WARNING, TlsOptions, client_context
 

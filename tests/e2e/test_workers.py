@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from conformance.engine.guard import TASK_ID_SHAPE
-from conformance.engine.runner import execute
 from conformance.reference.app import create_app
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
+from conformance.reporting import execute
 from conformance.settings import resolve
 
 pytestmark = pytest.mark.e2e

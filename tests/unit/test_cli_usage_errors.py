@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import main
+from conformance.cli import build_parser, main
 
 TOKEN = "MIIC+tok/EN=canary-0f9e8d"
 TARGET = ["--base-url", "http://127.0.0.1:9", "--project-id", "p"]
@@ -166,3 +166,14 @@ def test_user_mistakes_exit_2_with_one_line_and_no_traceback(
     assert fragment in lines[0]
     assert lines[0].startswith("dcs-conformance")
     assert TOKEN not in captured.err
+
+
+@pytest.mark.parametrize("flag", ["--restartable", "--not-restartable"])
+def test_serve_seeds_zero_tasks_of_a_kind_but_not_a_negative_number(
+    flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert getattr(build_parser().parse_args(["serve", flag, "0"]), flag[2:].replace("-", "_")) == 0
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["serve", flag, "-1"])
+    assert exit_.value.code == 2
+    assert "must not be negative: -1" in capsys.readouterr().err

@@ -1,4 +1,8 @@
-"""index.html: rendered from the report dictionary alone, self-contained, safe against hostile target output."""
+"""index.html: rendered from the report dictionary alone, self-contained, safe against hostile target output.
+
+The real reports are golden files (tests/golden/report-*.json, written by tests/golden/regenerate.py from runs
+against the embedded reference), so that these tests prove the page against report.json as it is, without a run.
+"""
 
 from __future__ import annotations
 
@@ -12,31 +16,30 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.runner import execute
 from conformance.reporters import html, json_report
-from conformance.settings import resolve
+from conformance.reporters.batch_view import batch_view
+from conformance.reporters.curl import curl_command
+from conformance.results import MAX_BODY_CHARS
 
 HOSTILE = (
     '</textarea></pre></details><script>alert("owned")</script><img src=x onerror=alert(1)>'
     "<style>@import url(//evil.example/x.css);</style>"
 )
 URL = "https://dcs.example.com/v2/p1/migration-tasks/batch-restart"
+GOLDEN = Path(__file__).parent.parent / "golden"
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Reports: real runs of the suite against the embedded reference server, and small hand-made ones.
+# Reports: golden reports of real runs (a conformant one, one with items dropped from large batches), and small
+# hand-made ones.
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """A conformant run and one with items dropped from large batches (about a second each)."""
-    reports = {}
-    for name, faults in (("conformant", []), ("non-conformant", ["drop-in-large-batches"])):
-        directory = tmp_path_factory.mktemp(name)
-        settings = resolve({"seed": 3, "max_examples": 20, "report_dir": str(directory), "fault": faults}, env={})
-        command = "dcs-conformance run --seed 3 --max-examples 20"
-        reports[name] = execute(settings, command=command, progress=lambda _: None).report
-    return reports
+def runs() -> dict[str, dict[str, Any]]:
+    return {
+        name: json.loads((GOLDEN / f"report-{name}.json").read_text(encoding="utf-8"))
+        for name in ("conformant", "non-conformant")
+    }
 
 
 def exchange(
@@ -223,8 +226,10 @@ def test_every_matrix_row_links_to_a_detail_section(runs: dict[str, dict[str, An
 def test_the_per_id_view_marks_the_dropped_id_as_missing(runs: dict[str, dict[str, Any]]) -> None:
     report = runs["non-conformant"]
     failed = next(req for req in report["requirements"] if req["id"] == "BR-REQ-009")
-    dropped = re.search(r"'([^']+)'$", failed["evidence"][0]["explanation"])
-    assert dropped, failed["evidence"][0]["explanation"]
+    evidence = next(ev for ev in failed["evidence"] if ev.get("detail"))
+    dropped = re.search(r"'([^']+)'$", evidence["explanation"])
+    assert dropped, evidence["explanation"]
+    assert evidence["detail"] == {"missing": [dropped.group(1)]}  # what check_coverage knew
     details = section(html.render(report), "req-BR-REQ-009")
     missing_rows = re.findall(r'<tr class="problem problem-missing[^"]*"[^>]*>(.*?)</tr>', details, re.S)
     assert missing_rows
@@ -242,7 +247,7 @@ def test_the_page_is_rendered_from_report_json_alone(runs: dict[str, dict[str, A
 # Per-ID view.
 
 
-def test_batch_view_sorts_out_missing_foreign_duplicated_and_unexpected() -> None:
+def test_batch_view_marks_the_ids_the_finding_names_and_unexpected_results() -> None:
     request = json.dumps({"migration_tasks": ["a", "b", "b", "c", "d", "e"]})
     response = json.dumps(
         {
@@ -258,7 +263,7 @@ def test_batch_view_sorts_out_missing_foreign_duplicated_and_unexpected() -> Non
             ]
         }
     )
-    view = html.batch_view(request, response)
+    view = batch_view(request, response, {"missing": ["d"], "foreign": ["x"], "repeated": ["e"]})
     assert view is not None
     rows = {row.task_id: row for row in view.rows}
     assert [row.task_id for row in view.rows] == ['"a"', '"b"', '"c"', '"d"', '"e"', '"x"']
@@ -274,6 +279,16 @@ def test_batch_view_sorts_out_missing_foreign_duplicated_and_unexpected() -> Non
     assert view.malformed == ['$.migration_tasks[7] is "garbage"']
 
 
+def test_batch_view_derives_no_coverage_problem_the_finding_does_not_name() -> None:
+    request = json.dumps({"migration_tasks": ["a", "b"]})
+    response = json.dumps({"migration_tasks": [{"task_id": "a", "result": "success"}]})
+    view = batch_view(request, response)
+    assert view is not None
+    assert [row.problems for row in view.rows] == [[], []]
+    assert [row.answered for row in view.rows] == [1, 0]  # the facts are still laid out
+    assert view.problem_count == 0 and view.highlights == []
+
+
 @pytest.mark.parametrize(
     ("request_body", "response_body"),
     [
@@ -286,7 +301,7 @@ def test_batch_view_sorts_out_missing_foreign_duplicated_and_unexpected() -> Non
     ],
 )
 def test_no_batch_view_when_there_is_no_batch_answer(request_body: str | None, response_body: str) -> None:
-    assert html.batch_view(request_body, response_body) is None
+    assert batch_view(request_body, response_body) is None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -353,7 +368,7 @@ def test_curl_uses_placeholders_for_credentials_and_drops_hop_by_hop_headers() -
         "authorization": "[REDACTED]",
         "x-sdk-date": "20260102T030405Z",
     }
-    command, notes = html.curl_command("POST", URL, headers, body)
+    command, notes = curl_command("POST", URL, headers, body)
     assert '-H "X-Auth-Token: $DCS_AUTH_TOKEN"' in command
     assert "Authorization: <SDK-HMAC-SHA256 signature: sign with CLOUD_SDK_AK/CLOUD_SDK_SK>" in command
     assert "[REDACTED]" not in command
@@ -366,10 +381,27 @@ def test_curl_uses_placeholders_for_credentials_and_drops_hop_by_hop_headers() -
     assert any("DCS_AUTH_TOKEN" in note for note in notes) and any("CLOUD_SDK_AK" in note for note in notes)
 
 
-def test_curl_for_a_truncated_body_says_so() -> None:
-    command, notes = html.curl_command("POST", URL, {}, '{"migration_tasks": ["a", ... [99 more characters folded]')
+def test_curl_for_a_truncated_body_sends_what_was_kept_and_says_so() -> None:
+    kept = '{"migration_tasks": ["' + "a" * (MAX_BODY_CHARS - 22)
+    command, notes = curl_command("POST", URL, {}, kept + "... [99 more characters folded]", truncated_chars=99)
     assert "more characters folded" not in command
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[words.index("--data-binary") + 1] == kept
     assert any("99 characters left out" in note for note in notes)
+
+
+def test_a_truncated_body_is_shown_as_text_with_what_was_left_out() -> None:
+    evidence = exchange(response_body='{"migration_tasks": []}... [5 more characters folded]')
+    evidence["response"]["body_truncated_chars"] = 5
+    page = html.render(make_report([requirement("BR-REQ-001", "failed", evidence=[evidence])]))
+    assert "5 characters were left out" in page
+    assert "{&#34;migration_tasks&#34;: []}... [5 more characters folded]" in page  # not pretty-printed
+
+
+def test_the_expected_and_answered_outcome_of_a_finding_is_shown() -> None:
+    evidence = {**exchange(explanation="task 'a' failed"), "detail": {"expected": "success", "actual": "failed"}}
+    page = html.render(make_report([requirement("BR-REQ-014", "failed", evidence=[evidence])]))
+    assert "Expected outcome <strong>success</strong>, answered <strong>failed</strong>" in page
 
 
 def test_the_page_carries_the_curl_command(runs: dict[str, dict[str, Any]]) -> None:
@@ -470,14 +502,17 @@ def test_write_is_atomic_and_replaces_the_previous_page(runs: dict[str, dict[str
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
 
 
-def test_a_failed_render_leaves_the_previous_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_write_that_fails_halfway_leaves_the_previous_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / html.FILENAME).write_text("old", encoding="utf-8")
+    write_text = Path.write_text
 
-    def broken(_: dict[str, Any]) -> str:
-        raise RuntimeError("boom")
+    def disk_full(path: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        write_text(path, data[: len(data) // 2], *args, **kwargs)  # half the page reaches the disk
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(html, "render", broken)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
         html.write(make_report([]), tmp_path)
+    monkeypatch.undo()
     assert (tmp_path / html.FILENAME).read_text(encoding="utf-8") == "old"
     assert not (tmp_path / ".index.html.tmp").exists()
