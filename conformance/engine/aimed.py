@@ -27,7 +27,7 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.contract import MAX_BATCH
 from conformance.engine.client import BudgetExhausted, TargetClient, TargetThrottling, TargetUnreachable
-from conformance.engine.parallel import in_order
+from conformance.engine.parallel import Drawing, in_order
 from conformance.results import Exchange, Finding, Ledger, Seen
 
 #: Sizes where batch implementations break: empty, one, two, a page of 20 and one past it, 25, the maximum and
@@ -131,23 +131,24 @@ def run_aimed(
     """Send ``max_examples`` aimed batches (``workers`` at a time), then shrink each MUST failure found to its
     smallest case, one request at a time.
 
-    The cases are drawn first, without sending, so the same seed sends the same set of cases with any number of
-    workers; the shrinking pass replays that same sequence from the answers already judged and sends only the new,
-    smaller candidates.
+    The cases are drawn without looking at any answer (on a thread of their own, sent as soon as drawn), so the same
+    seed sends the same set of cases with any number of workers; the shrinking pass replays that same sequence from
+    the answers already judged and sends only the new, smaller candidates.
     """
     minted = [client.guard.mint() for _ in range(MINTED_POOL)]
     strategy = batches(minted, not_restartable, edge_ids(client.guard.mint()))
     judge = _Judge(client, ledger, musts, frozenset(minted), frozenset(not_restartable), stats)
 
-    planned: list[list[str]] = []
+    def draw(emit: Callable[[list[str]], None]) -> None:
+        def plan(ids: list[str]) -> None:
+            emit(ids)
 
-    def plan(ids: list[str]) -> None:
-        planned.append(ids)
+        _hypothesis_run(strategy, plan, seed, max_examples, shrink=False)
 
-    _hypothesis_run(strategy, plan, seed, max_examples, shrink=False)
     try:
-        for ids, exchange in in_order(judge.send, planned, workers):
-            judge.judge(ids, exchange, progress)
+        with Drawing(draw) as planned:
+            for ids, exchange in in_order(judge.send, planned, workers):
+                judge.judge(ids, exchange, progress)
     except (BudgetExhausted, TargetUnreachable, TargetThrottling):
         judge.publish_reproducers()
         raise
