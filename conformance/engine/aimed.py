@@ -13,6 +13,7 @@ requirement: "the smallest batch that loses an item has 21 IDs".
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,6 +132,10 @@ def run_aimed(
     """Send ``max_examples`` aimed batches (``workers`` at a time), then shrink each MUST failure found to its
     smallest case, one request at a time.
 
+    The first batch names one ID exactly twice: the cheapest request that shows how a target answers a duplicate
+    (the duplicates scenario names one three times, which hides a target that answers every duplicate thrice), so
+    it goes before any drawn case.
+
     The cases are drawn without looking at any answer (on a thread of their own, sent as soon as drawn), so the same
     seed sends the same set of cases with any number of workers; the shrinking pass replays that same sequence from
     the answers already judged and sends only the new, smaller candidates.
@@ -139,22 +144,26 @@ def run_aimed(
     strategy = batches(minted, not_restartable, edge_ids(client.guard.mint()))
     judge = _Judge(client, ledger, musts, frozenset(minted), frozenset(not_restartable), stats)
 
+    # One of the examples is a fixed first case when there is room for it; hypothesis draws the others.
+    first = [[minted[0], minted[1], minted[0]]] if max_examples > 1 else []
+    drawn = max_examples - len(first)
+
     def draw(emit: Callable[[list[str]], None]) -> None:
         def plan(ids: list[str]) -> None:
             emit(ids)
 
-        _hypothesis_run(strategy, plan, seed, max_examples, shrink=False)
+        _hypothesis_run(strategy, plan, seed, drawn, shrink=False)
 
     try:
-        with Drawing(draw) as planned:
-            for ids, exchange in in_order(judge.send, planned, workers):
+        with Drawing(draw, ahead=2 * workers) as planned:
+            for ids, exchange in in_order(judge.send, itertools.chain(first, planned), workers):
                 judge.judge(ids, exchange, progress)
     except (BudgetExhausted, TargetUnreachable, TargetThrottling):
         judge.publish_reproducers()
         raise
     if judge.failing:
         judge.shrinking = True
-        _hypothesis_run(strategy, judge.replay, seed, max_examples, shrink=True)
+        _hypothesis_run(strategy, judge.replay, seed, drawn, shrink=True)
     judge.publish_reproducers()
     if judge.halted:
         raise judge.halted[0]

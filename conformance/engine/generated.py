@@ -131,7 +131,7 @@ def run_generated(
             # Generated garbage that happens to look like a task ID is never sent; the case is simply dropped.
             return None
 
-    with Drawing(draw) as planned:
+    with Drawing(draw, ahead=2 * workers) as planned:
         for plan, exchange in in_order(send, planned, workers):
             _judge_planned(ledger, stats, plan, exchange, progress)
 

@@ -97,15 +97,20 @@ class _Stopped(BaseException):
 class Drawing(Generic[T]):
     """The cases ``draw(emit)`` emits, drawn on a thread of their own and read in the order drawn. An exception the
     drawing raises is raised to the reader after the cases drawn before it. ``close`` (or leaving a ``with`` block)
-    stops a drawing nobody reads any more, and waits for it to end, so that no two drawings ever overlap."""
+    stops a drawing nobody reads any more, and waits for it to end, so that no two drawings ever overlap.
 
-    def __init__(self, draw: Callable[[Callable[[T], None]], None]) -> None:
+    The drawing stays at most ``ahead`` cases ahead of its reader: drawing is work for the interpreter, and a thread
+    drawing far ahead would slow down every request in flight (the embedded reference answers from this very
+    interpreter), so the first answers would come later."""
+
+    def __init__(self, draw: Callable[[Callable[[T], None]], None], ahead: int) -> None:
         self._cases: queue.Queue[tuple[bool, object]] = queue.Queue()
+        self._room = threading.Semaphore(max(1, ahead))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(draw,), name="draw", daemon=True)
-        self._thread.start()
 
     def _emit(self, case: T) -> None:
+        self._room.acquire()
         if self._stop.is_set():
             raise _Stopped
         self._cases.put((True, case))
@@ -121,17 +126,21 @@ class Drawing(Generic[T]):
         self._cases.put((False, None))
 
     def __iter__(self) -> Iterator[T]:
+        self._thread.start()  # when the first case is wanted: until then, whatever runs before has the interpreter
         while True:
             more, value = self._cases.get()
             if not more:
                 if isinstance(value, BaseException):
                     raise value
                 return
+            self._room.release()
             yield value  # type: ignore[misc]
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join()
+        self._room.release()  # a drawing waiting for room wakes up, and stops
+        if self._thread.ident is not None:
+            self._thread.join()
 
     def __enter__(self) -> Drawing[T]:
         return self
