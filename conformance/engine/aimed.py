@@ -13,7 +13,6 @@ requirement: "the smallest batch that loses an item has 21 IDs".
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.contract import MAX_BATCH
 from conformance.engine.client import BudgetExhausted, TargetClient, TargetThrottling, TargetUnreachable
-from conformance.engine.parallel import Drawing, in_order
+from conformance.engine.parallel import send_drawn
 from conformance.results import Exchange, Finding, Ledger, Seen
 
 #: Sizes where batch implementations break: empty, one, two, a page of 20 and one past it, 25, the maximum and
@@ -155,9 +154,14 @@ def run_aimed(
         _hypothesis_run(strategy, plan, seed, drawn, shrink=False)
 
     try:
-        with Drawing(draw, ahead=2 * workers) as planned:
-            for ids, exchange in in_order(judge.send, itertools.chain(first, planned), workers):
-                judge.judge(ids, exchange, progress)
+        send_drawn(
+            draw,
+            judge.send,
+            lambda ids, exchange: judge.judge(ids, exchange, progress),
+            workers,
+            first,
+            round_trip_ms=client.round_trip_ms,
+        )
     except (BudgetExhausted, TargetUnreachable, TargetThrottling):
         judge.publish_reproducers()
         raise

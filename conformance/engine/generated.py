@@ -26,7 +26,7 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.engine.client import TargetClient, encode_json
 from conformance.engine.guard import GuardRefusal
-from conformance.engine.parallel import Drawing, in_order
+from conformance.engine.parallel import send_drawn
 from conformance.engine.st_checks import run_schemathesis_checks
 from conformance.results import Exchange, Finding, Ledger, Seen
 
@@ -131,9 +131,13 @@ def run_generated(
             # Generated garbage that happens to look like a task ID is never sent; the case is simply dropped.
             return None
 
-    with Drawing(draw, ahead=2 * workers) as planned:
-        for plan, exchange in in_order(send, planned, workers):
-            _judge_planned(ledger, stats, plan, exchange, progress)
+    send_drawn(
+        draw,
+        send,
+        lambda plan, exchange: _judge_planned(ledger, stats, plan, exchange, progress),
+        workers,
+        round_trip_ms=client.round_trip_ms,
+    )
 
 
 def _judge_planned(

@@ -17,10 +17,11 @@ process back.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
@@ -28,6 +29,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _IDLE_POLL_S = 0.1
+#: About what drawing one case costs: a worker waiting longer than this for each answer leaves room to draw.
+OVERLAP_MS = 2.0
 
 
 def in_order(send: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
@@ -90,8 +93,53 @@ def in_order(send: Callable[[T], R], items: Iterable[T], workers: int) -> Iterat
             future.cancel()
 
 
+def send_drawn(
+    draw: Callable[[Callable[[T], None]], None],
+    send: Callable[[T], R],
+    judge: Callable[[T, R], None],
+    workers: int,
+    first: Sequence[T] = (),
+    *,
+    round_trip_ms: float = 0.0,
+) -> None:
+    """Send ``first``, then every case ``draw(emit)`` emits; judge each answer in the order the cases were drawn.
+
+    With one worker the drawing and the sending take turns on this thread, each case sent as soon as it is drawn.
+    With more, ``workers`` requests are in flight; the cases are drawn while they are sent (on a thread of their own,
+    see Drawing) only when the target's round trip (``round_trip_ms``, as measured so far) leaves each worker
+    waiting longer than drawing a case takes: otherwise both would compete for the one interpreter, and drawing
+    everything first is faster."""
+    if workers > 1 and round_trip_ms / workers > OVERLAP_MS:
+        with Drawing(draw, ahead=2 * workers) as drawn:
+            for item, result in in_order(send, itertools.chain(first, drawn), workers):
+                judge(item, result)
+        return
+    if workers > 1:
+        cases: list[T] = list(first)
+        draw(cases.append)
+        for item, result in in_order(send, cases, workers):
+            judge(item, result)
+        return
+    for item in first:
+        judge(item, send(item))
+    stopped: list[BaseException] = []
+
+    def each(item: T) -> None:
+        try:
+            judge(item, send(item))
+        except Exception as exc:  # the budget spent, the target gone: it ends the drawing, not a test case
+            stopped.append(exc)
+            raise _Stopped from exc
+
+    try:
+        draw(each)
+    except _Stopped:
+        raise stopped[0] from None
+
+
 class _Stopped(BaseException):
-    """Raised inside the drawing to end it early: nobody reads its cases any more."""
+    """Raised inside a drawing to end it at once (a BaseException, so that hypothesis does not take it for a
+    failing case to replay): nobody wants its cases any more."""
 
 
 class Drawing(Generic[T]):
