@@ -96,7 +96,7 @@ def in_order(send: Callable[[T], R], items: Iterable[T], workers: int) -> Iterat
 def send_drawn(
     draw: Callable[[Callable[[T], None]], None],
     send: Callable[[T], R],
-    judge: Callable[[T, R], None],
+    judge: Callable[[T, R], object],
     workers: int,
     first: Sequence[T] = (),
     *,
