@@ -135,9 +135,9 @@ def run_aimed(
     (the duplicates scenario names one three times, which hides a target that answers every duplicate thrice), so
     it goes before any drawn case.
 
-    The cases are drawn without looking at any answer (on a thread of their own, sent as soon as drawn), so the same
-    seed sends the same set of cases with any number of workers; the shrinking pass replays that same sequence from
-    the answers already judged and sends only the new, smaller candidates.
+    The cases are drawn without looking at any answer (see send_drawn), so the same seed sends the same set of cases
+    with any number of workers; the shrinking pass replays that same sequence from the answers already judged and
+    sends only the new, smaller candidates.
     """
     minted = [client.guard.mint() for _ in range(MINTED_POOL)]
     strategy = batches(minted, not_restartable, edge_ids(client.guard.mint()))

@@ -78,9 +78,8 @@ def run_generated(
     workers: int = 1,
     progress: Callable[[str], None] = lambda _: None,
 ) -> None:
-    """Draw the phases' cases (on a thread of their own), send each as soon as it is drawn (``workers`` at a time)
-    and judge each answer in order; ``stats`` is filled as answers are judged, so it stays true when the run stops
-    early."""
+    """Draw the phases' cases, send them (``workers`` at a time; see send_drawn) and judge each answer in the order
+    drawn; ``stats`` is filled as answers are judged, so it stays true when the run stops early."""
     derived = generation_spec(spec, client.guard.mint)
     request_schema = derived["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
     validator = jsonschema.Draft202012Validator(request_schema)

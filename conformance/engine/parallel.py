@@ -6,9 +6,9 @@ redaction are safe under concurrency); every answer is handed back in the order 
 judged on the calling thread, so the ledger, the evidence it keeps and the report are the same for any number of
 workers.
 
-Drawing property-based cases costs milliseconds each; a Drawing draws them on a thread of its own and hands each
-over as soon as it exists, so the first request leaves after the first case is drawn (not after the last), and a
-remote target's round trips overlap the drawing. The order of the cases is the drawing's, whoever sends them.
+Drawing property-based cases costs milliseconds each; against a slow target a Drawing draws them on a thread of its
+own and hands each over as soon as it exists, so that the round trips overlap the drawing. The order of the cases is
+the drawing's, whoever sends them.
 
 The workers are daemon threads fed a few requests ahead: when the run stops (budget spent, target gone, SIGINT), the
 caller goes on at once to write its reports, and a worker still waiting for a hanging target never holds the
@@ -17,7 +17,6 @@ process back.
 
 from __future__ import annotations
 
-import itertools
 import queue
 import threading
 from collections import deque
@@ -102,44 +101,30 @@ def send_drawn(
     *,
     round_trip_ms: float = 0.0,
 ) -> None:
-    """Send ``first``, then every case ``draw(emit)`` emits; judge each answer in the order the cases were drawn.
+    """Send ``first`` (before anything is drawn), then every case ``draw(emit)`` emits, ``workers`` at a time; judge
+    each answer in the order the cases were drawn.
 
-    With one worker the drawing and the sending take turns on this thread, each case sent as soon as it is drawn.
-    With more, ``workers`` requests are in flight; the cases are drawn while they are sent (on a thread of their own,
-    see Drawing) only when the target's round trip (``round_trip_ms``, as measured so far) leaves each worker
-    waiting longer than drawing a case takes: otherwise both would compete for the one interpreter, and drawing
-    everything first is faster."""
+    The cases are drawn while they are sent (on a thread of their own, see Drawing) only when the target's round
+    trip (``round_trip_ms``, as measured so far) leaves each worker waiting longer than drawing a case takes.
+    Otherwise they are all drawn first: drawing and sending on two threads would compete for the one interpreter,
+    and so would taking turns on one (measured: drawing inside hypothesis's test function, a case sent each time,
+    is slower than drawing everything first)."""
+    for item, result in in_order(send, first, workers):
+        judge(item, result)
     if workers > 1 and round_trip_ms / workers > OVERLAP_MS:
         with Drawing(draw, ahead=2 * workers) as drawn:
-            for item, result in in_order(send, itertools.chain(first, drawn), workers):
+            for item, result in in_order(send, drawn, workers):
                 judge(item, result)
         return
-    if workers > 1:
-        cases: list[T] = list(first)
-        draw(cases.append)
-        for item, result in in_order(send, cases, workers):
-            judge(item, result)
-        return
-    for item in first:
-        judge(item, send(item))
-    stopped: list[BaseException] = []
-
-    def each(item: T) -> None:
-        try:
-            judge(item, send(item))
-        except Exception as exc:  # the budget spent, the target gone: it ends the drawing, not a test case
-            stopped.append(exc)
-            raise _Stopped from exc
-
-    try:
-        draw(each)
-    except _Stopped:
-        raise stopped[0] from None
+    cases: list[T] = []
+    draw(cases.append)
+    for item, result in in_order(send, cases, workers):
+        judge(item, result)
 
 
 class _Stopped(BaseException):
     """Raised inside a drawing to end it at once (a BaseException, so that hypothesis does not take it for a
-    failing case to replay): nobody wants its cases any more."""
+    failing case): nobody reads its cases any more."""
 
 
 class Drawing(Generic[T]):
