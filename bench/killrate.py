@@ -1,7 +1,8 @@
 """The kill matrix as figures: every fault must be caught, every legitimate variant certified.
 
 Prints one line per fault and variant (expected verdict, verdict, failed requirements, requests sent, seconds and
-requests until the first MUST failure), then the totals. Figures only: it never passes or fails.
+the request number of the first MUST failure), then the totals. Seconds depend on the machine's load; the request
+number does not. Figures only: it never passes or fails.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ def main() -> int:
 
     killed = missed = passed = wrongly_failed = 0
     detections: list[tuple[float, str]] = []
-    print(f"{'kind':<8}{'name':<28}{'seed':>5}  {'expected':<16}{'verdict':<26}{'req':>5}{'to 1st':>8}  failed")
+    first_requests: list[int] = []
+    print(
+        f"{'kind':<8}{'name':<28}{'seed':>5}  {'expected':<16}{'verdict':<26}{'req':>5}{'to 1st':>8}{'1st req':>8}"
+        "  failed"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for kind, registry in (("fault", FAULTS), ("variant", VARIANTS)):
             seeds = args.seeds[: args.fault_seeds] if kind == "fault" else args.seeds
@@ -60,23 +65,27 @@ def main() -> int:
                         missed += not ok
                         if first:
                             detections.append((first["seconds"], name))
+                            first_requests.append(first["request"])
                     else:
                         ok = report["verdict"] in ("conformant", "conformant-with-warnings")
                         passed += ok
                         wrongly_failed += not ok
                     expected = "non-conformant" if kind == "fault" else "conformant"
                     to_first = f"{first['seconds']:.2f}s" if first else "-"
+                    first_request = f"#{first['request']}" if first else "-"
                     mark = "" if ok else "  <-- UNEXPECTED"
                     print(
                         f"{kind:<8}{name:<28}{seed:>5}  {expected:<16}{report['verdict']:<26}"
-                        f"{report['stats']['requests']:>5}{to_first:>8}  {','.join(failed) or '-'}{mark}",
+                        f"{report['stats']['requests']:>5}{to_first:>8}{first_request:>8}  "
+                        f"{','.join(failed) or '-'}{mark}",
                         flush=True,
                     )
     median = statistics.median(seconds for seconds, _ in detections) if detections else float("nan")
+    median_request = statistics.median(first_requests) if first_requests else float("nan")
     print()
     print(
         f"faults killed: {killed}/{killed + missed}; variants passed: {passed}/{passed + wrongly_failed}; "
-        f"median seconds to first detection: {median:.2f}"
+        f"median seconds to first detection: {median:.2f} (request #{median_request:.0f})"
     )
     slowest = sorted(detections, reverse=True)[:3]
     print("slowest detections: " + ", ".join(f"{name} {seconds:.2f}s" for seconds, name in slowest))

@@ -3,7 +3,8 @@
 1. the raw ceiling: a plain httpx keep-alive loop posting valid batches to the reference server;
 2. the schemathesis CLI on the same spec and target (`--continue-on-failure`), counted by the server;
 3. `dcs-conformance run --max-examples N` against the same target: checked requests per second inside the run;
-4. wall time to a verdict, default run, against the reference with `serve --latency-ms 100`, with 1 and 4 workers;
+4. wall time to a verdict, default run, against the reference with `serve --latency-ms 100`, with 1, 4 (the default
+   for a remote target) and 16 workers;
 5. wall time of the embedded default run (`dcs-conformance run`).
 
 The reference runs in a child process (`dcs-conformance serve`), as a vendor's server would, and counts what it
@@ -146,7 +147,7 @@ def main() -> int:
                     f"{st_wall:.1f} s wall); dcs-conformance is {ratio}"
                 )
         with reference("--latency-ms", "100") as slow:
-            for workers in ("1", "4"):
+            for workers in ("1", "4", "16"):
                 wall, report = our_run(slow, workdir, "--workers", workers)
                 print(
                     f"default run, --latency-ms 100, {workers} worker(s): {wall:6.1f} s wall to a verdict "

@@ -27,7 +27,7 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.contract import MAX_BATCH
 from conformance.engine.client import BudgetExhausted, TargetClient, TargetThrottling, TargetUnreachable
-from conformance.engine.parallel import in_order
+from conformance.engine.parallel import send_drawn
 from conformance.results import Exchange, Finding, Ledger, Seen
 
 #: Sizes where batch implementations break: empty, one, two, a page of 20 and one past it, 25, the maximum and
@@ -131,29 +131,43 @@ def run_aimed(
     """Send ``max_examples`` aimed batches (``workers`` at a time), then shrink each MUST failure found to its
     smallest case, one request at a time.
 
-    The cases are drawn first, without sending, so the same seed sends the same set of cases with any number of
-    workers; the shrinking pass replays that same sequence from the answers already judged and sends only the new,
-    smaller candidates.
+    The first batch names one ID exactly twice: the cheapest request that shows how a target answers a duplicate
+    (the duplicates scenario names one three times, which hides a target that answers every duplicate thrice), so
+    it goes before any drawn case.
+
+    The cases are drawn without looking at any answer (see send_drawn), so the same seed sends the same set of cases
+    with any number of workers; the shrinking pass replays that same sequence from the answers already judged and
+    sends only the new, smaller candidates.
     """
     minted = [client.guard.mint() for _ in range(MINTED_POOL)]
     strategy = batches(minted, not_restartable, edge_ids(client.guard.mint()))
     judge = _Judge(client, ledger, musts, frozenset(minted), frozenset(not_restartable), stats)
 
-    planned: list[list[str]] = []
+    # One of the examples is a fixed first case when there is room for it; hypothesis draws the others.
+    first = [[minted[0], minted[1], minted[0]]] if max_examples > 1 else []
+    drawn = max_examples - len(first)
 
-    def plan(ids: list[str]) -> None:
-        planned.append(ids)
+    def draw(emit: Callable[[list[str]], None]) -> None:
+        def plan(ids: list[str]) -> None:
+            emit(ids)
 
-    _hypothesis_run(strategy, plan, seed, max_examples, shrink=False)
+        _hypothesis_run(strategy, plan, seed, drawn, shrink=False)
+
     try:
-        for ids, exchange in in_order(judge.send, planned, workers):
-            judge.judge(ids, exchange, progress)
+        send_drawn(
+            draw,
+            judge.send,
+            lambda ids, exchange: judge.judge(ids, exchange, progress),
+            workers,
+            first,
+            round_trip_ms=client.round_trip_ms,
+        )
     except (BudgetExhausted, TargetUnreachable, TargetThrottling):
         judge.publish_reproducers()
         raise
     if judge.failing:
         judge.shrinking = True
-        _hypothesis_run(strategy, judge.replay, seed, max_examples, shrink=True)
+        _hypothesis_run(strategy, judge.replay, seed, drawn, shrink=True)
     judge.publish_reproducers()
     if judge.halted:
         raise judge.halted[0]

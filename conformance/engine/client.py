@@ -46,6 +46,8 @@ THROTTLE_RESENDS = 3
 RETRY_AFTER_CAP_S = 30.0
 CONNECT_RETRIES = 2
 THROTTLE_STATUSES = frozenset({429, 503})
+#: How much each new answer moves the smoothed round trip.
+ROUND_TRIP_WEIGHT = 0.2
 
 
 def encode_json(document: Any) -> bytes:
@@ -138,6 +140,8 @@ class TargetClient:
         self.unanswered = 0
         self.throttled = 0
         self.last_answered = 0
+        #: How long the target takes to answer, smoothed over the recent answers (ms); 0 before the first.
+        self.round_trip_ms = 0.0
         self._unanswered_in_a_row = 0
         self._throttled_in_a_row = 0
         self._halt: Exception | None = None
@@ -269,6 +273,8 @@ class TargetClient:
         if exchange.complete:
             self._unanswered_in_a_row = 0
             self.last_answered = max(self.last_answered, exchange.seq)
+            previous = self.round_trip_ms or exchange.elapsed_ms
+            self.round_trip_ms = previous + ROUND_TRIP_WEIGHT * (exchange.elapsed_ms - previous)
             return
         self.unanswered += 1
         self._unanswered_in_a_row += 1

@@ -26,7 +26,7 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.engine.client import TargetClient, encode_json
 from conformance.engine.guard import GuardRefusal
-from conformance.engine.parallel import in_order
+from conformance.engine.parallel import send_drawn
 from conformance.engine.st_checks import run_schemathesis_checks
 from conformance.results import Exchange, Finding, Ledger, Seen
 
@@ -78,8 +78,8 @@ def run_generated(
     workers: int = 1,
     progress: Callable[[str], None] = lambda _: None,
 ) -> None:
-    """Draw the phases' cases, then send them (``workers`` at a time) and judge each answer in order; ``stats`` is
-    filled as answers are judged, so it stays true when the run stops early."""
+    """Draw the phases' cases, send them (``workers`` at a time; see send_drawn) and judge each answer in the order
+    drawn; ``stats`` is filled as answers are judged, so it stays true when the run stops early."""
     derived = generation_spec(spec, client.guard.mint)
     request_schema = derived["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
     validator = jsonschema.Draft202012Validator(request_schema)
@@ -90,32 +90,30 @@ def run_generated(
     schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=examples)
     operation = schema[PATH]["POST"]
 
-    planned: list[_Planned] = []
+    def draw(emit: Callable[[_Planned], None]) -> None:
+        def test(case: schemathesis.Case) -> None:
+            body, requested, defect = _body_of(case, validator)
+            phase = case.meta.phase.name.value if case.meta else "unknown"
+            mode = case.meta.generation.mode.value if case.meta else "unknown"
+            emit(_Planned(case, body, requested, defect, phase, mode))
 
-    def test(case: schemathesis.Case) -> None:
-        body, requested, defect = _body_of(case, validator)
-        phase = case.meta.phase.name.value if case.meta else "unknown"
-        mode = case.meta.generation.mode.value if case.meta else "unknown"
-        planned.append(_Planned(case, body, requested, defect, phase, mode))
-
-    hypothesis_test = create_test(
-        operation=operation,
-        test_func=test,
-        config=HypothesisTestConfig(
-            project=schema.config,
-            modes=[HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING],
-            settings=hypothesis.settings(
-                max_examples=examples,
-                deadline=None,
-                database=None,
-                derandomize=False,
-                suppress_health_check=list(hypothesis.HealthCheck),
-                phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        create_test(
+            operation=operation,
+            test_func=test,
+            config=HypothesisTestConfig(
+                project=schema.config,
+                modes=[HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING],
+                settings=hypothesis.settings(
+                    max_examples=examples,
+                    deadline=None,
+                    database=None,
+                    derandomize=False,
+                    suppress_health_check=list(hypothesis.HealthCheck),
+                    phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+                ),
+                seed=seed,
             ),
-            seed=seed,
-        ),
-    )
-    hypothesis_test()
+        )()
 
     def send(plan: _Planned) -> Exchange | None:
         json_body = _is_json(plan.case.media_type)
@@ -132,26 +130,37 @@ def run_generated(
             # Generated garbage that happens to look like a task ID is never sent; the case is simply dropped.
             return None
 
-    for plan, exchange in in_order(send, planned, workers):
-        if exchange is None:
-            stats.refused_by_guard += 1
-            continue
-        stats.cases += 1
-        stats.by_phase[plan.phase] = stats.by_phase.get(plan.phase, 0) + 1
-        if stats.cases % 50 == 0:
-            progress(f"generated: {stats.cases} cases sent")
-        if _is_json(plan.case.media_type):
-            judge_generated(ledger, plan.case, exchange, plan.requested, plan.defect)
-        else:
-            # Another media type than the documented one: the contract says nothing of it, so only the rules
-            # that hold for any response are judged.
-            ledger.record(check_response(exchange), exchange)
+    send_drawn(
+        draw,
+        send,
+        lambda plan, exchange: _judge_planned(ledger, stats, plan, exchange, progress),
+        workers,
+        round_trip_ms=client.round_trip_ms,
+    )
+
+
+def _judge_planned(
+    ledger: Ledger, stats: GeneratedStats, plan: _Planned, exchange: Exchange | None, progress: Callable[[str], None]
+) -> None:
+    if exchange is None:
+        stats.refused_by_guard += 1
+        return
+    stats.cases += 1
+    stats.by_phase[plan.phase] = stats.by_phase.get(plan.phase, 0) + 1
+    if stats.cases % 50 == 0:
+        progress(f"generated: {stats.cases} cases sent")
+    if _is_json(plan.case.media_type):
+        judge_generated(ledger, plan.case, exchange, plan.requested, plan.defect)
+    else:
+        # Another media type than the documented one: the contract says nothing of it, so only the rules
+        # that hold for any response are judged.
+        ledger.record(check_response(exchange), exchange)
 
 
 @dataclass
 class _Planned:
-    """One generated case, drawn before anything is sent (so the same seed plans the same cases for any number of
-    workers), with what judging its answer needs."""
+    """One generated case, drawn without looking at any answer (so the same seed plans the same cases for any
+    number of workers), with what judging its answer needs."""
 
     case: schemathesis.Case
     body: bytes

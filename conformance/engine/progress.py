@@ -10,10 +10,12 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from conformance.engine.client import TargetClient
-from conformance.engine.generated import GeneratedStats
-from conformance.results import Ledger
+if TYPE_CHECKING:  # only named in annotations: the console imports this module, and needs no HTTP nor schemathesis
+    from conformance.engine.client import TargetClient
+    from conformance.engine.generated import GeneratedStats
+    from conformance.results import Ledger
 
 #: Cases the examples and coverage phases send for this contract before fuzzing starts (measured: 1 example and
 #: 35 coverage cases); only an estimate until fuzzing begins, when the real count is known.

@@ -1,14 +1,17 @@
 """Schemathesis's own response checks, and ours registered with it, mapped onto catalogue requirements.
 
 Built-in checks are a second opinion beside our precise ones: a failure they find counts against the requirement
-it belongs to. Each check runs alone so its failures are attributed without guessing.
+it belongs to. Each check's failures are attributed to the check that raised them, without guessing.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import requests
 import schemathesis
-from schemathesis.checks import FailureGroup
+from schemathesis.core.failures import FailureGroup
 
 from conformance.checks.batch import check_batch
 from conformance.checks.responses import check_response
@@ -50,7 +53,7 @@ def batch_semantics(ctx: object, response: schemathesis.Response, case: schemath
     body = case.body if isinstance(case.body, dict) else {}
     tasks = body.get("migration_tasks")
     if isinstance(tasks, list) and all(isinstance(task, str) for task in tasks):
-        findings += check_batch(tasks, exchange)
+        findings += check_batch([str(task) for task in tasks], exchange)
     violations = [
         f"[{item.requirement}] {item.message}" for item in findings if isinstance(item, Finding) and not item.ok
     ]
@@ -61,11 +64,13 @@ def batch_semantics(ctx: object, response: schemathesis.Response, case: schemath
 
 def exchange_from_response(response: schemathesis.Response) -> Exchange:
     request = response.request
-    body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+    body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
     return Exchange(
         method=request.method or "POST",
         url=request.url or "",
-        request_headers=dict(request.headers),
+        request_headers={
+            key: value if isinstance(value, str) else value.decode("latin-1") for key, value in request.headers.items()
+        },
         request_body=body,
         status=response.status_code,
         response_headers={key: values[0] for key, values in response.headers.items() if values},
@@ -88,22 +93,24 @@ def response_from_exchange(exchange: Exchange) -> schemathesis.Response:
 
 
 def run_schemathesis_checks(case: schemathesis.Case, exchange: Exchange, *, negative: bool) -> list[Finding | Seen]:
-    """Run each built-in check on an answer we already received, and turn its failures into findings."""
+    """Run each built-in check on an answer we already received, and turn its failures into findings.
+
+    One validation runs every check (validating costs about a millisecond whatever it runs); each check is wrapped
+    so that the failures schemathesis keeps are attributed to the check that raised them, exactly as if it had run
+    alone."""
     response = response_from_exchange(exchange)
+    names = [name for name in BUILTIN_CHECKS if negative or name != "negative_data_rejection"]
+    raised: dict[str, list[BaseException]] = {name: [] for name in names}
+    try:
+        case.validate_response(response, checks=[_recording(name, raised[name]) for name in names])
+    except FailureGroup as group:
+        kept: list[BaseException] = list(group.exceptions)
+    else:
+        kept = []
     findings: list[Finding | Seen] = []
-    for name in BUILTIN_CHECKS:
-        if name == "negative_data_rejection" and not negative:
-            continue
-        try:
-            case.validate_response(response, checks=[getattr(schemathesis.checks, name)])
-        except FailureGroup as group:
-            failures: list[BaseException] = list(group.exceptions)
-        except AssertionError as exc:
-            failures = [exc]
-        else:
-            failures = []
+    for name in names:
         judged = False
-        for failure in failures:
+        for failure in (item for item in kept if any(_same(item, own) for own in raised[name])):
             requirement = _requirement_for(name, failure, exchange)
             if requirement is not None:
                 title = getattr(failure, "title", "failure")
@@ -112,6 +119,30 @@ def run_schemathesis_checks(case: schemathesis.Case, exchange: Exchange, *, nega
         if not judged:
             findings.append(Finding(_owner(name, exchange), True))
     return findings
+
+
+def _recording(name: str, raised: list[BaseException]) -> Callable[..., bool | None]:
+    """The built-in check ``name``, noting every failure it raises into ``raised`` before schemathesis sees it."""
+    check = getattr(schemathesis.checks, name)
+
+    @functools.wraps(check)
+    def run(ctx: object, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+        try:
+            return check(ctx, response, case)
+        except FailureGroup as group:
+            raised.extend(group.exceptions)
+            raise
+        except AssertionError as exc:  # schemathesis's Failure is an AssertionError too
+            raised.append(exc)
+            raise
+
+    return run
+
+
+def _same(kept: BaseException, own: BaseException) -> bool:
+    """Whether a failure schemathesis kept is one a check raised: the very failure, an equal one (schemathesis keeps
+    one of equal failures), or a plain assertion wrapped into a failure."""
+    return kept is own or kept == own or getattr(kept, "exception", None) is own
 
 
 def _short(failure: BaseException) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from conformance.engine.guard import TASK_ID_SHAPE
+from conformance.reference import deviations
 from conformance.reference.app import create_app
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
@@ -49,12 +50,14 @@ class Recorder:
         await self.app(scope, spy, send)
 
 
-def judge(tmp_path: Path, workers: int, **flags: Any) -> tuple[dict[str, Any], Recorder, dict[str, list[str]]]:
+def judge(
+    tmp_path: Path, workers: int, variants: tuple[str, ...] = (), **flags: Any
+) -> tuple[dict[str, Any], Recorder, dict[str, list[str]]]:
     store, fixtures = seed_store(restartable=4, not_restartable=3, seed=11)
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "fixtures.json"
     path.write_text(json.dumps(fixtures))
-    recorder = Recorder(create_app(store, projects=[PROJECT]))
+    recorder = Recorder(create_app(store, projects=[PROJECT], behaviour=deviations.build(variants=variants)))
     with BackgroundServer(recorder) as server:
         settings = resolve(
             {
@@ -79,6 +82,16 @@ def test_the_same_seed_sends_the_same_set_of_requests_with_one_worker_or_four(tm
     assert Counter(sent_one.bodies) == Counter(sent_four.bodies)
     assert one["verdict"] == four["verdict"] == "conformant"
     assert one["stats"]["requests"] == four["stats"]["requests"] == len(sent_four.bodies)
+
+
+def test_the_same_seed_sends_the_same_set_of_requests_when_cases_are_drawn_while_others_are_in_flight(
+    tmp_path: Path,
+) -> None:
+    """Against a slow target the cases are drawn on a thread of their own while the answers are awaited."""
+    one, sent_one, _ = judge(tmp_path / "one", workers=1)
+    slow, sent_slow, _ = judge(tmp_path / "slow", workers=4, variants=("latency",))
+    assert Counter(sent_one.bodies) == Counter(sent_slow.bodies)
+    assert one["verdict"] == slow["verdict"] == "conformant"
 
 
 def test_the_budget_and_the_guard_hold_with_four_workers(tmp_path: Path) -> None:

@@ -1,0 +1,21 @@
+"""Commands that generate nothing do not pay for the generators: importing schemathesis and hypothesis takes most of
+a second, and `--help`, `serve`, `report` and `verify` never draw a case."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+GENERATORS = ("schemathesis", "hypothesis")
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["conformance.cli", "conformance.console", "conformance.reporters.html", "conformance.certify"],
+)
+def test_modules_of_the_commands_that_draw_nothing_do_not_import_the_generators(module: str) -> None:
+    probe = f"import sys, {module}; print(' '.join(m for m in {GENERATORS!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []
