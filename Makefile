@@ -31,8 +31,11 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	bench/killrate $(ARGS)
 
+# What CI runs before the tests, and what the pre-commit hooks run (.pre-commit-config.yaml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .hypothesis .schemathesis
