@@ -8,7 +8,9 @@ It also decides what one request's outcome is, whatever the target does: a compl
 a complete answer (timeout, reset, not HTTP, a body over the cap), which is evidence like any other; or, for 429
 and 503, a wait as Retry-After asks and a resend. A request is sent again only when it certainly did not reach the
 target (connect error), or once on a fresh connection when a reused keep-alive connection failed before any answer
-and the request names no restartable fixture. The run stops only when the target stopped answering.
+and the request names no restartable fixture. The run stops only when the target stopped answering: several
+requests in a row without an answer, and then no answer to the plainest request either (a probe naming one minted
+ID), so that a target that never answers one kind of request (large batches, say) is judged, not abandoned.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ from conformance.results import Exchange
 from conformance.settings import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
-#: The target stopped answering: this many requests in a row without a complete answer end the run.
+#: The target may have stopped answering: after this many requests in a row without a complete answer, a probe
+#: decides (no answer to it either ends the run).
 STOP_AFTER_UNANSWERED = 5
+PROBE_LABEL = "probe: does the target still answer the plainest request?"
 #: This many requests in a row still throttled after every resend end the run as incomplete.
 STOP_AFTER_THROTTLED = 5
 THROTTLE_RESENDS = 3
@@ -145,6 +149,10 @@ class TargetClient:
         self._unanswered_in_a_row = 0
         self._throttled_in_a_row = 0
         self._halt: Exception | None = None
+        #: Shown each probe's exchange, so that the run records it like any other (see _confirm_stopped).
+        self.on_probe: Callable[[Exchange], None] | None = None
+        self._probe_due = False
+        self._probing = False
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._next_slot = 0.0
         self._lock = threading.Lock()
@@ -252,7 +260,32 @@ class TargetClient:
             earlier_failure_judged=earlier_judged,
         )
         self._count(exchange)
+        if self._probe_due:
+            self._confirm_stopped()
         return exchange
+
+    def _confirm_stopped(self) -> None:
+        """Ask the plainest question (one minted ID, which restarts nothing) before calling the target stopped. An
+        answer means the target still answers: the requests it left unanswered are findings (BR-REQ-023) and the
+        run goes on. One thread probes at a time; the others carry on meanwhile."""
+        with self._lock:
+            if not self._probe_due or self._probing:
+                return
+            self._probe_due, self._probing = False, True
+        try:
+            probe = self.post_json({"migration_tasks": [self.guard.mint()]}, label=PROBE_LABEL)
+        except BudgetExhausted:
+            with self._lock:
+                self._halt = self._halt or self._stopped(
+                    f"{self._unanswered_in_a_row} requests in a row got no complete answer, and no request was left "
+                    "in the budget to ask whether it still answers"
+                )
+            return
+        finally:
+            with self._lock:
+                self._probing = False
+        if self.on_probe is not None:
+            self.on_probe(probe)
 
     def _count(self, exchange: Exchange) -> None:
         """Keep the tallies that decide when the target has stopped answering or throttles everything."""
@@ -278,10 +311,15 @@ class TargetClient:
             return
         self.unanswered += 1
         self._unanswered_in_a_row += 1
-        if self._unanswered_in_a_row >= STOP_AFTER_UNANSWERED:
+        if self._unanswered_in_a_row < STOP_AFTER_UNANSWERED:
+            return
+        if exchange.label == PROBE_LABEL:
             self._halt = self._stopped(
-                f"{self._unanswered_in_a_row} requests in a row got no complete answer (the last: {exchange.failure})"
+                f"{self._unanswered_in_a_row - 1} requests in a row got no complete answer, nor did a probe naming "
+                f"one minted ID (the last: {exchange.failure})"
             )
+        elif not self._probing:
+            self._probe_due = True
 
     def _stopped(self, why: str) -> TargetUnreachable:
         if not self.last_answered:

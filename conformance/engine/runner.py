@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from conformance import __version__, tls
+from conformance.checks.responses import check_response
 from conformance.contract import load_catalogue, load_spec
 from conformance.credentials import Credentials
 from conformance.diagnosis import diagnose
@@ -38,7 +39,7 @@ from conformance.engine.progress import Watch, generated_progress
 from conformance.engine.scenarios import Fixtures, Scenarios
 from conformance.reference.embedded import embedded
 from conformance.report_model import FirstFailure, Observation, Requirement, RunStats
-from conformance.results import Ledger, Verdict, decide_verdict, unexercised_musts
+from conformance.results import Exchange, Ledger, Verdict, decide_verdict, unexercised_musts
 from conformance.sanitize import scrub
 from conformance.settings import RunSettings, SettingsError
 from conformance.trace import Trace, role_function
@@ -238,6 +239,7 @@ def judge(
         known = target.fixtures or Fixtures([], [])
         trace = Trace(role_function(known.restartable, known.not_restartable, client.guard.is_minted))
         ledger.watch(trace.see)
+        client.on_probe = lambda probe: _record_probe(ledger, probe)
         say(
             f"dcs-conformance {__version__}: judging {target.base_url} "
             f"(project {target.project_id}), seed {settings.seed}"
@@ -342,6 +344,13 @@ def judge(
         error=run_error,
         interrupted=interrupted,
     )
+
+
+def _record_probe(ledger: Ledger, probe: Exchange) -> None:
+    """The client's probe (is the target still answering?) is a well-formed request like any other: judged, and
+    counted for the diagnosis."""
+    ledger.valid_request_answered(probe)
+    ledger.record(check_response(probe), probe)
 
 
 def _stop_if_signalled(signals: list[int]) -> None:

@@ -83,6 +83,10 @@ class Mod:
     def delay(self) -> float:
         return 0.0
 
+    def cut_short(self, batch: Batch) -> bool:
+        """Close the connection halfway through the answer to ``batch``, so it is never complete."""
+        return False
+
 
 class Behaviour:
     """The active mods, folded over each hook in the order given."""
@@ -137,6 +141,9 @@ class Behaviour:
 
     def delay(self) -> float:
         return sum(mod.delay() for mod in self.mods)
+
+    def cut_short(self, batch: Batch) -> bool:
+        return any(mod.cut_short(batch) for mod in self.mods)
 
 
 def _bind(mod: Mod, inner: Callable[[bytes], list[str]]) -> Callable[[bytes], list[str]]:

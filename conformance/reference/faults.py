@@ -122,6 +122,19 @@ class DuplicateAnsweredThrice(Mod):
         return outcomes + extra
 
 
+# -- answers never completed ------------------------------------------------------------------------------------
+
+
+@fault
+class CutShortOver40(Mod):
+    name = "cut-short-over-40"
+    summary = "answers to batches of more than 40 tasks stop halfway and the connection closes (subtle: size)"
+    breaks = ("BR-REQ-023",)
+
+    def cut_short(self, batch: Batch) -> bool:
+        return len(batch.requested) > 40
+
+
 # -- wrong outcomes ----------------------------------------------------------------------------------------------
 
 

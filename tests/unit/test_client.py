@@ -22,6 +22,7 @@ import respx
 from conformance import signing
 from conformance.engine.client import (
     CONNECT_RETRIES,
+    PROBE_LABEL,
     RETRY_AFTER_CAP_S,
     STOP_AFTER_THROTTLED,
     STOP_AFTER_UNANSWERED,
@@ -551,20 +552,47 @@ def test_a_timeout_is_not_resent(mock: respx.MockRouter) -> None:
     assert route.call_count == 1
 
 
-def test_five_requests_in_a_row_without_an_answer_stop_the_run(mock: respx.MockRouter) -> None:
-    mock.post(PATH).mock(
+def test_five_requests_in_a_row_without_an_answer_and_an_unanswered_probe_stop_the_run(
+    mock: respx.MockRouter,
+) -> None:
+    route = mock.post(PATH).mock(
         side_effect=[ok_answer(httpx.Request("POST", URL, content=body("a")))]
-        + [httpx.ReadTimeout("timed out")] * STOP_AFTER_UNANSWERED
+        + [httpx.ReadTimeout("timed out")] * (STOP_AFTER_UNANSWERED + 1)
     )
+    probes: list[Exchange] = []
     with quiet_client() as client:
+        client.on_probe = probes.append
         assert client.post(body("a")).complete
         for _ in range(STOP_AFTER_UNANSWERED):
             assert not client.post(body("a")).complete
         with pytest.raises(TargetStopped) as stopped:
             client.post(body("a"))
     assert str(stopped.value).startswith("the target stopped answering after request #1:")
-    assert f"{STOP_AFTER_UNANSWERED} requests in a row" in str(stopped.value)
-    assert client.sent == 1 + STOP_AFTER_UNANSWERED
+    assert f"{STOP_AFTER_UNANSWERED} requests in a row got no complete answer, nor did a probe" in str(stopped.value)
+    assert client.sent == route.call_count == 1 + STOP_AFTER_UNANSWERED + 1
+    assert [probe.label for probe in probes] == [PROBE_LABEL]
+    sent = json.loads(route.calls[-1].request.content)["migration_tasks"]
+    assert len(sent) == 1 and client.guard.is_minted(sent[0]), "the probe names one minted ID: it restarts nothing"
+
+
+def test_a_target_that_answers_the_probe_is_still_judged_after_five_unanswered_requests(
+    mock: respx.MockRouter,
+) -> None:
+    """A target that never answers one kind of request (large batches, bodies it cannot parse) has not stopped
+    answering: the probe's answer lets the run go on, and the unanswered requests stay findings."""
+    answered = httpx.Response(200, json={"migration_tasks": []})
+    route = mock.post(PATH).mock(
+        side_effect=[httpx.ReadTimeout("timed out")] * STOP_AFTER_UNANSWERED + [answered, answered]
+    )
+    probes: list[Exchange] = []
+    with quiet_client() as client:
+        client.on_probe = probes.append
+        for _ in range(STOP_AFTER_UNANSWERED):
+            assert not client.post(body("a")).complete
+        assert client.post(body("a")).complete
+    assert route.call_count == STOP_AFTER_UNANSWERED + 2
+    assert [probe.status for probe in probes] == [200]
+    assert client.unanswered == STOP_AFTER_UNANSWERED
 
 
 def test_an_answer_between_failures_resets_the_count(mock: respx.MockRouter) -> None:
