@@ -216,11 +216,11 @@ class Ledger:
             tally.evidence.append({"value": item.value, **exchange.to_dict()})
         tally.values[item.value] += 1
 
-    def lead(self, requirement: str, message: str, exchange: Exchange) -> None:
+    def lead(self, finding: Finding, exchange: Exchange) -> None:
         """Put a case already judged first in a requirement's evidence: the smallest failing request the shrinker
         found is what a reader should see before any other."""
-        tally = self._requirements[requirement]
-        tally.evidence.insert(0, {**exchange.to_dict(message), "shrunk": True})
+        tally = self._requirements[finding.requirement]
+        tally.evidence.insert(0, {**_evidence(finding, exchange), "shrunk": True})
         del tally.evidence[EVIDENCE_PER_REQUIREMENT:]
 
     def error(self, requirement: str, message: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import hypothesis
@@ -224,7 +224,7 @@ class _Judge:
         self.failing: dict[tuple[str, ...], tuple[str, str]] = {}
         self.passing: set[tuple[str, ...]] = set()
         #: requirement -> (size, exchange, message) of the smallest failing batch seen so far.
-        self.smallest: dict[str, tuple[int, Exchange, str]] = {}
+        self.smallest: dict[str, tuple[int, Exchange, Finding]] = {}
         self.halted: list[Exception] = []
         self.shrinking = False
 
@@ -280,12 +280,12 @@ class _Judge:
         first = failed[0]
         previous = self.smallest.get(first.requirement)
         if previous is None or len(ids) <= previous[0]:
-            self.smallest[first.requirement] = (len(ids), exchange, first.message)
+            self.smallest[first.requirement] = (len(ids), exchange, first)
         self.failing[key] = (first.requirement, first.message)
         return self.failing[key]
 
     def publish_reproducers(self) -> None:
-        for requirement, (size, exchange, message) in self.smallest.items():
+        for requirement, (size, exchange, finding) in self.smallest.items():
             headline = HEADLINES.get(requirement, "the smallest failing batch found has {size} IDs").format(size=size)
-            self.ledger.lead(requirement, f"shrunk reproducer: {headline}: {message}", exchange)
+            self.ledger.lead(replace(finding, message=f"shrunk reproducer: {headline}: {finding.message}"), exchange)
             self.stats.reproducers[requirement] = size

@@ -37,6 +37,7 @@ def test_size_bugs_are_killed_with_minted_ids_only_and_shrunk_to_the_smallest_ba
         f"shrunk reproducer: the smallest batch that loses an item has {smallest} IDs"
     )
     assert first["label"] == f"aimed: batch of {smallest} IDs"
+    assert len(first["detail"]["missing"]) == 1, "the reproducer names the lost ID, for the report's per-ID view"
 
 
 def test_the_reference_passes_the_aimed_phase_without_a_reproducer(tmp_path: Path) -> None:
