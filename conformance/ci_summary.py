@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from conformance.engine.redaction import Redactor
+from conformance.redaction import Redactor
 from conformance.report_model import Report, Requirement
 from conformance.reporters.text import evidence_summary, one_line
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.engine.guard import task_key
 from conformance.jsontext import loads
+from conformance.task_ids import task_key
 
 KEYS = ("restartable", "not_restartable")
 

@@ -23,9 +23,9 @@ from conformance.ci_summary import publish, report_annotations, report_markdown
 from conformance.contract import Requirement, load_catalogue
 from conformance.credentials import Credentials
 from conformance.engine.client import TargetClient
-from conformance.engine.redaction import MASK
 from conformance.engine.runner import load_fixtures, open_run
 from conformance.pytest_plugin import DESTS, DcsShouldViolation
+from conformance.redaction import MASK
 from conformance.reference.embedded import check_deviations
 from conformance.reporters.text import finding
 from conformance.reporting import RunOutcome, execute

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, TypeVar, cast
 
 from conformance.credentials import Credentials
-from conformance.engine.redaction import Redactor, userinfo_secrets
+from conformance.redaction import Redactor, userinfo_secrets
 
 
 def redact_document(value: Any, redactor: Redactor) -> Any:

@@ -20,7 +20,7 @@ import httpx
 from conformance import fixtures_file
 from conformance.credentials import Credentials
 from conformance.credentials_check import CredentialError, check_credentials
-from conformance.engine.redaction import mask_userinfo, userinfo_secrets
+from conformance.redaction import mask_userinfo, userinfo_secrets
 from conformance.tls import TlsOptions, options_from
 
 ENV = {

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TextIO
 
-from conformance.engine.redaction import Redactor
+from conformance.redaction import Redactor
 
 #: C0 and C1 controls, DEL, lone surrogates, line and paragraph separators, bidirectional controls.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")

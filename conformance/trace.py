@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from typing import Any
 
-from conformance.engine.guard import TASK_ID_SHAPE
 from conformance.jsontext import dumps_strict
 from conformance.results import Exchange
+from conformance.task_ids import TASK_ID_SHAPE
 
 #: Bumped when the meaning of a trace entry changes: traces of different formats are not compared.
 TRACE_FORMAT = 1

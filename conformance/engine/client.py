@@ -35,7 +35,7 @@ from conformance import signing, tls
 from conformance.contract import ENDPOINT
 from conformance.credentials import Credentials
 from conformance.engine.guard import IdGuard
-from conformance.engine.redaction import Redactor, userinfo_secrets
+from conformance.redaction import Redactor, userinfo_secrets
 from conformance.results import Exchange
 from conformance.settings import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 

@@ -18,19 +18,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from conformance.jsontext import loads, strings
-
-TASK_ID_SHAPE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
+from conformance.task_ids import TASK_ID_SHAPE, task_key
 
 
 class GuardRefusal(Exception):
     """The guard refused to send a request; never a target failure. A refused hand-written request is a harness
     fault that ends the run with an error verdict; a refused generated case is dropped (and counted) and the run
     goes on."""
-
-
-def task_key(task_id: str) -> str:
-    """What makes two spellings of an ID the same task for a lenient server: case, and a UUID's hyphens."""
-    return task_id.replace("-", "").lower() if TASK_ID_SHAPE.fullmatch(task_id) else task_id.lower()
 
 
 _key = task_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from conformance.engine.redaction import MASK
+from conformance.redaction import MASK
 from conformance.results import MAX_BODY_CHARS
 
 #: Headers curl computes itself, or that only describe the suite's own connection.

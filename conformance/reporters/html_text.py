@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from conformance.engine.redaction import MASK
+from conformance.redaction import MASK
 from conformance.reporters.html_model import Body, Header
 
 #: Bodies longer than this are folded into a <details> element, so one 50-item answer does not bury the page.

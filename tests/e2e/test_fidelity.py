@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from conformance.compare import compare
-from conformance.engine.guard import TASK_ID_SHAPE
 from conformance.reference.app import create_app
 from conformance.reference.auth import AuthMode, AuthPolicy
 from conformance.reference.server import BackgroundServer
@@ -22,6 +21,7 @@ from conformance.reference.store import seed_store
 from conformance.reference.variants import VARIANTS
 from conformance.reporting import execute
 from conformance.settings import resolve
+from conformance.task_ids import TASK_ID_SHAPE
 
 pytestmark = pytest.mark.e2e
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.guard import TASK_ID_SHAPE
 from conformance.reference import deviations
 from conformance.reference.app import create_app
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
 from conformance.reporting import execute
 from conformance.settings import resolve
+from conformance.task_ids import TASK_ID_SHAPE
 
 pytestmark = pytest.mark.e2e
 

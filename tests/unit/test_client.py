@@ -36,9 +36,10 @@ from conformance.engine.client import (
     TargetUnreachable,
     retry_after,
 )
-from conformance.engine.guard import TASK_ID_SHAPE, GuardRefusal, IdGuard
-from conformance.engine.redaction import MASK
+from conformance.engine.guard import GuardRefusal, IdGuard
+from conformance.redaction import MASK
 from conformance.results import Exchange
+from conformance.task_ids import TASK_ID_SHAPE
 
 BASE = "http://target.test"
 PATH = "/v2/proj/migration-tasks/batch-restart"

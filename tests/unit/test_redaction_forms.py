@@ -10,7 +10,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from conformance.engine.redaction import MASK, Redactor, mask_userinfo, userinfo_secrets
+from conformance.redaction import MASK, Redactor, mask_userinfo, userinfo_secrets
 
 TOKEN = 'MIIC+tok/EN=="\\ space'
 

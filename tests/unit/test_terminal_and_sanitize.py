@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance.engine.client import Credentials
-from conformance.engine.redaction import Redactor
+from conformance.redaction import Redactor
 from conformance.report_dir import claim
 from conformance.sanitize import scrub
 from conformance.settings import SettingsError

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from conformance.contract import load_catalogue
-from conformance.engine.guard import TASK_ID_SHAPE, IdGuard
+from conformance.engine.guard import IdGuard
 from conformance.results import Exchange, Ledger, Seen
+from conformance.task_ids import TASK_ID_SHAPE
 from conformance.trace import MASKED_ID, Trace, role_function
 from tests.conftest import exchange
 
