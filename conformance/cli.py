@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         terminal.learn(secret_values(vars(args)))
         try:
-            return args.handler(args)
+            code: int = args.handler(args)
+            return code
         except UsageError as exc:
             print(f"dcs-conformance {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -58,7 +58,7 @@ def _non_negative_float(value: str) -> float:
     return number
 
 
-def add_serve_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_serve_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="start the reference server",
@@ -121,7 +121,7 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentP
     return serve
 
 
-def add_run_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_run_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="judge a target (default: the embedded reference server)",
@@ -207,7 +207,7 @@ def add_run_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentPar
 
 
 def add_report_parsers(
-    commands: argparse._SubParsersAction,
+    commands: argparse._SubParsersAction[OneLineParser],
 ) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     report = commands.add_parser(
         "report",
@@ -227,7 +227,7 @@ def add_report_parsers(
     return report, verify
 
 
-def add_compare_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_compare_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare",
         help="compare two runs: requirements, observations, scenario exchanges, fidelity",

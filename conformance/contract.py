@@ -97,7 +97,8 @@ def catalogue_sha256() -> str:
 
 def load_spec() -> dict[str, Any]:
     """A fresh copy of the OpenAPI document (callers may derive from it without touching others)."""
-    return yaml.safe_load(spec_bytes())
+    spec: dict[str, Any] = yaml.safe_load(spec_bytes())
+    return spec
 
 
 @cache

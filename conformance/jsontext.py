@@ -44,7 +44,8 @@ class LongInt(int):
 
 @cache
 def _power_of_ten(exponent: int) -> int:
-    return 10**exponent
+    power: int = 10**exponent
+    return power
 
 
 def _convert(digits: str) -> int:

@@ -207,7 +207,8 @@ class DcsSession:
 
     def client(self) -> TargetClient:
         self.outcome()
-        return self._opened.client
+        client: TargetClient = self._opened.client
+        return client
 
     def terminal_summary(self, reporter: Any) -> None:
         """The verdict and where the reports are, after pytest's own summary; then the CI summaries."""

@@ -139,9 +139,10 @@ def load_toml(path: Path) -> dict[str, Any]:
 def read_config_file(path: Path) -> dict[str, Any]:
     """The settings of a TOML file: top level, or the [dcs-conformance] table (other tables are other tools')."""
     raw = load_toml(path)
+    table: dict[str, Any]
     if "dcs-conformance" in raw:
-        table = raw["dcs-conformance"]
-        if not isinstance(table, dict):
+        nested = raw["dcs-conformance"]
+        if not isinstance(nested, dict):
             raise SettingsError(f"config file {path}: [dcs-conformance] must be a table")
         beside = [key for key, value in raw.items() if key != "dcs-conformance" and not isinstance(value, dict)]
         if beside:
@@ -149,6 +150,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
                 f"config file {path}: {beside[0]!r} is outside the [dcs-conformance] table; "
                 "put every setting in the table (or none: then the whole file is read)"
             )
+        table = nested
     else:
         table = raw
     for key, value in table.items():

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance import overview
+from conformance.cli_args import OneLineParser
 
 
-def add_summarize_parser(commands: argparse._SubParsersAction) -> None:
+def add_summarize_parser(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     summarize = commands.add_parser(
         "summarize",
         help="build the overview of many report directories",

@@ -91,7 +91,7 @@ def run_generated(
     operation = schema[PATH]["POST"]
 
     def draw(emit: Callable[[_Planned], None]) -> None:
-        def test(case: schemathesis.Case) -> None:
+        def test(case: schemathesis.Case[Any]) -> None:
             body, requested, defect = _body_of(case, validator)
             phase = case.meta.phase.name.value if case.meta else "unknown"
             mode = case.meta.generation.mode.value if case.meta else "unknown"
@@ -162,7 +162,7 @@ class _Planned:
     """One generated case, drawn without looking at any answer (so the same seed plans the same cases for any
     number of workers), with what judging its answer needs."""
 
-    case: schemathesis.Case
+    case: schemathesis.Case[Any]
     body: bytes
     requested: list[str]
     defect: str | None
@@ -171,7 +171,7 @@ class _Planned:
 
 
 def _body_of(
-    case: schemathesis.Case, validator: jsonschema.Draft202012Validator
+    case: schemathesis.Case[Any], validator: jsonschema.Draft202012Validator
 ) -> tuple[bytes, list[str], str | None]:
     """The bytes to send, the task IDs they request, and what makes them invalid (None for a valid request)."""
     if isinstance(case.body, NotSet):
@@ -198,7 +198,7 @@ def _is_json(media_type: str | None) -> bool:
 
 
 def judge_generated(
-    ledger: Ledger, case: schemathesis.Case, exchange: Exchange, requested: list[str], defect: str | None
+    ledger: Ledger, case: schemathesis.Case[Any], exchange: Exchange, requested: list[str], defect: str | None
 ) -> None:
     results: list[Finding | Seen] = [*check_response(exchange)]
     if defect is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any
 
 import requests
 import schemathesis
@@ -46,7 +47,7 @@ def _owner(check: str, exchange: Exchange) -> str:
 
 
 @schemathesis.check
-def batch_semantics(ctx: object, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+def batch_semantics(ctx: object, response: schemathesis.Response, case: schemathesis.Case[Any]) -> bool | None:
     """Our response rules and the per-item batch oracle, usable from any schemathesis run (CLI or pytest)."""
     exchange = exchange_from_response(response)
     findings = check_response(exchange)
@@ -92,7 +93,9 @@ def response_from_exchange(exchange: Exchange) -> schemathesis.Response:
     )
 
 
-def run_schemathesis_checks(case: schemathesis.Case, exchange: Exchange, *, negative: bool) -> list[Finding | Seen]:
+def run_schemathesis_checks(
+    case: schemathesis.Case[Any], exchange: Exchange, *, negative: bool
+) -> list[Finding | Seen]:
     """Run each built-in check on an answer we already received, and turn its failures into findings.
 
     One validation runs every check (validating costs about a millisecond whatever it runs); each check is wrapped
@@ -126,9 +129,10 @@ def _recording(name: str, raised: list[BaseException]) -> Callable[..., bool | N
     check = getattr(schemathesis.checks, name)
 
     @functools.wraps(check)
-    def run(ctx: object, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    def run(ctx: object, response: schemathesis.Response, case: schemathesis.Case[Any]) -> bool | None:
         try:
-            return check(ctx, response, case)
+            verdict: bool | None = check(ctx, response, case)
+            return verdict
         except FailureGroup as group:
             raised.extend(group.exceptions)
             raise

@@ -30,7 +30,8 @@ def _mixed(outcomes: list[Outcome]) -> bool:
 
 
 def _items(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return document["migration_tasks"]
+    items: list[dict[str, Any]] = document["migration_tasks"]
+    return items
 
 
 # -- items dropped, duplicated, invented, reordered wrongly -------------------------------------------------------

@@ -70,7 +70,8 @@ def render(report: Report) -> bytes:
             ET.SubElement(case, "system-out").text = f"WARNING ({item['level']}): {item['reason']}\n{detail}"
     _clean(suite)
     ET.indent(suite)
-    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 def write(report: Report, directory: Path) -> Path:
