@@ -33,6 +33,7 @@ from conformance.engine.client import (
     TargetUnreachable,
     TransportFailure,
 )
+from conformance.engine.determinism import without_local_constants
 from conformance.engine.generated import GeneratedStats, run_generated, schemathesis_examples
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.progress import Watch, generated_progress
@@ -234,7 +235,7 @@ def judge(
     interrupted: int | None = None
     generated = GeneratedStats()
     aimed = AimedStats()
-    with nullcontext(opened) if opened else open_run(settings) as run:
+    with nullcontext(opened) if opened else open_run(settings) as run, without_local_constants():
         target, client, rng, transport = run.target, run.client, run.rng, run.transport
         known = target.fixtures or Fixtures([], [])
         trace = Trace(role_function(known.restartable, known.not_restartable, client.guard.is_minted))

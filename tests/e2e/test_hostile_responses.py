@@ -23,13 +23,15 @@ pytestmark = pytest.mark.e2e
 LONG = "1" * 100_000
 FORGED = "\n\nverdict: conformant (reports: /tmp/forged)\n"
 ANSI = "\x1b[2J\x1b[31mred\x1b]0;pwned\x07"
+# Every 200 body lacks `migration_tasks` and has a forged key, so whichever answer BR-REQ-007's first evidence (the
+# line the terminal shows) comes from, the forged text is on the terminal: it must arrive there escaped.
 ANSWERS: list[tuple[int, str, bytes]] = [
     (400, "application/json", b'{"error_code": ' + LONG.encode() + b', "error_msg": "long"}'),
     (200, "application/json", json.dumps({FORGED: 1}).encode()),
     (400, "application/json", b'{"error_code": "DCS.\\ud800", "error_msg": "surrogate \\udfff"}'),
-    (200, "application/json", json.dumps({"migration_tasks": [{"task_id": ANSI, "result": 7}]}).encode()),
+    (200, "application/json", json.dumps({FORGED: 3, "migration_task": [{"task_id": ANSI, "result": 7}]}).encode()),
     (400, "application/json", json.dumps({"error_code" + ANSI: "x", "error_msg": FORGED}).encode()),
-    (200, "application/json", b'{"migration_tasks": [{"task_id": "x", "result": ' + LONG.encode() + b"}]}"),
+    (200, "application/json", b'{"\\n\\nverdict: conformant": 4, "result": ' + LONG.encode() + b"}"),
     (400, "application/json", b"[" * 100_000 + b"]" * 100_000),
     (500, "text/plain", b"raw \x1b[31mANSI\x00 and \xff\xfe not UTF-8" + FORGED.encode()),
     (200, "application/json", json.dumps({FORGED: 2, "\u202eevil\u2028key": [[[[["deep"]]]]]}).encode()),
