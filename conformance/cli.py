@@ -7,9 +7,12 @@ guards the terminal. User mistakes end with exit 2 and one clear line on stderr,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from conformance import __version__
 from conformance.cli_args import (
@@ -49,10 +52,23 @@ def build_parser() -> argparse.ArgumentParser:
 EXIT_INTERNAL = 3
 
 
+def keep_hypothesis_out_of_the_working_directory() -> None:
+    """Hypothesis keeps caches (its Unicode tables) in ``.hypothesis/`` under the current directory; a run must not
+    leave files beside the user's own (a CI checkout, say). They go to the user's cache directory instead, unless
+    HYPOTHESIS_STORAGE_DIRECTORY says where. Set before hypothesis is imported, which reads it when first needed."""
+    try:
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:  # no home directory to be found
+        cache = tempfile.gettempdir()
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(cache) / "dcs-conformance" / "hypothesis"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command with the terminal guarded: nothing printed carries a secret, and only a bug (never a user
     mistake) ends in a traceback, with exit 3 since 1 means non-conformant."""
     from conformance.settings import secret_values
+
+    keep_hypothesis_out_of_the_working_directory()
 
     with guarded(secret_values({})) as terminal:
         parser = build_parser()

@@ -8,9 +8,13 @@ a round trip through ``TargetClient`` would have given them; the client's own re
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+import hypothesis.configuration
 
 from conformance.contract import load_catalogue
 from conformance.results import Exchange, Finding, Ledger, Seen
@@ -101,3 +105,8 @@ class Recorder:
             return message
 
         await self.app(scope, spy, send)
+
+
+# Hypothesis keeps its caches in .hypothesis/ under the working directory, the repository when tests run: point it
+# at a temporary directory instead (tests never write into the repository).
+hypothesis.configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "dcs-conformance-tests-hypothesis")

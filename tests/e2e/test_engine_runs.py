@@ -232,19 +232,26 @@ def test_broken_server_is_non_conformant_naming_the_broken_requirement(tmp_path:
 # -- the command line -------------------------------------------------------------------------------------------
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_"))}
+def cli(*args: str, cwd: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_", "HYPOTHESIS_"))}
+    env.update(extra_env)
     return subprocess.run(
         [sys.executable, "-m", "conformance", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 
 
-def test_cli_embedded_run_writes_reports_and_points_latest(tmp_path: Path) -> None:
-    result = cli("run", "--seed", "3", "--max-examples", "20", cwd=tmp_path)
+def test_cli_embedded_run_writes_reports_and_points_latest_and_nothing_else_in_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    work.mkdir()
+    result = cli("run", "--seed", "3", "--max-examples", "20", cwd=work, XDG_CACHE_HOME=str(cache))
     assert result.returncode == 0, result.stderr
+    assert [path.name for path in work.iterdir()] == ["reports"], "hypothesis's caches stay out of the user's way"
+    assert (cache / "dcs-conformance" / "hypothesis").is_dir()
     assert "verdict: conformant" in result.stdout
     assert "PASS BR-REQ-014" in result.stdout
-    latest = tmp_path / "reports" / "latest"
+    latest = work / "reports" / "latest"
     assert json.loads((latest / "report.json").read_text())["verdict"] == "conformant"
     assert (latest / "junit.xml").is_file()
 
