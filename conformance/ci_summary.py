@@ -21,9 +21,9 @@ from typing import Any, Protocol
 from conformance.redaction import Redactor
 from conformance.report_model import Report, Requirement
 from conformance.reporters.text import evidence_summary, one_line
+from conformance.settings import CREDENTIAL_ENV
 
 #: Environment variables that may hold a credential: masked in every summary even if a report somehow held one.
-SECRET_ENV = ("DCS_AUTH_TOKEN", "CLOUD_SDK_AK", "CLOUD_SDK_SK")
 MARKS = {
     "conformant": "✅",
     "conformant-with-warnings": "⚠️",
@@ -186,7 +186,7 @@ def report_annotations(report: Report, name: str | None = None) -> list[str]:
 def known_secrets(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> list[str]:
     """Every credential value the process knows of: the run's own, and those in the environment variables that
     carry credentials (including the ones a targets file names)."""
-    values = [env.get(name) for name in SECRET_ENV]
+    values = [env.get(name) for name in CREDENTIAL_ENV]
     return [value for value in (*values, *extra) if value]
 
 

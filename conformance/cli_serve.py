@@ -21,10 +21,11 @@ if TYPE_CHECKING:
 
 def auth_policy_from_args(args: argparse.Namespace) -> AuthPolicy:
     from conformance.reference.auth import AuthMode, AuthPolicy
+    from conformance.settings import ENV
 
-    token = args.token or os.environ.get("DCS_AUTH_TOKEN")
-    ak = args.ak or os.environ.get("CLOUD_SDK_AK")
-    sk = args.sk or os.environ.get("CLOUD_SDK_SK")
+    token = args.token or os.environ.get(ENV["auth_token"])
+    ak = args.ak or os.environ.get(ENV["ak"])
+    sk = args.sk or os.environ.get(ENV["sk"])
     if bool(ak) != bool(sk):
         raise UsageError(
             "an access key needs its secret key: give both --ak and --sk (or CLOUD_SDK_AK and CLOUD_SDK_SK)"

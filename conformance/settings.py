@@ -31,6 +31,8 @@ ENV = {
     "sk": "CLOUD_SDK_SK",
     "ca_bundle": "DCS_CA_BUNDLE",
 }
+#: The environment variables that hold credentials (the others in ENV name things: a URL, a project, a file).
+CREDENTIAL_ENV = (ENV["auth_token"], ENV["ak"], ENV["sk"])
 FILE_KEYS = {
     "base_url": str,
     "project_id": str,
@@ -211,7 +213,7 @@ def secret_values(flags: Mapping[str, Any], env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     names = ("auth_token", "ak", "sk", "readonly_token", "readonly_ak", "readonly_sk", "token", "base_url")
     values = [flags.get(name) for name in names]
-    values += [env.get(variable) for variable in ENV.values()]
+    values += [env.get(variable) for variable in (*CREDENTIAL_ENV, ENV["base_url"])]
     if flags.get("config"):
         try:
             from_file = read_config_file(Path(flags["config"]))

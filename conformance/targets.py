@@ -82,7 +82,14 @@ RUN_WIDE_FLAGS = (
     "max_response_bytes",
     "strict",
     "certify",
+    "workers",
+    "ca_bundle",
+    "insecure",
+    "client_cert",
+    "client_key",
 )
+#: The environment a single run trusts (a CA bundle, the system's certificate store): every target trusts it too.
+TRUST_ENV = (ENV["ca_bundle"], "SSL_CERT_FILE", "SSL_CERT_DIR")
 DEFAULT_MAX_JOBS = 4
 
 
@@ -175,7 +182,7 @@ def plan(path: Path, flags: Mapping[str, Any], env: Mapping[str, str], run_dir: 
         name = merged.pop("name")
         where = f"config file {path}: target {name!r}"
         resolved_flags: dict[str, Any] = {key: value for key, value in merged.items() if key in FILE_KEYS}
-        resolved_env: dict[str, str] = {}
+        resolved_env: dict[str, str] = {variable: env[variable] for variable in TRUST_ENV if env.get(variable)}
         for key, setting in CREDENTIAL_ENV_KEYS.items():
             variable = merged.get(key)
             if variable is None:

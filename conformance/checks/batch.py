@@ -188,13 +188,20 @@ def check_fixture_outcomes(
         if got is not None:
             message = f"restartable task {task!r} came back {sorted(got)} in a mixed batch, not success"
             findings.append(RESTARTABLE_SUCCEEDS.judged(got == {"success"}, message, **_outcome("success", got)))
-    for task in [*not_restartable, *unknown]:
-        got = outcomes.get(task)
-        if got is not None:
-            kind = "non-restartable" if task in not_restartable else "unknown"
-            message = f"{kind} task {task!r} was reported success"
-            findings.append(NOT_RESTARTABLE_FAILS.judged("success" not in got, message, **_outcome("failed", got)))
+    findings += _never_success(outcomes, not_restartable, "non-restartable task {!r}")
+    findings += _never_success(outcomes, unknown, "unknown task {!r}")
     return findings
+
+
+def _never_success(outcomes: dict[str, set[str]], tasks: Collection[str], described: str) -> list[Finding]:
+    """BR-REQ-015 on each of ``tasks`` the answer holds: none of them may come back success."""
+    return [
+        NOT_RESTARTABLE_FAILS.judged(
+            "success" not in got, f"{described.format(task)} was reported success", **_outcome("failed", got)
+        )
+        for task in tasks
+        if (got := outcomes.get(task)) is not None
+    ]
 
 
 @covers(NOT_RESTARTABLE_FAILS)
@@ -202,14 +209,7 @@ def check_unknown_outcomes(ex: Exchange, unknown: Collection[str]) -> list[Findi
     """IDs the run minted name no task: a target that answers them per item must never report one restarted."""
     if ex.status != 200 or not ex.complete or result_items(ex) is None:
         return []
-    outcomes = outcomes_by_id(ex)
-    findings = []
-    for task in unknown:
-        got = outcomes.get(task)
-        if got is not None:
-            message = f"unknown task {task!r} (an ID that names no task) was reported success"
-            findings.append(NOT_RESTARTABLE_FAILS.judged("success" not in got, message, **_outcome("failed", got)))
-    return findings
+    return _never_success(outcomes_by_id(ex), unknown, "unknown task {!r} (an ID that names no task)")
 
 
 @covers(FULL_BATCH)

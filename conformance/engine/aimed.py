@@ -223,7 +223,7 @@ class _Judge:
         self.stats = stats
         self.failing: dict[tuple[str, ...], tuple[str, str]] = {}
         self.passing: set[tuple[str, ...]] = set()
-        #: requirement -> (size, exchange, message) of the smallest failing batch seen so far.
+        #: requirement -> (size, exchange, finding) of the smallest failing batch seen so far.
         self.smallest: dict[str, tuple[int, Exchange, Finding]] = {}
         self.halted: list[Exception] = []
         self.shrinking = False

@@ -5,7 +5,6 @@ server itself."""
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,35 +18,11 @@ from conformance.reference.store import seed_store
 from conformance.reporting import execute
 from conformance.settings import resolve
 from conformance.task_ids import TASK_ID_SHAPE
+from tests.conftest import Recorder
 
 pytestmark = pytest.mark.e2e
 
 PROJECT = "p-workers"
-
-
-class Recorder:
-    """Keeps every request body that reaches the wrapped app (thread-safe: uvicorn serves requests concurrently)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.bodies: list[bytes] = []
-        self._lock = threading.Lock()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-
-        async def spy() -> Any:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                with self._lock:
-                    self.bodies.append(b"".join(chunks))
-            return message
-
-        await self.app(scope, spy, send)
 
 
 def judge(

@@ -203,4 +203,6 @@ def test_secret_values_gathers_every_credential_without_raising(tmp_path: Path) 
         env={"CLOUD_SDK_SK": "sk\r"},
     )
     assert {"from-file-token", "ro-token", "pw-secret", "u:pw-secret", "sk\r", "sk"} <= set(found)
+    named = secret_values({}, env={"DCS_PROJECT_ID": "project-0605767a", "DCS_CA_BUNDLE": "/etc/ssl/private-ca.pem"})
+    assert named == [], "a project ID or a file name is not a credential: the terminal shows it"
     assert secret_values({"config": str(tmp_path / "missing.toml")}, env={}) == []

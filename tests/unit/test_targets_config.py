@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from conformance.cli import main
 from conformance.settings import SettingsError
@@ -62,6 +63,20 @@ def test_each_target_inherits_the_shared_settings_and_gets_its_own_report_direct
 def test_run_wide_flags_beat_the_file_for_every_target(tmp_path: Path) -> None:
     targets = planned(tmp_path, TWO_TARGETS, {"seed": 9, "max_examples": 5}, env={"DCS_TOKEN_CN4": TOKEN})
     assert {(t.settings.seed, t.settings.max_examples) for t in targets} == {(9, 5)}
+
+
+def test_every_target_trusts_what_a_single_run_trusts_and_takes_the_run_wide_tls_and_workers(tmp_path: Path) -> None:
+    """A private CA named by the environment, and --workers or --insecure on the command line, reach every target
+    as they reach a single run."""
+    bundle, store = tmp_path / "private-ca.pem", tmp_path / "system.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    trustme.CA().cert_pem.write_to_path(str(store))
+    env = {"DCS_TOKEN_CN4": TOKEN, "DCS_CA_BUNDLE": str(bundle), "SSL_CERT_FILE": str(store)}
+    first, _ = planned(tmp_path, TWO_TARGETS, env=env)
+    assert first.settings.tls.ca_bundle == bundle and first.settings.tls.ssl_cert_file == str(store)
+    https_only = TWO_TARGETS.split("[[targets]]\nname = \"reference-with-fault\"")[0]
+    (only,) = planned(tmp_path, https_only, {"workers": 8, "insecure": True}, env={"DCS_TOKEN_CN4": TOKEN})
+    assert (only.settings.workers, only.settings.tls.insecure) == (8, True)
 
 
 def test_the_ambient_target_variables_do_not_leak_into_a_targets_file(tmp_path: Path) -> None:
