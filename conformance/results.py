@@ -175,23 +175,27 @@ class Ledger:
         self.first_failure: dict[str, Any] | None = None
         self._must = {req.id for req in catalogue.requirements if req.level == "MUST"}
         self._watchers: list[Callable[[Exchange], None]] = []
+        self._noted: set[int] = set()
 
     def watch(self, watcher: Callable[[Exchange], None]) -> None:
         """Show every recorded exchange to ``watcher`` too (the scenario trace): every exchange of a run passes
-        through here, so nothing has to be captured at the send sites. An exchange recorded several times is shown
-        several times; watchers tell repeats apart by ``seq``."""
+        through here, so nothing has to be captured at the send sites. Each exchange is shown once, however many
+        batches of findings are recorded on it."""
         self._watchers.append(watcher)
 
     def record(self, results: Sequence[Finding | Seen], exchange: Exchange | None = None) -> None:
-        if exchange is not None:
+        if exchange is not None and self._first_time(exchange):
+            # What belongs to the exchange itself, not to a check's findings, is noted once.
             for watcher in self._watchers:
                 watcher(exchange)
-        if exchange is not None and exchange.earlier_failure:
-            self._observe(Seen("OBS-013", exchange.earlier_failure), exchange)
+            if exchange.earlier_failure:
+                self._observe(Seen("OBS-013", exchange.earlier_failure), exchange)
+            if exchange.throttled:
+                self._observe(
+                    Seen("OBS-012", f"status {exchange.status}: still throttled after every resend"), exchange
+                )
         if exchange is not None and exchange.throttled:
-            # The target never processed the request: what the checks concluded about it is not evidence.
-            self._observe(Seen("OBS-012", f"status {exchange.status}: still throttled after every resend"), exchange)
-            return
+            return  # the target never processed the request: what the checks concluded about it is not evidence
         for item in results:
             if isinstance(item, Seen):
                 self._observe(item, exchange)
@@ -208,6 +212,15 @@ class Ledger:
                 tally.violations += 1
                 if len(tally.evidence) < EVIDENCE_PER_REQUIREMENT:
                     tally.evidence.append(_evidence(item, exchange))
+
+    def _first_time(self, exchange: Exchange) -> bool:
+        """Whether the run records this exchange for the first time (by ``seq``; one without a number always is)."""
+        if not exchange.seq:
+            return True
+        if exchange.seq in self._noted:
+            return False
+        self._noted.add(exchange.seq)
+        return True
 
     def _observe(self, item: Seen, exchange: Exchange | None) -> None:
         tally = self._observations[item.observation]

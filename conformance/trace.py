@@ -73,7 +73,6 @@ class Trace:
 
     def __init__(self, role_of: RoleOf) -> None:
         self._role_of = role_of
-        self._seen: set[int] = set()
         self._occurrences: Counter[str] = Counter()
         self._scenarios: list[dict[str, Any]] = []
         self._generated: dict[str, dict[str, Any]] = {}
@@ -81,10 +80,7 @@ class Trace:
         self._role_codes: dict[str, Counter[str]] = {}
 
     def see(self, exchange: Exchange) -> None:
-        """Take one exchange into the trace, once: the ledger shows an exchange once per batch of findings."""
-        if exchange.seq in self._seen:
-            return
-        self._seen.add(exchange.seq)
+        """Take one exchange into the trace (the ledger shows each exchange once)."""
         label = scrub(exchange.label or "unlabelled", limit=None)  # our own words: kept whole, keys stay unique
         if label.startswith(AIMED_PREFIX):
             # Aimed batches are drawn by hypothesis: their sizes change with the seed, so they are summarised.

@@ -149,8 +149,8 @@ class TargetClient:
         self._unanswered_in_a_row = 0
         self._throttled_in_a_row = 0
         self._halt: Exception | None = None
-        #: Shown each probe's exchange, so that the run records it like any other (see _confirm_stopped).
-        self.on_probe: Callable[[Exchange], None] | None = None
+        #: The probes sent so far (see _confirm_stopped), until the run takes them to record on its own thread.
+        self._probes: list[Exchange] = []
         self._probe_due = False
         self._probing = False
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
@@ -161,16 +161,17 @@ class TargetClient:
         self._clock = clock
         self._transport = transport
         self._ssl_context = ssl_context
+        # Built once: loading the CA store costs tens of milliseconds, and a resend on a fresh connection needs it.
+        self._verify = ssl_context if ssl_context is not None else httpx.create_ssl_context(trust_env=trust_env)
         self._trust_env = trust_env
         self._http = self._new_http()
 
     def _new_http(self) -> httpx.Client:
-        verify: ssl.SSLContext | bool = self._ssl_context if self._ssl_context is not None else True
         return httpx.Client(
             timeout=self.timeout,
             transport=self._transport,
             follow_redirects=False,
-            verify=verify,
+            verify=self._verify,
             trust_env=self._trust_env,
         )
 
@@ -227,7 +228,10 @@ class TargetClient:
                 self._refund()
                 connect_failures += 1
                 if connect_failures > CONNECT_RETRIES:
-                    raise self._stopped(f"{attempt.connect_error} (tried {connect_failures} times)")
+                    stopped = self._stopped(f"{attempt.connect_error} (tried {connect_failures} times)")
+                    with self._lock:  # every other worker stops at once instead of retrying on its own
+                        self._halt = self._halt or stopped
+                    raise stopped
                 self._sleep(0.5 * connect_failures)
                 continue
             if attempt.dropped and not attempt.fresh_connection and not spent and earlier is None:
@@ -281,11 +285,20 @@ class TargetClient:
                     "in the budget to ask whether it still answers"
                 )
             return
+        except (TargetUnreachable, TargetThrottling):
+            # Already kept as the halt: the next request raises it; this one's exchange is still returned and judged.
+            return
         finally:
             with self._lock:
                 self._probing = False
-        if self.on_probe is not None:
-            self.on_probe(probe)
+        with self._lock:
+            self._probes.append(probe)
+
+    def take_probes(self) -> list[Exchange]:
+        """The probes sent since the last call: the run records them where it judges, never on a sending thread."""
+        with self._lock:
+            taken, self._probes = self._probes, []
+        return taken
 
     def _count(self, exchange: Exchange) -> None:
         """Keep the tallies that decide when the target has stopped answering or throttles everything."""
@@ -305,6 +318,7 @@ class TargetClient:
             self._throttled_in_a_row = 0
         if exchange.complete:
             self._unanswered_in_a_row = 0
+            self._probe_due = False  # the target answered meanwhile: nothing to ask
             self.last_answered = max(self.last_answered, exchange.seq)
             previous = self.round_trip_ms or exchange.elapsed_ms
             self.round_trip_ms = previous + ROUND_TRIP_WEIGHT * (exchange.elapsed_ms - previous)

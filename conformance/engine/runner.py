@@ -240,7 +240,6 @@ def judge(
         known = target.fixtures or Fixtures([], [])
         trace = Trace(role_function(known.restartable, known.not_restartable, client.guard.is_minted))
         ledger.watch(trace.see)
-        client.on_probe = lambda probe: _record_probe(ledger, probe)
         say(
             f"dcs-conformance {__version__}: judging {target.base_url} "
             f"(project {target.project_id}), seed {settings.seed}"
@@ -305,6 +304,8 @@ def judge(
             else:
                 run_error = f"harness fault: {type(exc).__name__}: {exc}"
                 _print_traceback(target)
+        for probe in client.take_probes():
+            _record_probe(ledger, probe)
         if stop_reason:
             for req in catalogue.requirements:
                 if not ledger.checked(req.id):

@@ -560,14 +560,13 @@ def test_five_requests_in_a_row_without_an_answer_and_an_unanswered_probe_stop_t
         side_effect=[ok_answer(httpx.Request("POST", URL, content=body("a")))]
         + [httpx.ReadTimeout("timed out")] * (STOP_AFTER_UNANSWERED + 1)
     )
-    probes: list[Exchange] = []
     with quiet_client() as client:
-        client.on_probe = probes.append
         assert client.post(body("a")).complete
         for _ in range(STOP_AFTER_UNANSWERED):
             assert not client.post(body("a")).complete
         with pytest.raises(TargetStopped) as stopped:
             client.post(body("a"))
+        probes = client.take_probes()
     assert str(stopped.value).startswith("the target stopped answering after request #1:")
     assert f"{STOP_AFTER_UNANSWERED} requests in a row got no complete answer, nor did a probe" in str(stopped.value)
     assert client.sent == route.call_count == 1 + STOP_AFTER_UNANSWERED + 1
@@ -585,12 +584,12 @@ def test_a_target_that_answers_the_probe_is_still_judged_after_five_unanswered_r
     route = mock.post(PATH).mock(
         side_effect=[httpx.ReadTimeout("timed out")] * STOP_AFTER_UNANSWERED + [answered, answered]
     )
-    probes: list[Exchange] = []
     with quiet_client() as client:
-        client.on_probe = probes.append
         for _ in range(STOP_AFTER_UNANSWERED):
             assert not client.post(body("a")).complete
         assert client.post(body("a")).complete
+        probes = client.take_probes()
+        assert client.take_probes() == [], "each probe is handed over once"
     assert route.call_count == STOP_AFTER_UNANSWERED + 2
     assert [probe.status for probe in probes] == [200]
     assert client.unanswered == STOP_AFTER_UNANSWERED

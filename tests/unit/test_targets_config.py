@@ -74,7 +74,7 @@ def test_every_target_trusts_what_a_single_run_trusts_and_takes_the_run_wide_tls
     env = {"DCS_TOKEN_CN4": TOKEN, "DCS_CA_BUNDLE": str(bundle), "SSL_CERT_FILE": str(store)}
     first, _ = planned(tmp_path, TWO_TARGETS, env=env)
     assert first.settings.tls.ca_bundle == bundle and first.settings.tls.ssl_cert_file == str(store)
-    https_only = TWO_TARGETS.split("[[targets]]\nname = \"reference-with-fault\"")[0]
+    https_only = TWO_TARGETS.split('[[targets]]\nname = "reference-with-fault"')[0]
     (only,) = planned(tmp_path, https_only, {"workers": 8, "insecure": True}, env={"DCS_TOKEN_CN4": TOKEN})
     assert (only.settings.workers, only.settings.tls.insecure) == (8, True)
 

@@ -145,3 +145,15 @@ def test_a_run_without_any_accepted_request_is_diagnosed(
 @pytest.mark.parametrize("answers", [{}, {"200": 1, "401": 50}])
 def test_no_diagnosis_once_something_was_accepted(answers: dict[str, int]) -> None:
     assert diagnose(Counter(answers), credentials_configured=True).messages == []
+
+
+def test_what_belongs_to_an_exchange_is_noted_once_however_many_findings_are_recorded_on_it() -> None:
+    """A scenario records several checks' findings on one exchange: its throttling (OBS-012) and its dropped
+    keep-alive attempt (OBS-013) are still one occurrence each."""
+    ledger = Ledger(load_catalogue())
+    throttled = exchange(429, throttled=True, seq=7, earlier_failure="request #6: reset on a reused connection")
+    for _ in range(3):
+        ledger.record([], throttled)
+    seen = {item["id"]: item["seen"] for item in ledger.observation_results()}
+    assert seen["OBS-012"] == [{"value": "status 429: still throttled after every resend", "count": 1}]
+    assert [value["count"] for value in seen["OBS-013"]] == [1]
