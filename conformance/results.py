@@ -40,19 +40,16 @@ class Verdict(StrEnum):
 NOT_JSON = object()
 
 
-def _text(body: bytes | None) -> str | None:
+def _body(body: bytes | None) -> dict[str, Any]:
+    """A body as report text, folded past MAX_BODY_CHARS; how much was folded is data for the reporters too."""
     if body is None:
-        return None
+        return {"body": None}
     text = body.decode("utf-8", errors="replace")
-    if len(text) > MAX_BODY_CHARS:
-        return text[:MAX_BODY_CHARS] + f"... [{len(text) - MAX_BODY_CHARS} more characters folded]"
-    return text
-
-
-def _truncation(body: bytes | None) -> dict[str, int]:
-    """How many characters ``_text`` left out of a body, as data for the reporters (nothing when it is whole)."""
-    left_out = len(body.decode("utf-8", errors="replace")) - MAX_BODY_CHARS if body is not None else 0
-    return {"body_truncated_chars": left_out} if left_out > 0 else {}
+    left_out = len(text) - MAX_BODY_CHARS
+    if left_out <= 0:
+        return {"body": text}
+    folded = text[:MAX_BODY_CHARS] + f"... [{left_out} more characters folded]"
+    return {"body": folded, "body_truncated_chars": left_out}
 
 
 @dataclass
@@ -113,14 +110,12 @@ class Exchange:
                 "method": self.method,
                 "url": self.url,
                 "headers": dict(self.request_headers),
-                "body": _text(self.request_body),
-                **_truncation(self.request_body),
+                **_body(self.request_body),
             },
             "response": {
                 "status": self.status or None,
                 "headers": dict(self.response_headers),
-                "body": _text(self.response_body),
-                **_truncation(self.response_body),
+                **_body(self.response_body),
                 "elapsed_ms": round(self.elapsed_ms, 1),
                 **({"failure": self.failure} if self.failure else {}),
             },

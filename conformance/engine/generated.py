@@ -24,13 +24,12 @@ from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, Hyp
 from conformance.checks.batch import check_batch
 from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
+from conformance.contract import ENDPOINT
 from conformance.engine.client import TargetClient, encode_json
 from conformance.engine.guard import GuardRefusal
 from conformance.engine.parallel import send_drawn
 from conformance.engine.st_checks import run_schemathesis_checks
 from conformance.results import Exchange, Finding, Ledger, Seen
-
-PATH = "/v2/{project_id}/migration-tasks/batch-restart"
 
 
 @dataclass
@@ -61,7 +60,7 @@ def generation_spec(spec: dict[str, Any], mint: Callable[[], str]) -> dict[str, 
     """A copy of the spec for generation only: the documentation's example task IDs are replaced by minted ones,
     so the examples and coverage phases never send an ID the run did not create."""
     derived = copy.deepcopy(spec)
-    body = derived["paths"][PATH]["post"]["requestBody"]["content"]["application/json"]
+    body = derived["paths"][ENDPOINT]["post"]["requestBody"]["content"]["application/json"]
     for example in body.get("examples", {}).values():
         example["value"]["migration_tasks"] = [mint() for _ in example["value"]["migration_tasks"]]
     return derived
@@ -88,7 +87,7 @@ def run_generated(
     schema.config.update(base_url=client.base_url)
     examples = schemathesis_examples(max_examples)
     schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=examples)
-    operation = schema[PATH]["POST"]
+    operation = schema[ENDPOINT]["POST"]
 
     def draw(emit: Callable[[_Planned], None]) -> None:
         def test(case: schemathesis.Case[Any]) -> None:

@@ -27,15 +27,12 @@ class GuardRefusal(Exception):
     goes on."""
 
 
-_key = task_key
-
-
 class IdGuard:
     def __init__(
         self, restartable: Iterable[str] = (), not_restartable: Iterable[str] = (), rng: random.Random | None = None
     ) -> None:
-        self.restartable = frozenset(_key(task) for task in restartable)
-        self.not_restartable = frozenset(_key(task) for task in not_restartable)
+        self.restartable = frozenset(task_key(task) for task in restartable)
+        self.not_restartable = frozenset(task_key(task) for task in not_restartable)
         self._minted: set[str] = set()
         self._spent: set[str] = set()
         self._rng = rng or random.Random()
@@ -43,12 +40,12 @@ class IdGuard:
     def mint(self) -> str:
         """A fresh random UUID that names no real task; reproducible from the run's seed."""
         task_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-        self._minted.add(_key(task_id))
+        self._minted.add(task_key(task_id))
         return task_id
 
     def is_minted(self, task_id: str) -> bool:
         """Whether this run minted the ID: the trace reports such IDs by role ("unknown"), never by value."""
-        return _key(task_id) in self._minted
+        return task_key(task_id) in self._minted
 
     def _allowed(self, key: str) -> bool:
         if key in self._minted or key in self.not_restartable:
@@ -63,13 +60,13 @@ class IdGuard:
         text = body.decode("utf-8", errors="replace")
         named = _decoded_strings(text)
         shaped = [task for view in (text, _unescape(text), *named) for task in TASK_ID_SHAPE.findall(view)]
-        unsafe = [task for task in shaped if not self._allowed(_key(task))]
-        unsafe += [task for task in named if _key(task) in self.restartable and not self._allowed(_key(task))]
+        unsafe = [task for task in shaped if not self._allowed(task_key(task))]
+        unsafe += [task for task in named if task_key(task) in self.restartable and not self._allowed(task_key(task))]
         if unsafe:
             raise GuardRefusal(
                 f"refused to send task ID {_shorten(unsafe[0])}: it is neither minted by this run nor an unused fixture"
             )
-        spent = sorted({_key(task) for task in (*shaped, *named) if _key(task) in self.restartable})
+        spent = sorted({task_key(task) for task in (*shaped, *named) if task_key(task) in self.restartable})
         self._spent.update(spent)
         return spent
 

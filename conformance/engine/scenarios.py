@@ -123,9 +123,6 @@ class Scenarios:
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
-    def send(self, body: bytes | None, label: str, **kwargs: Any) -> Exchange:
-        return self.send_each([(body, label, kwargs)])[0]
-
     def send_batch(self, task_ids: list[str], label: str, **kwargs: Any) -> Exchange:
         return self.send_batches([(task_ids, label, kwargs)])[0]
 
@@ -267,9 +264,7 @@ class Scenarios:
             ("half 1 of the batch", stable_known[:middle_known] + unknown[:middle_unknown], None),
             ("half 2 of the batch", stable_known[middle_known:] + unknown[middle_unknown:], None),
         ]
-        labels = ["metamorphic: reversed batch", "metamorphic: shuffled batch"]
-        labels += [f"metamorphic: half {index} of the batch" for index in (1, 2)]
-        exchanges = self.send_batches([(ids, label, {}) for (_, ids, _), label in zip(relations, labels, strict=True)])
+        exchanges = self.send_batches([(ids, f"metamorphic: {relation}", {}) for relation, ids, _ in relations])
         for (relation, ids, compared), exchange in zip(relations, exchanges, strict=True):
             self.record(check_same_outcomes(original, exchange, compared or ids, relation), exchange)
 
