@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from conformance import __version__
 from conformance.files import write_atomically
+from conformance.jsontext import dumps_strict
 from conformance.report_model import Report
 
 SUMMARY_FILE = "summary.json"
@@ -189,7 +190,7 @@ def build(targets: list[TargetReport], overview_dir: Path) -> dict[str, Any]:
 def write(summary: dict[str, Any], overview_dir: Path) -> list[Path]:
     """summary.json and index.html into the overview directory, each written whole or not at all."""
     return [
-        write_atomically(overview_dir / SUMMARY_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n"),
+        write_atomically(overview_dir / SUMMARY_FILE, dumps_strict(summary) + "\n"),
         write_atomically(overview_dir / INDEX_FILE, render(summary)),
     ]
 
@@ -236,7 +237,7 @@ def render(summary: dict[str, Any]) -> str:
         }
         for row in summary["requirements"]
     ]
-    return env.get_template(TEMPLATE).render(
+    html = env.get_template(TEMPLATE).render(
         css=Markup(css),
         csp=page.content_security_policy(css),
         summary=summary,
@@ -244,3 +245,4 @@ def render(summary: dict[str, Any]) -> str:
         links=links,
         rows=rows,
     )
+    return page.utf8_safe(html)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from conformance.files import write_atomically
+from conformance.jsontext import dumps_strict
 
 FILENAME = "compare.json"
 
 
 def write(comparison: dict[str, Any], directory: Path) -> Path:
     """Write compare.json atomically: CI jobs read it as soon as the command ends."""
-    return write_atomically(directory / FILENAME, json.dumps(comparison, indent=2, ensure_ascii=False) + "\n")
+    return write_atomically(directory / FILENAME, dumps_strict(comparison) + "\n")

@@ -114,3 +114,12 @@ def test_the_page_escapes_what_targets_report_and_links_each_cell_to_its_report(
     assert "Content-Security-Policy" in page and "default-src 'none'" in html.unescape(page)
     written = overview.write(summary, tmp_path / "overview")
     assert [path.name for path in written] == ["summary.json", "index.html"]
+
+
+def test_a_lone_surrogate_a_target_reported_is_written_as_strict_json_and_a_valid_page(tmp_path: Path) -> None:
+    """report.json keeps a target's lone surrogate as a \\udXXX escape; read back, it must not break the overview."""
+    odd = write_report(tmp_path / "odd", report("error", {"BR-REQ-009": "failed"}, base_url="https://x/\ud800"))
+    summary = overview.build(overview.read_report_dirs([odd]), tmp_path)
+    summary_json, index_html = overview.write(summary, tmp_path / "overview")
+    json.loads(summary_json.read_bytes().decode("utf-8"))
+    index_html.read_bytes().decode("utf-8")
