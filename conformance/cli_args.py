@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import NoReturn
 
+from conformance.compare import FAIL_ON
 from conformance.contract import ENDPOINT
 
 EXIT_USAGE = 2
@@ -245,7 +246,7 @@ def add_compare_parser(commands: argparse._SubParsersAction[OneLineParser]) -> a
     )
     compare.add_argument(
         "--fail-on",
-        choices=["requirements", "observations", "any"],
+        choices=FAIL_ON,
         help="exit 1 when requirement statuses, observations, or anything (exchanges included) differ",
     )
     return compare

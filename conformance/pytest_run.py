@@ -177,10 +177,6 @@ class DcsSession:
         """The suite's items, collected through pytest's own machinery so that counts and reports include them."""
         return list(session.genitems(DcsSuite.from_parent(session, name=SUITE, nodeid=SUITE, dcs=self)))
 
-    @property
-    def ran(self) -> bool:
-        return self._outcome is not None
-
     def outcome(self) -> RunOutcome:
         """The finished run; the first call runs the suite (its reports are written as the CLI writes them)."""
         if self._outcome is None and self._failure is None:

@@ -203,8 +203,7 @@ def _masked(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    netloc = f"{parts.username}:***@{parts.netloc.rpartition('@')[2]}"  # the host as written: [::1] keeps its brackets
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 

@@ -34,7 +34,7 @@ from conformance.reporters.html_model import (
     RequirementView,
     Source,
 )
-from conformance.reporters.html_text import anchor, body, code_spans, date, duration, headers, natural, phrase
+from conformance.reporters.html_text import anchor, body, date, duration, headers, natural, phrase
 
 FILENAME = "index.html"
 TEMPLATE = "report.html.j2"
@@ -65,9 +65,7 @@ VERDICT_MARKS = {
 def render(report: Report) -> str:
     """The complete page for one report dictionary (as written to report.json)."""
     css, js = page.asset("report.css"), page.asset("report.js")
-    env = page.environment()
-    env.filters["code_spans"] = code_spans
-    rendered = env.get_template(TEMPLATE).render(
+    rendered = page.environment().get_template(TEMPLATE).render(
         css=Markup(css), js=Markup(js), csp=page.content_security_policy(css, js), **_view(report)
     )
     return page.utf8_safe(rendered)

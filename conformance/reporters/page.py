@@ -14,12 +14,15 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from conformance.reporters.html_text import code_spans
+
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @cache
 def environment() -> Environment:
-    return Environment(
+    """The one Jinja environment every page renders with (shared: set up once, never changed by a page)."""
+    env = Environment(
         loader=PackageLoader("conformance.reporters", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
@@ -27,6 +30,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["code_spans"] = code_spans
+    return env
 
 
 @cache

@@ -300,6 +300,9 @@ def test_the_proxy_is_the_one_httpx_takes_from_the_environment_with_its_password
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "http://ci:s3cret@proxy.corp:3128")
     assert proxy_for(BASE) == "http://ci:***@proxy.corp:3128"
+    monkeypatch.setenv("HTTPS_PROXY", "http://ci:s3cret@[fd00::3128]:3128")
+    assert proxy_for(BASE) == "http://ci:***@[fd00::3128]:3128", "an IPv6 proxy keeps its brackets"
+    monkeypatch.setenv("HTTPS_PROXY", "http://ci:s3cret@proxy.corp:3128")
     assert proxy_for("http://plain.example.com") is None
     monkeypatch.setenv("NO_PROXY", "staging.example.com")
     assert proxy_for(BASE) is None
