@@ -23,7 +23,7 @@ from conformance.ci_summary import publish, report_annotations, report_markdown
 from conformance.contract import Requirement, load_catalogue
 from conformance.credentials import Credentials
 from conformance.engine.client import TargetClient
-from conformance.engine.runner import load_fixtures, open_run
+from conformance.engine.runner import open_run
 from conformance.pytest_plugin import DESTS, DcsShouldViolation
 from conformance.redaction import MASK
 from conformance.reference.embedded import check_deviations
@@ -153,8 +153,6 @@ class DcsSession:
             raise DcsUsageError("--dcs-embedded judges the reference server; drop --dcs-base-url")
         try:
             settings = resolve(flags, {} if embedded else os.environ, check_deviations=check_deviations)
-            if settings.fixtures:
-                load_fixtures(settings.fixtures)
         except SettingsError as exc:
             raise DcsUsageError(plugin_names(str(exc))) from None
         if embedded and not settings.embedded:

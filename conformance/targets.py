@@ -169,7 +169,6 @@ def plan(path: Path, flags: Mapping[str, Any], env: Mapping[str, str], run_dir: 
     flags), its credentials from the variables it names, its report directory under ``run_dir``; load its
     fixtures file. Raises SettingsError, naming the target, on the first mistake."""
     from conformance.cli_run import reproducer
-    from conformance.engine.runner import load_fixtures
     from conformance.reference.embedded import check_deviations
 
     given = [f"--{key.replace('_', '-')}" for key in TARGET_FLAGS if flags.get(key)]
@@ -200,8 +199,6 @@ def plan(path: Path, flags: Mapping[str, Any], env: Mapping[str, str], run_dir: 
         )
         try:
             settings = resolve(resolved_flags, resolved_env, check_deviations=check_deviations)
-            if settings.fixtures:
-                load_fixtures(settings.fixtures)
         except SettingsError as exc:
             raise SettingsError(f"{where}: {exc}") from None
         planned.append(PlannedTarget(name, settings, reproducer(settings)))

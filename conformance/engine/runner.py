@@ -6,7 +6,6 @@ that nothing here knows a report format or a report directory.
 
 from __future__ import annotations
 
-import json
 import random
 import signal
 import sys
@@ -20,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from conformance import __version__, tls
+from conformance import __version__, fixtures_file, tls
 from conformance.checks.responses import check_response
 from conformance.contract import load_catalogue, load_spec
 from conformance.credentials import Credentials
@@ -103,18 +102,11 @@ def exit_code(verdict: Verdict, interrupted: int | None) -> int:
 
 
 def load_fixtures(path: Path) -> Fixtures:
+    """The fixtures file, read and checked as the settings checked it (it may have changed since)."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(f"fixtures file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"cannot read fixtures file {path}: {exc}") from None
+        return Fixtures(*fixtures_file.read(path))
     except ValueError as exc:
-        raise SettingsError(f"fixtures file {path} is not JSON: {exc}") from None
-    try:
-        return Fixtures.load(document)
-    except ValueError as exc:
-        raise SettingsError(f"fixtures file {path}: {exc}") from None
+        raise SettingsError(str(exc)) from None
 
 
 @contextmanager

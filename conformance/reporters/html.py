@@ -65,8 +65,10 @@ VERDICT_MARKS = {
 def render(report: Report) -> str:
     """The complete page for one report dictionary (as written to report.json)."""
     css, js = page.asset("report.css"), page.asset("report.js")
-    rendered = page.environment().get_template(TEMPLATE).render(
-        css=Markup(css), js=Markup(js), csp=page.content_security_policy(css, js), **_view(report)
+    rendered = (
+        page.environment()
+        .get_template(TEMPLATE)
+        .render(css=Markup(css), js=Markup(js), csp=page.content_security_policy(css, js), **_view(report))
     )
     return page.utf8_safe(rendered)
 
