@@ -45,6 +45,7 @@ def main() -> int:
     killed = missed = passed = wrongly_failed = 0
     detections: list[tuple[float, str]] = []
     first_requests: list[int] = []
+    latest: tuple[int, str] = (0, "-")
     print(
         f"{'kind':<8}{'name':<28}{'seed':>5}  {'expected':<16}{'verdict':<26}{'req':>5}{'to 1st':>8}{'1st req':>8}"
         "  failed"
@@ -66,6 +67,7 @@ def main() -> int:
                         if first:
                             detections.append((first["seconds"], name))
                             first_requests.append(first["request"])
+                            latest = max(latest, (first["request"], name))
                     else:
                         ok = report["verdict"] in ("conformant", "conformant-with-warnings")
                         passed += ok
@@ -89,6 +91,7 @@ def main() -> int:
     )
     slowest = sorted(detections, reverse=True)[:3]
     print("slowest detections: " + ", ".join(f"{name} {seconds:.2f}s" for seconds, name in slowest))
+    print(f"latest first detection: request #{latest[0]} ({latest[1]})")
     return 0
 
 

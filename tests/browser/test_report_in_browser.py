@@ -159,10 +159,7 @@ def test_hostile_bodies_stay_text(tab: Watched, tmp_path: Path) -> None:
         ],
         "observations": [],
     }
-    dialogs: list[str] = []
-    tab.page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     url = tab.open(html.write(report, tmp_path))
     expect(tab.page.locator("#run-error")).to_have_text(hostile)
     assert tab.page.evaluate("window.owned") is None
-    assert dialogs == []
-    tab.assert_quiet(url)
+    tab.assert_quiet(url)  # a dialog the page opened would be among its errors

@@ -16,7 +16,7 @@ from conformance.checks.batch import (
 from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.results import Exchange, Finding
-from tests.conftest import exchange
+from tests.conftest import exchange, findings_for
 
 NO_ANSWER = "no answer: ReadTimeout after 30 s"
 
@@ -49,9 +49,7 @@ def test_a_partial_answer_names_the_status_that_had_arrived() -> None:
 
 def test_an_earlier_attempt_lost_after_the_request_was_sent_counts_against_br_req_023() -> None:
     answered = exchange(200, items(), earlier_failure="request #4: reset", earlier_failure_judged=True)
-    findings = [
-        item for item in check_response(answered) if isinstance(item, Finding) and item.requirement == "BR-REQ-023"
-    ]
+    findings = findings_for(check_response(answered), "BR-REQ-023")
     assert [finding.ok for finding in findings] == [False, True]
 
 

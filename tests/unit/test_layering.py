@@ -149,11 +149,6 @@ def upward(module: str, imported: set[str]) -> list[str]:
     return found
 
 
-def test_every_module_has_a_layer() -> None:
-    for module in MODULES:
-        layer(module)
-
-
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_no_import_runs_back_up(module: str) -> None:
     found = upward(module, imports(module))
