@@ -8,6 +8,7 @@ a round trip through ``TargetClient`` would have given them; the client's own re
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -80,6 +81,14 @@ def ledger_status(results: Sequence[Finding | Seen], requirement: str) -> str:
     ledger = Ledger(load_catalogue())
     ledger.record(list(results))
     return next(item["status"] for item in ledger.requirement_results() if item["id"] == requirement)
+
+
+def clean_env(*dropped: str, **extra: str) -> dict[str, str]:
+    """The environment for a `dcs-conformance` subprocess, without the developer's own target, credentials and
+    hypothesis settings (they would change what a test runs); ``dropped`` names more variables (or prefixes) to
+    leave out, ``extra`` what to set."""
+    prefixes = ("DCS_", "CLOUD_SDK_", "HYPOTHESIS_", *dropped)
+    return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)} | extra
 
 
 class Recorder:

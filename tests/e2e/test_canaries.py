@@ -16,7 +16,6 @@ import contextlib
 import html
 import itertools
 import json
-import os
 import re
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus
 import pytest
 
 from conformance.reference.server import BackgroundServer
+from tests.conftest import clean_env
 
 pytestmark = pytest.mark.e2e
 
@@ -178,7 +178,7 @@ def every_byte_written(directory: Path) -> bytes:
 
 
 def run_cli(tmp_path: Path, base_url: str, flags: list[str], env_creds: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_"))} | env_creds
+    env = clean_env(**env_creds)
     return subprocess.run(
         [
             sys.executable,

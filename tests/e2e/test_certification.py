@@ -4,7 +4,6 @@ conformant bundle judged against this suite's spec; `report` re-renders the HTML
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +12,13 @@ import pytest
 
 from conformance.certify import verify
 from conformance.contract import catalogue_sha256
+from tests.conftest import clean_env
 
 pytestmark = pytest.mark.e2e
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_"))}
+    env = clean_env()
     return subprocess.run(
         [sys.executable, "-m", "conformance", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )

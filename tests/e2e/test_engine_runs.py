@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
 from conformance.reporting import execute
 from conformance.settings import resolve
-from tests.conftest import Recorder
+from tests.conftest import Recorder, clean_env
 
 pytestmark = pytest.mark.e2e
 
@@ -233,8 +232,7 @@ def test_broken_server_is_non_conformant_naming_the_broken_requirement(tmp_path:
 
 
 def cli(*args: str, cwd: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_", "HYPOTHESIS_"))}
-    env.update(extra_env)
+    env = clean_env(**extra_env)
     return subprocess.run(
         [sys.executable, "-m", "conformance", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )

@@ -8,7 +8,6 @@ bytes that are not UTF-8: all valid HTTP, some valid JSON.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conformance.reference.server import BackgroundServer
+from tests.conftest import clean_env
 
 pytestmark = pytest.mark.e2e
 
@@ -59,7 +59,7 @@ class HostileTarget:
 
 def test_every_report_is_written_and_parses_and_the_terminal_shows_no_forged_line(tmp_path: Path) -> None:
     target = HostileTarget()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_"))}
+    env = clean_env()
     options = ["--project-id", "p", "--seed", "3", "--max-examples", "5", "--report-dir", "out"]
     with BackgroundServer(target) as server:
         result = subprocess.run(

@@ -4,7 +4,6 @@ with verdict error and what was judged so far, reports/latest points at it, and 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import clean_env
 from tests.hostile import HostileServer
 
 pytestmark = pytest.mark.e2e
 
 
 def start_run(base_url: str, cwd: Path, workers: str = "1") -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_"))}
+    env = clean_env()
     command = [sys.executable, "-m", "conformance", "run", "--base-url", base_url, "--project-id", "p", "--seed", "1"]
     return subprocess.Popen(
         [*command, "--workers", workers],

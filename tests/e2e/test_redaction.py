@@ -3,7 +3,6 @@ writes none of them to any file or to the terminal."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from conformance.reference.app import create_app
 from conformance.reference.auth import AuthMode, AuthPolicy
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
+from tests.conftest import clean_env
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +42,7 @@ def test_no_credential_appears_in_reports_or_terminal_output(tmp_path: Path, mod
         env_creds = {"CLOUD_SDK_AK": AK, "CLOUD_SDK_SK": SK}
         flags = ["--readonly-ak", READONLY_AK, "--readonly-sk", READONLY_SK]
         canaries = [AK, SK, READONLY_AK, READONLY_SK]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "CLOUD_SDK_"))} | env_creds
+    env = clean_env(**env_creds)
     with BackgroundServer(create_app(store, policy)) as server:
         result = subprocess.run(
             [

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from conformance.reference.server import BackgroundServer
+from tests.conftest import clean_env
 
 pytestmark = pytest.mark.e2e
 
@@ -23,13 +24,8 @@ ESC = "\x1b"
 LONG_ID = "x0350354b-" + "9e1f" * 254 + "-end00042"  # 1 KiB, like the one a third-party mock answered
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DCS_", "CLOUD_SDK_")) and key not in ("NO_COLOR", "TERM", "COLUMNS")
-    }
-    return {**env, **extra}
+def terminal_env(**extra: str) -> dict[str, str]:
+    return clean_env("NO_COLOR", "TERM", "COLUMNS", **extra)
 
 
 def command(tmp_path: Path, *args: str) -> list[str]:
@@ -44,7 +40,7 @@ def on_a_terminal(tmp_path: Path, *args: str, **env: str) -> tuple[int, str]:
         stdin=subprocess.DEVNULL,
         stdout=terminal,
         stderr=terminal,
-        env=clean_env(TERM="xterm", COLUMNS="120", **env),
+        env=terminal_env(TERM="xterm", COLUMNS="120", **env),
         cwd=tmp_path,
     )
     os.close(terminal)
@@ -87,7 +83,7 @@ def test_a_long_id_in_a_failure_is_shortened_on_the_terminal_and_whole_in_report
 ) -> None:
     result = subprocess.run(
         command(tmp_path, "--base-url", mock_with_long_ids.base_url, "--project-id", "p1", "--max-examples", "5"),
-        env=clean_env(),
+        env=terminal_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -105,7 +101,7 @@ def test_a_long_id_in_a_failure_is_shortened_on_the_terminal_and_whole_in_report
 
 def test_in_a_ci_log_the_output_is_plain_lines_without_escape_sequences(tmp_path: Path) -> None:
     result = subprocess.run(
-        command(tmp_path, "--max-examples", "60"), env=clean_env(), capture_output=True, text=True, timeout=120
+        command(tmp_path, "--max-examples", "60"), env=terminal_env(), capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
     output = result.stdout + result.stderr

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import select
 import socket
 import ssl
@@ -29,6 +28,7 @@ from conformance.reference.store import seed_store
 from conformance.reporting import execute
 from conformance.settings import resolve
 from conformance.tls import INSECURE_WARNING, TlsOptions, client_context
+from tests.conftest import clean_env
 
 pytestmark = pytest.mark.e2e
 
@@ -108,11 +108,7 @@ def run(tmp_path: Path, server: BackgroundServer, **flags: Any) -> Any:
 
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DCS_", "CLOUD_SDK_", "SSL_CERT_")) and key not in PROXY_VARIABLES
-    }
+    env = clean_env("SSL_CERT_", *PROXY_VARIABLES)
     return subprocess.run(
         [sys.executable, "-m", "conformance", "run", "--project-id", PROJECT, "--seed", "2", "--max-examples", "5",
          "--report-dir", str(tmp_path / "report"), *args],
