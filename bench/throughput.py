@@ -3,8 +3,8 @@
 1. the raw ceiling: a plain httpx keep-alive loop posting valid batches to the reference server;
 2. the schemathesis CLI on the same spec and target (`--continue-on-failure`), its cases as it reports them;
 3. `dcs-conformance run --max-examples N` against the same target: checked requests per second inside the run;
-4. wall time to a verdict, default run, against the reference with `serve --latency-ms 100`, with 1, 4 (the default
-   for a remote target) and 16 workers;
+4. wall time to a verdict, default run, against the reference with `serve --latency-ms 100`, with 1, 4 and 16 (the
+   default for a remote target) workers;
 5. wall time of the embedded default run (`dcs-conformance run`).
 
 The reference runs in a child process (`dcs-conformance serve`), as a vendor's server would; our figures come from

@@ -159,7 +159,8 @@ def add_run_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argpa
         "--workers",
         type=int,
         metavar="N",
-        help="requests in flight at once in the property-based phases (default: 4 for --base-url, 1 embedded)",
+        help="requests in flight at once, at most (default: 16 for --base-url, halved while the target throttles; "
+        "1 embedded)",
     )
     run.add_argument(
         "--embedded-restartable",

@@ -41,7 +41,7 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--dcs-max-requests", {"type": int, "metavar": "N", "help": "request budget, your dcs_client requests too"}),
     ("--dcs-timeout", {"type": float, "metavar": "S", "help": "seconds each response may take (default: 30)"}),
     ("--dcs-max-response-bytes", {"type": int, "metavar": "N", "help": "largest response body read (8 MiB)"}),
-    ("--dcs-workers", {"type": int, "metavar": "N", "help": "requests in flight at once (default: 4 remote)"}),
+    ("--dcs-workers", {"type": int, "metavar": "N", "help": "most requests in flight at once (default: 16 remote)"}),
     ("--dcs-ca-bundle", {"metavar": "FILE", "help": "PEM CA bundle for the target's certificate (DCS_CA_BUNDLE)"}),
     ("--dcs-insecure", {"action": "store_true", "default": None, "help": "do not verify the certificate (warned)"}),
     ("--dcs-client-cert", {"metavar": "FILE", "help": "client certificate for mutual TLS"}),

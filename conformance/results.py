@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from conformance import jsontext
 from conformance.contract import Catalogue
@@ -155,6 +155,17 @@ class _RequirementTally:
 class _ObservationTally:
     values: Counter[str] = field(default_factory=Counter)
     evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Judgements(Protocol):
+    """What a property-based phase does with the run's ledger: it only adds to it. The phases take this rather than
+    the Ledger, so that what they judge can wait its turn (see engine.overlap) while the scenarios run."""
+
+    def record(self, results: Sequence[Finding | Seen], exchange: Exchange | None = None) -> None: ...
+
+    def valid_request_answered(self, exchange: Exchange) -> None: ...
+
+    def lead(self, finding: Finding, exchange: Exchange) -> None: ...
 
 
 class Ledger:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import hypothesis
@@ -28,7 +28,8 @@ from conformance.checks.responses import check_response
 from conformance.contract import MAX_BATCH
 from conformance.engine.client import BudgetExhausted, TargetClient, TargetThrottling, TargetUnreachable
 from conformance.engine.parallel import send_drawn
-from conformance.results import Exchange, Finding, Ledger, Seen
+from conformance.engine.stats import AimedStats
+from conformance.results import Exchange, Finding, Judgements, Seen
 
 #: Sizes where batch implementations break: empty, one, two, a page of 20 and one past it, 25, the maximum and
 #: one past it (which must be refused).
@@ -47,13 +48,6 @@ HEADLINES = {
     "BR-REQ-003": "the smallest batch answered with a server error has {size} IDs",
     "BR-REQ-015": "the smallest batch that reports an unknown task restarted has {size} IDs",
 }
-
-
-@dataclass
-class AimedStats:
-    cases: int = 0
-    shrink_requests: int = 0
-    reproducers: dict[str, int] = field(default_factory=dict)
 
 
 class _Violation(AssertionError):
@@ -116,10 +110,24 @@ def batches(minted: list[str], not_restartable: list[str], odd: list[str]) -> st
     return batch()
 
 
+@dataclass(frozen=True)
+class Pools:
+    """The IDs the aimed phase may send any number of times, besides the non-restartable fixtures: minted ones, and
+    odd strings built around one more."""
+
+    minted: list[str]
+    odd: list[str]
+
+    @classmethod
+    def mint(cls, mint: Callable[[], str]) -> Pools:
+        return cls([mint() for _ in range(MINTED_POOL)], edge_ids(mint()))
+
+
 def run_aimed(
     client: TargetClient,
-    ledger: Ledger,
+    ledger: Judgements,
     *,
+    pools: Pools,
     seed: int,
     max_examples: int,
     not_restartable: list[str],
@@ -139,8 +147,8 @@ def run_aimed(
     with any number of workers; the shrinking pass replays that same sequence from the answers already judged and
     sends only the new, smaller candidates.
     """
-    minted = [client.guard.mint() for _ in range(MINTED_POOL)]
-    strategy = batches(minted, not_restartable, edge_ids(client.guard.mint()))
+    minted = pools.minted
+    strategy = batches(minted, not_restartable, pools.odd)
     judge = _Judge(client, ledger, musts, frozenset(minted), frozenset(not_restartable), stats)
 
     # One of the examples is a fixed first case when there is room for it; hypothesis draws the others.
@@ -209,7 +217,7 @@ class _Judge:
     def __init__(
         self,
         client: TargetClient,
-        ledger: Ledger,
+        ledger: Judgements,
         musts: frozenset[str],
         minted: frozenset[str],
         known: frozenset[str],

@@ -1,8 +1,8 @@
 """The one HTTP client every request of a run passes through.
 
 It owns what must hold for the whole run, property-based phases included: the ID guard, the request budget, the
-rate limit, authentication (token or AK/SK signatures made exactly as the vendor SDK makes them) and redaction of
-everything it records.
+rate limit, how many requests are in flight at once (engine.in_flight), authentication (token or AK/SK signatures
+made exactly as the vendor SDK makes them) and redaction of everything it records.
 
 It also decides what one request's outcome is, whatever the target does: a complete answer; or an exchange without
 a complete answer (timeout, reset, not HTTP, a body over the cap), which is evidence like any other; or, for 429
@@ -22,6 +22,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -35,6 +36,7 @@ from conformance import signing, tls
 from conformance.contract import ENDPOINT
 from conformance.credentials import Credentials
 from conformance.engine.guard import IdGuard
+from conformance.engine.in_flight import InFlight
 from conformance.redaction import Redactor, userinfo_secrets
 from conformance.results import Exchange
 from conformance.settings import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
@@ -81,6 +83,11 @@ class TargetThrottling(Exception):
 
 class BudgetExhausted(Exception):
     """The --max-requests budget is spent; nothing more may be sent."""
+
+
+class Halted(BaseException):
+    """The run ended elsewhere (a signal, a stop found by another phase running at the same time): nothing more may
+    be sent. A BaseException, so that no library in between (hypothesis) mistakes it for a failing test case."""
 
 
 class Auth(Enum):
@@ -131,6 +138,7 @@ class TargetClient:
         clock: Callable[[], float] = time.monotonic,
         ssl_context: ssl.SSLContext | None = None,
         trust_env: bool = True,
+        max_in_flight: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.project_id = project_id
@@ -148,7 +156,11 @@ class TargetClient:
         self.round_trip_ms = 0.0
         self._unanswered_in_a_row = 0
         self._throttled_in_a_row = 0
-        self._halt: Exception | None = None
+        self._halt: BaseException | None = None
+        self._first_claimed = False
+        self._first_settled = threading.Event()
+        #: Requests in flight at once, whichever phase sends them (--workers), fewer while the target throttles.
+        self.in_flight = InFlight(max_in_flight) if max_in_flight else None
         #: The probes sent so far (see _confirm_stopped), until the run takes them to record on its own thread.
         self._probes: list[Exchange] = []
         self._probe_due = False
@@ -202,6 +214,21 @@ class TargetClient:
     ) -> Exchange:
         """Send one POST to the endpoint, after the guard, the budget and the rate limit allow it, and return its
         one outcome (see the module docstring)."""
+        # The run's first request goes alone, whichever thread sends it: a target that cannot be reached (a refused
+        # TLS handshake or proxy tunnel) is tried once, not once per phase or worker.
+        with self._lock:
+            first, self._first_claimed = not self._first_claimed, True
+        if not first:
+            self._first_settled.wait()
+        try:
+            return self._post(body, auth=auth, project_id=project_id, content_type=content_type, label=label)
+        finally:
+            if first:
+                self._first_settled.set()
+
+    def _post(
+        self, body: bytes | None, *, auth: Auth, project_id: str | None, content_type: str | None, label: str
+    ) -> Exchange:
         if self._halt is not None:
             raise self._halt
         spent = self.guard.admit(body)
@@ -216,13 +243,16 @@ class TargetClient:
         connect_failures = 0
         fresh: httpx.Client | None = None
         while True:
-            seq = self._take_slot()
-            try:
-                attempt = self._attempt(fresh or self._http, url, headers, body)
-            finally:
-                if fresh is not None:
-                    fresh.close()
-                    fresh = None
+            with self.in_flight or nullcontext():
+                seq = self._take_slot()
+                try:
+                    attempt = self._attempt(fresh or self._http, url, headers, body)
+                finally:
+                    if fresh is not None:
+                        fresh.close()
+                        fresh = None
+            if self.in_flight is not None and attempt.failure is None and attempt.connect_error is None:
+                self.in_flight.answered(throttled=attempt.status in THROTTLE_STATUSES)
             if attempt.connect_error is not None:
                 # It never reached the target: it may be sent again, and it does not count against the budget.
                 self._refund()
@@ -293,6 +323,12 @@ class TargetClient:
                 self._probing = False
         with self._lock:
             self._probes.append(probe)
+
+    def halt(self, why: str) -> None:
+        """Refuse every request from now on (each raises Halted): the run is over, whichever thread still sends."""
+        with self._lock:
+            self._halt = self._halt or Halted(why)
+        self._first_settled.set()
 
     def take_probes(self) -> list[Exchange]:
         """The probes sent since the last call: the run records them where it judges, never on a sending thread."""

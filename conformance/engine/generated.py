@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import hypothesis
@@ -29,14 +29,8 @@ from conformance.engine.client import TargetClient, encode_json
 from conformance.engine.guard import GuardRefusal
 from conformance.engine.parallel import send_drawn
 from conformance.engine.st_checks import run_schemathesis_checks
-from conformance.results import Exchange, Finding, Ledger, Seen
-
-
-@dataclass
-class GeneratedStats:
-    cases: int = 0
-    by_phase: dict[str, int] = field(default_factory=dict)
-    refused_by_guard: int = 0
+from conformance.engine.stats import GeneratedStats
+from conformance.results import Exchange, Finding, Judgements, Seen
 
 
 class LibrarySendRefused(Exception):
@@ -68,8 +62,8 @@ def generation_spec(spec: dict[str, Any], mint: Callable[[], str]) -> dict[str, 
 
 def run_generated(
     client: TargetClient,
-    ledger: Ledger,
-    spec: dict[str, Any],
+    ledger: Judgements,
+    generation: dict[str, Any],
     *,
     seed: int,
     max_examples: int,
@@ -77,12 +71,12 @@ def run_generated(
     workers: int = 1,
     progress: Callable[[str], None] = lambda _: None,
 ) -> None:
-    """Draw the phases' cases, send them (``workers`` at a time; see send_drawn) and judge each answer in the order
-    drawn; ``stats`` is filled as answers are judged, so it stays true when the run stops early."""
-    derived = generation_spec(spec, client.guard.mint)
-    request_schema = derived["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
+    """Draw the phases' cases from ``generation`` (the spec as generation_spec derived it), send them (``workers``
+    at a time; see send_drawn) and judge each answer in the order drawn; ``stats`` is filled as answers are judged,
+    so it stays true when the run stops early."""
+    request_schema = generation["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
     validator = jsonschema.Draft202012Validator(request_schema)
-    schema = schemathesis.openapi.from_dict(derived, config=schemathesis.Config())
+    schema = schemathesis.openapi.from_dict(generation, config=schemathesis.Config())
     schema.app = refuse_to_send
     schema.config.update(base_url=client.base_url)
     examples = schemathesis_examples(max_examples)
@@ -139,7 +133,11 @@ def run_generated(
 
 
 def _judge_planned(
-    ledger: Ledger, stats: GeneratedStats, plan: _Planned, exchange: Exchange | None, progress: Callable[[str], None]
+    ledger: Judgements,
+    stats: GeneratedStats,
+    plan: _Planned,
+    exchange: Exchange | None,
+    progress: Callable[[str], None],
 ) -> None:
     if exchange is None:
         stats.refused_by_guard += 1
@@ -197,7 +195,7 @@ def _is_json(media_type: str | None) -> bool:
 
 
 def judge_generated(
-    ledger: Ledger, case: schemathesis.Case[Any], exchange: Exchange, requested: list[str], defect: str | None
+    ledger: Judgements, case: schemathesis.Case[Any], exchange: Exchange, requested: list[str], defect: str | None
 ) -> None:
     results: list[Finding | Seen] = [*check_response(exchange)]
     if defect is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from conformance.jsontext import loads, strings
@@ -39,7 +39,15 @@ class IdGuard:
 
     def mint(self) -> str:
         """A fresh random UUID that names no real task; reproducible from the run's seed."""
-        task_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        return self._mint_from(self._rng)
+
+    def minter(self, rng: random.Random) -> Callable[[], str]:
+        """Mint from a random stream of one's own: phases that run side by side each get the same IDs from the same
+        seed, whichever of them mints first."""
+        return lambda: self._mint_from(rng)
+
+    def _mint_from(self, rng: random.Random) -> str:
+        task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         self._minted.add(task_key(task_id))
         return task_id
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only named in annotations: the console imports this module, and needs no HTTP nor schemathesis
     from conformance.engine.client import TargetClient
-    from conformance.engine.generated import GeneratedStats
+    from conformance.engine.stats import GeneratedStats
     from conformance.results import Ledger
 
 #: Cases the examples and coverage phases send for this contract before fuzzing starts (measured: 1 example and

@@ -24,7 +24,6 @@ from conformance.checks.responses import check_response
 from conformance.contract import load_catalogue, load_spec
 from conformance.credentials import Credentials
 from conformance.diagnosis import diagnose
-from conformance.engine.aimed import AimedStats, run_aimed
 from conformance.engine.client import (
     BudgetExhausted,
     TargetClient,
@@ -33,13 +32,14 @@ from conformance.engine.client import (
     TransportFailure,
 )
 from conformance.engine.determinism import without_local_constants
-from conformance.engine.generated import GeneratedStats, run_generated, schemathesis_examples
 from conformance.engine.guard import GuardRefusal, IdGuard
+from conformance.engine.overlap import side_by_side
 from conformance.engine.progress import Watch, generated_progress
 from conformance.engine.scenarios import Fixtures, Scenarios
+from conformance.engine.stats import AimedStats, GeneratedStats
 from conformance.reference.embedded import embedded
 from conformance.report_model import FirstFailure, Observation, Requirement, RunStats
-from conformance.results import Exchange, Ledger, Verdict, decide_verdict, unexercised_musts
+from conformance.results import Exchange, Judgements, Ledger, Verdict, decide_verdict, unexercised_musts
 from conformance.sanitize import scrub
 from conformance.settings import RunSettings, SettingsError
 from conformance.trace import Trace, role_function
@@ -173,6 +173,7 @@ def open_run(settings: RunSettings) -> Iterator[OpenRun]:
             timeout=settings.timeout,
             max_response_bytes=settings.max_response_bytes,
             ssl_context=ssl_context,
+            max_in_flight=settings.workers,
             # The embedded reference is on loopback in this very process: a proxy from the environment must not
             # carry its requests away.
             trust_env=not target.embedded,
@@ -241,36 +242,56 @@ def judge(
             say(f"WARNING: {transport['warning']}")
         try:
             scenario_rng = random.Random(rng.getrandbits(64))
-            Scenarios(client, ledger, scenario_rng, target.fixtures, say, workers=settings.workers).run_all()
-            _stop_if_signalled(signals)
-            say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
-            run_aimed(
-                client,
-                ledger,
-                seed=settings.seed,
-                max_examples=settings.max_examples,
-                not_restartable=list(target.fixtures.not_restartable) if target.fixtures else [],
-                musts=frozenset(req.id for req in catalogue.requirements if req.level == "MUST"),
-                stats=aimed,
-                workers=settings.workers,
-                progress=say,
-            )
-            _stop_if_signalled(signals)
-            planned = schemathesis_examples(settings.max_examples)
-            say(f"generated: schemathesis examples, coverage and fuzzing phases ({planned} fuzzing examples)")
-            view = generated_progress(generated, client, ledger, planned, clock)
-            with watch(view) if watch else nullcontext(False) as shown:
-                run_generated(
+            scenarios = Scenarios(client, ledger, scenario_rng, target.fixtures, say, workers=settings.workers)
+            # The property-based phases mint from a stream of their own: the same IDs whether or not they run
+            # beside the scenarios.
+            mint = client.guard.minter(random.Random(rng.getrandbits(64)))
+
+            def property_phases(judged: Judgements) -> None:
+                # Imported here: beside the scenarios, these (hypothesis, schemathesis) load while the first
+                # scenarios wait for their answers.
+                from conformance.engine.aimed import Pools, run_aimed
+                from conformance.engine.generated import generation_spec, run_generated, schemathesis_examples
+
+                say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
+                run_aimed(
                     client,
-                    ledger,
-                    load_spec(),
+                    judged,
+                    pools=Pools.mint(mint),
                     seed=settings.seed,
                     max_examples=settings.max_examples,
-                    stats=generated,
+                    not_restartable=list(known.not_restartable),
+                    musts=frozenset(req.id for req in catalogue.requirements if req.level == "MUST"),
+                    stats=aimed,
                     workers=settings.workers,
-                    progress=(lambda _: None) if shown else say,
+                    progress=say,
                 )
-            _stop_if_signalled(signals)
+                _stop_if_signalled(signals)
+                planned = schemathesis_examples(settings.max_examples)
+                say(f"generated: schemathesis examples, coverage and fuzzing phases ({planned} fuzzing examples)")
+                view = generated_progress(generated, client, ledger, planned, clock)
+                with watch(view) if watch else nullcontext(False) as shown:
+                    run_generated(
+                        client,
+                        judged,
+                        generation_spec(load_spec(), mint),
+                        seed=settings.seed,
+                        max_examples=settings.max_examples,
+                        stats=generated,
+                        workers=settings.workers,
+                        progress=(lambda _: None) if shown else say,
+                    )
+                _stop_if_signalled(signals)
+
+            def scenario_phase() -> None:
+                scenarios.run_all()
+                _stop_if_signalled(signals)
+
+            if side_by_side_pays_off(settings):
+                side_by_side(scenario_phase, property_phases, ledger, client)
+            else:
+                scenario_phase()
+                property_phases(ledger)
         except Interrupted as exc:
             interrupted = exc.signum
             run_error = f"interrupted ({exc}) after {client.sent} requests"
@@ -308,9 +329,9 @@ def judge(
             "throttled": client.throttled,
             "aimed_cases": aimed.cases,
             "aimed_shrink_requests": aimed.shrink_requests,
-            "shrunk_reproducers": aimed.reproducers,
+            "shrunk_reproducers": dict(aimed.reproducers),
             "generated_cases": generated.cases,
-            "generated_by_phase": generated.by_phase,
+            "generated_by_phase": dict(generated.by_phase),
             "generated_refused_by_guard": generated.refused_by_guard,
             "first_must_failure": cast(FirstFailure | None, ledger.first_failure),
         }
@@ -338,6 +359,14 @@ def judge(
         error=run_error,
         interrupted=interrupted,
     )
+
+
+def side_by_side_pays_off(settings: RunSettings) -> bool:
+    """Whether the scenarios and the property-based phases run side by side (see engine.overlap): only with
+    requests to keep in flight (more than one worker, so never against the embedded reference, which answers from
+    this very interpreter), and never under --max-requests, whose budget goes to the scenarios first, as they
+    exercise what the property-based phases cannot aim at."""
+    return settings.workers > 1 and settings.max_requests is None
 
 
 def _record_probe(ledger: Ledger, probe: Exchange) -> None:

@@ -1,6 +1,7 @@
 """Requests in flight at once change how fast a run ends, never what it sends or what it may send: the same seed
-sends the same set of request bodies with one worker or four, and the budget and the ID guard hold, counted by the
-server itself."""
+sends the same set of request bodies with one worker or four (with four, the scenarios run beside the property-based
+phases), the run is judged the same, and the budget, the ID guard and the number of requests in flight hold, counted
+by the server itself."""
 
 from __future__ import annotations
 
@@ -25,15 +26,39 @@ pytestmark = pytest.mark.e2e
 PROJECT = "p-workers"
 
 
+class InFlightMeter:
+    """An ASGI wrapper that counts the requests the app is answering at once (one event loop: no lock needed)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.now = 0
+        self.most = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.now -= 1
+
+
 def judge(
-    tmp_path: Path, workers: int, variants: tuple[str, ...] = (), **flags: Any
+    tmp_path: Path, workers: int, variants: tuple[str, ...] = (), meter: InFlightMeter | None = None, **flags: Any
 ) -> tuple[dict[str, Any], Recorder, dict[str, list[str]]]:
     store, fixtures = seed_store(restartable=4, not_restartable=3, seed=11)
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "fixtures.json"
     path.write_text(json.dumps(fixtures))
     recorder = Recorder(create_app(store, projects=[PROJECT], behaviour=deviations.build(variants=variants)))
-    with BackgroundServer(recorder) as server:
+    app: Any = recorder
+    if meter is not None:
+        meter.app = recorder
+        app = meter
+    with BackgroundServer(app) as server:
         settings = resolve(
             {
                 "base_url": server.base_url,
@@ -57,6 +82,22 @@ def test_the_same_seed_sends_the_same_set_of_requests_with_one_worker_or_four(tm
     assert Counter(sent_one.bodies) == Counter(sent_four.bodies)
     assert one["verdict"] == four["verdict"] == "conformant"
     assert one["stats"]["requests"] == four["stats"]["requests"] == len(sent_four.bodies)
+    assert judged_alike(one) == judged_alike(four)
+
+
+def judged_alike(report: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """What the run concluded of each requirement: its status and how many checks exercised it."""
+    return [(item["id"], item["status"], item["checks"]) for item in report["requirements"]]
+
+
+def test_never_more_requests_in_flight_than_workers_although_the_scenarios_run_beside_the_other_phases(
+    tmp_path: Path,
+) -> None:
+    meter = InFlightMeter(None)
+    report, recorder, _ = judge(tmp_path, workers=3, variants=("latency",), meter=meter)
+    assert report["verdict"] == "conformant"
+    assert len(recorder.bodies) == report["stats"]["requests"]
+    assert meter.most == 3
 
 
 def test_the_same_seed_sends_the_same_set_of_requests_when_cases_are_drawn_while_others_are_in_flight(

@@ -11,6 +11,9 @@ import email.utils
 import gzip
 import itertools
 import json
+import random
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -137,6 +140,17 @@ def test_minted_ids_pass_the_guard_in_any_case(route: respx.Route) -> None:
             assert ex.status == 200
     assert route.call_count == 2
     assert json.loads(route.calls.last.request.content)["migration_tasks"] == [*minted, upper]
+
+
+def test_a_minter_of_its_own_mints_the_same_ids_whoever_mints_first_and_they_pass_the_guard() -> None:
+    first, second = IdGuard(rng=random.Random(1)), IdGuard(rng=random.Random(1))
+    alone = first.minter(random.Random(2))
+    from_lane = [alone() for _ in range(3)]
+    second.mint()  # another phase mints from the guard's own stream meanwhile
+    interleaved = second.minter(random.Random(2))
+    assert [interleaved() for _ in range(3)] == from_lane
+    assert all(second.is_minted(task) for task in from_lane)
+    second.admit(body(*from_lane))
 
 
 def test_fixture_ids_pass_the_guard(route: respx.Route) -> None:
@@ -689,3 +703,31 @@ def test_retry_after_is_honoured_in_seconds_or_as_a_date_and_capped(
 def test_retry_after_as_a_future_http_date() -> None:
     future = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
     assert 15 <= retry_after(future, 1) <= 20
+
+
+def test_the_run_s_first_request_goes_alone_whichever_thread_sends_the_next() -> None:
+    """A target that cannot be reached is tried once, not once per phase running beside another."""
+    first_arrived, release = threading.Event(), threading.Event()
+    arrivals: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        arrivals.append(time.monotonic())
+        if len(arrivals) == 1:
+            first_arrived.set()
+            release.wait(timeout=10)
+        return httpx.Response(200, json={"migration_tasks": []})
+
+    with respx.mock(base_url=BASE) as router:
+        router.post(url__regex=r".*").mock(side_effect=answer)
+        with TargetClient(BASE, "proj") as client:
+            first = threading.Thread(target=lambda: client.post_json({"migration_tasks": []}))
+            first.start()
+            assert first_arrived.wait(timeout=10)
+            second = threading.Thread(target=lambda: client.post_json({"migration_tasks": []}))
+            second.start()
+            second.join(timeout=0.3)
+            assert len(arrivals) == 1, "the second request waits for the first one's outcome"
+            release.set()
+            first.join(timeout=10)
+            second.join(timeout=10)
+    assert len(arrivals) == 2

@@ -23,8 +23,8 @@ from conformance.console import (
 )
 from conformance.contract import load_catalogue
 from conformance.engine.client import TargetClient
-from conformance.engine.generated import GeneratedStats
 from conformance.engine.progress import PRE_FUZZING_CASES, Progress, generated_progress
+from conformance.engine.stats import GeneratedStats
 from conformance.results import Finding, Ledger
 
 LONG_ID = "x0350354b-" + "7f3a" * 250 + "-tail9876"

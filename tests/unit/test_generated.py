@@ -9,8 +9,9 @@ import respx
 
 from conformance.contract import load_catalogue, load_spec
 from conformance.engine.client import TargetClient
-from conformance.engine.generated import GeneratedStats, generation_spec, run_generated
+from conformance.engine.generated import generation_spec, run_generated
 from conformance.engine.guard import GuardRefusal, IdGuard
+from conformance.engine.stats import GeneratedStats
 from conformance.results import Ledger
 
 BASE = "http://target.test"
@@ -26,7 +27,14 @@ def test_generated_cases_the_guard_refuses_are_dropped_without_stopping_the_run(
         route = router.post(url__regex=r".*").mock(return_value=httpx.Response(400, json={}))
         with TargetClient(BASE, "p", guard=RefuseEverything()) as client:
             stats = GeneratedStats()
-            run_generated(client, Ledger(load_catalogue()), load_spec(), seed=1, max_examples=5, stats=stats)
+            run_generated(
+                client,
+                Ledger(load_catalogue()),
+                generation_spec(load_spec(), client.guard.mint),
+                seed=1,
+                max_examples=5,
+                stats=stats,
+            )
     assert route.call_count == 0
     assert stats.cases == 0
     assert stats.refused_by_guard > 0
@@ -50,6 +58,13 @@ def test_every_generated_request_reaches_the_target_through_the_client() -> None
         )
         with TargetClient(BASE, "p") as client:
             stats = GeneratedStats()
-            run_generated(client, Ledger(load_catalogue()), load_spec(), seed=3, max_examples=10, stats=stats)
+            run_generated(
+                client,
+                Ledger(load_catalogue()),
+                generation_spec(load_spec(), client.guard.mint),
+                seed=3,
+                max_examples=10,
+                stats=stats,
+            )
             assert client.sent == route.call_count == stats.cases > 0
     assert set(stats.by_phase) >= {"examples", "coverage", "fuzzing"}

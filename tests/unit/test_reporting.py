@@ -59,7 +59,8 @@ class SwallowingScenarios(CrashingScenarios):
 
 def test_a_signal_a_library_swallowed_still_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "Scenarios", SwallowingScenarios)
-    flags = {"base_url": "http://127.0.0.1:9", "project_id": "p", "report_dir": str(tmp_path)}
+    # One worker: the phases run one after the other, so the later ones must not start at all.
+    flags = {"base_url": "http://127.0.0.1:9", "project_id": "p", "report_dir": str(tmp_path), "workers": 1}
     outcome = execute(resolve(flags, env={}), progress=lambda _: None)
     assert outcome.exit_code == 143
     assert outcome.report["error"] == "interrupted (SIGTERM) after 0 requests"
