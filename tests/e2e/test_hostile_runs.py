@@ -189,3 +189,25 @@ def test_a_target_that_fails_everything_with_500_is_non_conformant_and_sends_not
     assert (report["verdict"], outcome.exit_code) == ("non-conformant", 1)
     assert status(report, "BR-REQ-003") == "failed"
     assert received == report["stats"]["requests"] == 60, "no request bypassed the client or its budget"
+
+
+@pytest.mark.parametrize(
+    ("mode", "verdict"),
+    [
+        ("hang-after", "error"),
+        ("reset-always", "error"),
+        ("drip", "error"),
+        ("throttle-429", "incomplete"),
+        ("status-500", "non-conformant"),
+    ],
+)
+def test_with_the_default_workers_every_phase_stops_together_and_the_reports_are_written(
+    tmp_path: Path, mode: str, verdict: str
+) -> None:
+    """16 workers, the default against a remote target: the scenarios and the property-based phases run side by
+    side, and whatever stops one stops the other, in bounded time."""
+    with HostileServer(mode, after=30, hold_s=5, drip_interval_s=0.3) as server:
+        outcome, took = judge(server, tmp_path, workers=16)
+    report = assert_reports_written(outcome)
+    assert report["verdict"] == verdict, report["verdict_reason"]
+    assert took < 60
