@@ -4,9 +4,9 @@ A request may name a task only if the run minted its ID (a random UUID nobody el
 lists it; anything else shaped like a task ID (a UUID, with or without hyphens) anywhere in the body is refused,
 even in a body Python cannot parse, since a more lenient server might still read it. A server reads decoded
 strings, so the body is scanned three ways: raw, with JSON escapes resolved, and string by string as parsed (so
-``"1111111\\u00312222-..."`` is the UUID it decodes to). Restartable fixtures may be sent once per run, since only
-their first restart is promised to succeed. IDs are compared ignoring case (and a UUID's hyphens), as a server
-might.
+``"1111111\\u00312222-..."`` is the UUID it decodes to); a body without a backslash holds no escape, and its
+raw scan finds all there is (see ``_scan``). Restartable fixtures may be sent once per run, since only their first
+restart is promised to succeed. IDs are compared ignoring case (and a UUID's hyphens), as a server might.
 """
 
 from __future__ import annotations
@@ -66,8 +66,7 @@ class IdGuard:
         if not body:
             return []
         text = body.decode("utf-8", errors="replace")
-        named = _decoded_strings(text)
-        shaped = [task for view in (text, _unescape(text), *named) for task in TASK_ID_SHAPE.findall(view)]
+        shaped, named = _scan(text, whole_strings=bool(self.restartable))
         unsafe = [task for task in shaped if not self._allowed(task_key(task))]
         unsafe += [task for task in named if task_key(task) in self.restartable and not self._allowed(task_key(task))]
         if unsafe:
@@ -77,6 +76,25 @@ class IdGuard:
         spent = sorted({task_key(task) for task in (*shaped, *named) if task_key(task) in self.restartable})
         self._spent.update(spent)
         return spent
+
+
+def _scan(text: str, *, whole_strings: bool) -> tuple[list[str], list[str]]:
+    """The task-shaped stretches of every view of the body (raw first), and its strings as parsed.
+
+    A body without a backslash holds no escape: resolving escapes leaves it as it is, and each parsed string is the
+    stretch between two quotes (which no task ID can span), so the rest of the full scan only repeats what its raw
+    scan found first: the same IDs are refused (the first one named in the refusal) and spent. The strings are then
+    needed only to spot a restartable fixture that is not shaped like a UUID (``whole_strings``): without such
+    fixtures the body is not even parsed."""
+    if "\\" in text:
+        return _full_scan(text)
+    return TASK_ID_SHAPE.findall(text), _decoded_strings(text) if whole_strings else []
+
+
+def _full_scan(text: str) -> tuple[list[str], list[str]]:
+    """The raw body, the body with JSON escapes resolved, and each parsed string, scanned one after the other."""
+    named = _decoded_strings(text)
+    return [task for view in (text, _unescape(text), *named) for task in TASK_ID_SHAPE.findall(view)], named
 
 
 def _decoded_strings(text: str) -> list[str]:
