@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from conformance import jsontext
 from conformance.contract import Catalogue
@@ -38,6 +38,7 @@ class Verdict(StrEnum):
 
 
 NOT_JSON = object()
+T = TypeVar("T")
 
 
 def _body(body: bytes | None) -> dict[str, Any]:
@@ -76,6 +77,8 @@ class Exchange:
     #: That failure came after the target had the whole request: it counts as a request left unanswered (a race
     #: with the target closing an idle connection fails while sending, and is only observed).
     earlier_failure_judged: bool = False
+    #: What ``derived`` has computed so far; never evidence.
+    _derived: dict[Callable[[Exchange], Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def complete(self) -> bool:
@@ -94,6 +97,15 @@ class Exchange:
             return jsontext.loads(self.response_body)
         except (ValueError, RecursionError):
             return NOT_JSON
+
+    def derived(self, compute: Callable[[Exchange], T]) -> T:
+        """``compute(self)``, computed once however many checks ask: an exchange is never changed once recorded,
+        and the checks of one answer read the same views of its body (the batch checks, its result items)."""
+        try:
+            return cast(T, self._derived[compute])
+        except KeyError:
+            value = self._derived[compute] = compute(self)
+            return value
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()

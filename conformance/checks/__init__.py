@@ -9,7 +9,7 @@ declares. Checks never send requests and never format reports.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from conformance.results import Finding
@@ -24,9 +24,15 @@ class Rule:
     """One catalogue requirement as the checks judge it: the finding factory bound to its ID."""
 
     requirement: str
+    #: Every held finding of the rule is this one: findings are frozen values, and a check of a batch of 50
+    #: holds several rules per item.
+    _held: Finding = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_held", Finding(self.requirement, True))
 
     def held(self) -> Finding:
-        return Finding(self.requirement, True)
+        return self._held
 
     def violated(self, message: str, **detail: Any) -> Finding:
         """``detail`` is the structured part of the message (missing, foreign, repeated IDs; expected and actual

@@ -8,7 +8,7 @@ answers about tasks whose state cannot change between calls.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence, Set
 from typing import Any
 
 from conformance.checks import Rule, covers
@@ -33,14 +33,26 @@ SAME_OUTCOMES = Rule("BR-REQ-017")
 def result_items(ex: Exchange) -> list[dict[str, Any]] | None:
     """The well-formed items of a 200 answer (objects with string task_id and result), or None if the body is not
     even the documented wrapper."""
+    indexed = ex.derived(_indexed_items)
+    return None if indexed is None else [item for _, item in indexed]
+
+
+def _indexed_items(ex: Exchange) -> tuple[tuple[int, dict[str, Any]], ...] | None:
+    """result_items with each item's index in $.migration_tasks; every check of an answer reads them, so they are
+    picked out once per exchange (``Exchange.derived``)."""
     body = ex.response_json
     if not isinstance(body, dict) or not isinstance(body.get("migration_tasks"), list):
         return None
-    return [item for item in body["migration_tasks"] if _well_formed(item)]
+    return tuple((index, item) for index, item in enumerate(body["migration_tasks"]) if _well_formed(item))
 
 
 def _well_formed(item: object) -> bool:
     return isinstance(item, dict) and isinstance(item.get("task_id"), str) and isinstance(item.get("result"), str)
+
+
+def _where(index: int) -> str:
+    """An item's place, for messages: written only when a message is, since most items hold every rule."""
+    return f"$.migration_tasks[{index}]"
 
 
 @covers(SHAPE)
@@ -58,53 +70,63 @@ def check_shape(ex: Exchange) -> list[Finding | Seen]:
         return [SHAPE.violated(f"$.migration_tasks is {type(tasks).__name__}, not an array")]
     results: list[Finding | Seen] = [Seen("OBS-008", f"$.{key}") for key in body if key != "migration_tasks"]
     for index, item in enumerate(tasks):
-        where = f"$.migration_tasks[{index}]"
-        if not isinstance(item, dict):
-            return [*results, SHAPE.violated(f"{where} is {type(item).__name__}, not an object")]
-        for key in ("task_id", "result"):
-            if key not in item:
-                return [*results, SHAPE.violated(f"{where} has no {key!r}")]
-            if not isinstance(item[key], str):
-                message = f"{where}.{key} is {type(item[key]).__name__} {item[key]!r}, not a string"
-                return [*results, SHAPE.violated(message)]
-        results.extend(
-            Seen("OBS-008", f"$.migration_tasks[].{key}") for key in item if key not in DOCUMENTED_ITEM_FIELDS
-        )
+        problem = _shape_problem(index, item)
+        if problem is not None:
+            return [*results, SHAPE.violated(problem)]
+        if not DOCUMENTED_ITEM_FIELDS.issuperset(item):
+            results.extend(
+                Seen("OBS-008", f"$.migration_tasks[].{key}") for key in item if key not in DOCUMENTED_ITEM_FIELDS
+            )
     return [*results, SHAPE.held()]
+
+
+def _shape_problem(index: int, item: object) -> str | None:
+    """How one item breaks the documented shape (the first thing wrong with it), or None."""
+    if not isinstance(item, dict):
+        return f"{_where(index)} is {type(item).__name__}, not an object"
+    for key in ("task_id", "result"):
+        if key not in item:
+            return f"{_where(index)} has no {key!r}"
+        if not isinstance(item[key], str):
+            return f"{_where(index)}.{key} is {type(item[key]).__name__} {item[key]!r}, not a string"
+    return None
 
 
 @covers(RESULT_VALUES, FAILED_EXPLAINED, SUCCESS_WITHOUT_ERROR)
 def check_items(ex: Exchange) -> list[Finding]:
     """Each item's result is success or failed; failed items explain themselves; success items carry no error."""
-    if result_items(ex) is None:
+    indexed = ex.derived(_indexed_items)
+    if indexed is None:
         return []
     findings: list[Finding] = []
-    for index, item in enumerate(ex.response_json["migration_tasks"]):
-        if not _well_formed(item):
-            continue
-        where = f"$.migration_tasks[{index}]"
+    for index, item in indexed:
         result = item["result"]
         if result not in RESULTS:
-            findings.append(RESULT_VALUES.violated(f"{where}.result is {result!r}, not 'success' or 'failed'"))
+            findings.append(RESULT_VALUES.violated(f"{_where(index)}.result is {result!r}, not 'success' or 'failed'"))
             continue
         findings.append(RESULT_VALUES.held())
-        if result == "failed":
-            problem = _missing_error(item, where)
-            findings.append(FAILED_EXPLAINED.judged(problem is None, problem or ""))
-        else:
-            extra = [key for key in ("error_code", "error_msg") if item.get(key) is not None]
-            message = f"{where} is 'success' but carries {' and '.join(extra)}"
-            findings.append(SUCCESS_WITHOUT_ERROR.judged(not extra, message))
+        findings.append(_failed_explained(index, item) if result == "failed" else _success_without_error(index, item))
     return findings
 
 
-def _missing_error(item: dict[str, Any], where: str) -> str | None:
+def _failed_explained(index: int, item: dict[str, Any]) -> Finding:
+    """BR-REQ-012 on one failed item: it says why, in a non-empty error_code and error_msg."""
     for key in ("error_code", "error_msg"):
         value = item.get(key)
         if not isinstance(value, str) or not value.strip():
             shown = "missing" if key not in item else f"{value!r}"
-            return f"{where} is 'failed' (task {item['task_id']!r}) but {key} is {shown}, not a non-empty string"
-    return None
+            return FAILED_EXPLAINED.violated(
+                f"{_where(index)} is 'failed' (task {item['task_id']!r}) but {key} is {shown}, not a non-empty string"
+            )
+    return FAILED_EXPLAINED.held()
+
+
+def _success_without_error(index: int, item: dict[str, Any]) -> Finding:
+    """BR-REQ-013 on one success item: it carries no error_code or error_msg (null counts as none)."""
+    extra = [key for key in ("error_code", "error_msg") if item.get(key) is not None]
+    if not extra:
+        return SUCCESS_WITHOUT_ERROR.held()
+    return SUCCESS_WITHOUT_ERROR.violated(f"{_where(index)} is 'success' but carries {' and '.join(extra)}")
 
 
 @covers(NONE_MISSING, NONE_FOREIGN, NONE_REPEATED)
@@ -162,8 +184,13 @@ def check_batch(requested: Sequence[str], ex: Exchange) -> list[Finding | Seen]:
 
 def outcomes_by_id(ex: Exchange) -> dict[str, set[str]]:
     """The results each task ID received in one answer (a set, since duplicates may be answered per occurrence)."""
+    return {task: set(got) for task, got in ex.derived(_outcomes).items()}
+
+
+def _outcomes(ex: Exchange) -> Mapping[str, Set[str]]:
+    """outcomes_by_id, computed once per exchange for the checks, which only read it."""
     outcomes: dict[str, set[str]] = {}
-    for item in result_items(ex) or []:
+    for _, item in ex.derived(_indexed_items) or ():
         outcomes.setdefault(item["task_id"], set()).add(item["result"])
     return outcomes
 
@@ -177,27 +204,31 @@ def check_fixture_outcomes(
     if not ex.complete:
         message = f"a mixed batch got no complete answer: {ex.failure}"
         return [RESTARTABLE_SUCCEEDS.violated(message)] if restartable else []
-    if ex.status != 200 or result_items(ex) is None:
+    if ex.status != 200 or ex.derived(_indexed_items) is None:
         message = f"a mixed batch was answered {ex.status}, not 200 with per-item results"
         return [RESTARTABLE_SUCCEEDS.violated(message)] if restartable else []
-    outcomes = outcomes_by_id(ex)
-    findings = []
-    for task in restartable:
-        got = outcomes.get(task)
-        if got is not None:
-            message = f"restartable task {task!r} came back {sorted(got)} in a mixed batch, not success"
-            findings.append(RESTARTABLE_SUCCEEDS.judged(got == {"success"}, message, **_outcome("success", got)))
+    outcomes = ex.derived(_outcomes)
+    findings = [_restarted(task, got) for task in restartable if (got := outcomes.get(task)) is not None]
     findings += _never_success(outcomes, not_restartable, "non-restartable task {!r}")
     findings += _never_success(outcomes, unknown, "unknown task {!r}")
     return findings
 
 
-def _never_success(outcomes: dict[str, set[str]], tasks: Collection[str], described: str) -> list[Finding]:
-    """BR-REQ-015 on each of ``tasks`` the answer holds: none of them may come back success."""
+def _restarted(task: str, got: Set[str]) -> Finding:
+    """BR-REQ-014 on one restartable task the answer holds: it must come back success, and only success."""
+    if got == {"success"}:
+        return RESTARTABLE_SUCCEEDS.held()
+    message = f"restartable task {task!r} came back {sorted(got)} in a mixed batch, not success"
+    return RESTARTABLE_SUCCEEDS.violated(message, **_outcome("success", got))
+
+
+def _never_success(outcomes: Mapping[str, Set[str]], tasks: Collection[str], described: str) -> list[Finding]:
+    """BR-REQ-015 on each of ``tasks`` the answer holds: none of them may come back success. The message is
+    written only for a violation: a batch of 50 minted IDs holds the rule 50 times."""
     return [
-        NOT_RESTARTABLE_FAILS.judged(
-            "success" not in got, f"{described.format(task)} was reported success", **_outcome("failed", got)
-        )
+        NOT_RESTARTABLE_FAILS.violated(f"{described.format(task)} was reported success", **_outcome("failed", got))
+        if "success" in got
+        else NOT_RESTARTABLE_FAILS.held()
         for task in tasks
         if (got := outcomes.get(task)) is not None
     ]
@@ -206,9 +237,9 @@ def _never_success(outcomes: dict[str, set[str]], tasks: Collection[str], descri
 @covers(NOT_RESTARTABLE_FAILS)
 def check_unknown_outcomes(ex: Exchange, unknown: Collection[str]) -> list[Finding]:
     """IDs the run minted name no task: a target that answers them per item must never report one restarted."""
-    if ex.status != 200 or not ex.complete or result_items(ex) is None:
+    if ex.status != 200 or not ex.complete or ex.derived(_indexed_items) is None:
         return []
-    return _never_success(outcomes_by_id(ex), unknown, "unknown task {!r} (an ID that names no task)")
+    return _never_success(ex.derived(_outcomes), unknown, "unknown task {!r} (an ID that names no task)")
 
 
 @covers(FULL_BATCH)
@@ -243,11 +274,11 @@ def check_same_outcomes(first: Exchange, second: Exchange, task_ids: Collection[
     return [SAME_OUTCOMES.held()]
 
 
-def _outcome(expected: str, got: set[str]) -> dict[str, str]:
+def _outcome(expected: str, got: Set[str]) -> dict[str, str]:
     """The detail of a per-item outcome: what the fixtures promised and what came back."""
     return {"expected": expected, "actual": _shown(got)}
 
 
-def _shown(outcomes: set[str]) -> str:
+def _shown(outcomes: Set[str]) -> str:
     """One outcome as itself, several (a duplicate answered per occurrence) joined: "failed/success"."""
     return "/".join(sorted(outcomes))

@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
+from conformance.checks import Rule, batch
 from conformance.checks.batch import (
     check_batch,
     check_fixture_outcomes,
     check_full_batch,
     check_same_outcomes,
+    check_unknown_outcomes,
     outcomes_by_id,
 )
 from conformance.results import Exchange, Finding
@@ -396,3 +398,50 @@ def test_outcomes_by_id_collects_every_result_a_task_received() -> None:
     requested = ["ok-1", "ok-1"]
     ex = answer(requested, setting(1, result="failed"), per_occurrence=True)
     assert outcomes_by_id(ex) == {"ok-1": {"success", "failed"}}
+
+
+# -- what the checks of one answer share ---------------------------------------------------------------------------
+
+
+def test_the_checks_of_one_answer_pick_its_items_out_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    picked: list[Exchange] = []
+    indexed_items = batch._indexed_items
+
+    def counted(ex: Exchange) -> Any:
+        picked.append(ex)
+        return indexed_items(ex)
+
+    monkeypatch.setattr(batch, "_indexed_items", counted)
+    ex = answer(REQUESTED)
+    results = [*check_batch(REQUESTED, ex), *check_unknown_outcomes(ex, ["bad-3"])]
+    results += check_fixture_outcomes(ex, ["ok-1"], ["bad-2"], ["bad-3"])
+    assert not failures(results)
+    assert picked == [ex]
+
+
+def test_outcomes_by_id_is_a_copy_the_checks_never_see() -> None:
+    ex = answer(REQUESTED)
+    outcomes_by_id(ex)["bad-2"].add("success")
+    outcomes_by_id(ex)["ok-1"] = {"failed"}
+    assert not failures(check_fixture_outcomes(ex, ["ok-1"], ["bad-2"], []))
+
+
+def test_a_derived_value_is_computed_once_and_is_no_part_of_the_exchange() -> None:
+    computed: list[Exchange] = []
+
+    def size(ex: Exchange) -> int:
+        computed.append(ex)
+        return len(ex.response_body)
+
+    ex, twin = answer(REQUESTED), answer(REQUESTED)
+    assert ex.derived(size) == ex.derived(size) == len(ex.response_body)
+    assert computed == [ex]
+    assert ex == twin
+    assert "derived" not in repr(ex)
+
+
+def test_every_held_finding_of_a_rule_is_the_one_plain_held_finding() -> None:
+    rule = Rule("BR-REQ-009")
+    assert rule.held() is rule.held()
+    assert rule.held() == rule.judged(True, "ignored", missing=["x"]) == Finding("BR-REQ-009", True)
+    assert rule == Rule("BR-REQ-009")
