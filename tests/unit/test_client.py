@@ -300,6 +300,22 @@ def test_exchange_records_request_and_response(route: respx.Route) -> None:
     assert route.calls.last.request.headers["Content-Type"] == "application/json;charset=utf-8"
 
 
+def test_headers_are_recorded_as_sent_and_received_repeated_ones_joined_in_order(mock: respx.MockRouter) -> None:
+    received = [
+        ("X-Request-Id", "req-1"),
+        ("Set-Cookie", "a=1"),
+        ("content-type", "application/json"),
+        ("set-cookie", "b=2"),
+    ]
+    mock.post(PATH).mock(return_value=httpx.Response(200, headers=received, content=b"{}"))
+    with TargetClient(BASE, "proj") as client:
+        ex = client.post(body("a"))
+    sent = mock.calls.last.request.headers
+    assert list(ex.request_headers.items()) == list(dict(sent).items())
+    joined = [("x-request-id", "req-1"), ("set-cookie", "a=1, b=2"), ("content-type", "application/json")]
+    assert list(ex.response_headers.items()) == [*joined, ("content-length", "2")]
+
+
 def test_content_type_can_be_changed_or_left_out(route: respx.Route) -> None:
     with TargetClient(BASE, "proj") as client:
         client.post(b"x", content_type="text/plain")
