@@ -107,10 +107,15 @@ def encoded_forms(secret: bytes) -> list[tuple[bytes, bool]]:
     return [(form, fold) for form, fold in unique if form == secret or len(form) >= MIN_FORM_CHARS]
 
 
+def _all_forms(secrets: tuple[str, ...]) -> dict[bytes, bool]:
+    """Every form of every secret, and whether its case is ignored."""
+    return {form: fold for secret in secrets for form, fold in encoded_forms(secret.encode("utf-8", "surrogatepass"))}
+
+
 @lru_cache(maxsize=32)
 def _pattern(secrets: tuple[str, ...]) -> re.Pattern[bytes] | None:
     """One regex for every form of every secret (compiling it takes a moment, so each set is compiled once)."""
-    forms = {form: fold for secret in secrets for form, fold in encoded_forms(secret.encode("utf-8", "surrogatepass"))}
+    forms = _all_forms(secrets)
     if not forms:
         return None
     # Longest first, so a secret that contains another is masked whole.
@@ -118,15 +123,31 @@ def _pattern(secrets: tuple[str, ...]) -> re.Pattern[bytes] | None:
     return re.compile(b"|".join(b"".join(_byte(value, forms[form]) for value in form) for form in ordered))
 
 
-#: Every escaped form of a byte needs one of these (URL %XX, JSON/repr backslashes, HTML &...;, + for a space).
+#: Every way _byte allows to write a byte other than the byte itself (or its other case) begins with one of these:
+#: URL %XX, JSON/repr backslashes, HTML &...;, + for a space.
 _ESCAPE_MARKS = (b"%", b"\\", b"&", b"+")
 
 
 @lru_cache(maxsize=32)
-def _literal_forms(secrets: tuple[str, ...]) -> tuple[tuple[bytes, bool], ...]:
-    """The forms of the secrets as plain bytes (lower-cased where case does not matter)."""
-    forms = {form: fold for secret in secrets for form, fold in encoded_forms(secret.encode("utf-8", "surrogatepass"))}
-    return tuple((form.lower() if fold else form, fold) for form, fold in forms.items())
+def _literal_forms(secrets: tuple[str, ...]) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """The forms of the secrets as plain bytes: those matched exactly, and those whose case does not matter
+    (lower-cased)."""
+    forms = _all_forms(secrets)
+    return tuple(form for form, fold in forms.items() if not fold), tuple(
+        form.lower() for form, fold in forms.items() if fold
+    )
+
+
+@lru_cache(maxsize=32)
+def _escaped_byte(secrets: tuple[str, ...]) -> re.Pattern[bytes] | None:
+    """Any byte of any form of the secrets written in any way _byte allows, found only where it begins with one of
+    the _ESCAPE_MARKS: where an escaped byte of a secret could be."""
+    forms = _all_forms(secrets)
+    written = sorted({(value, fold) for form, fold in forms.items() for value in form})
+    if not written:
+        return None
+    marks = b"[" + b"".join(re.escape(mark) for mark in _ESCAPE_MARKS) + b"]"
+    return re.compile(b"(?=" + marks + b")(?:" + b"|".join(_byte(value, fold) for value, fold in written) + b")")
 
 
 class Redactor:
@@ -135,15 +156,27 @@ class Redactor:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
         self._regex = _pattern(tuple(self._secrets))
-        self._literals = _literal_forms(tuple(self._secrets))
+        self._exact, self._caseless = _literal_forms(tuple(self._secrets))
+        self._escaped_byte = _escaped_byte(tuple(self._secrets))
 
     def _may_hold_a_secret(self, raw: bytes) -> bool:
-        """A quick test that lets most bodies skip the (slow) full pattern: without any escape mark, a secret can
-        only appear as one of its plain forms, and those are found with a plain search."""
-        if any(mark in raw for mark in _ESCAPE_MARKS):
+        """A quick test that lets most bodies skip the (slow) full pattern. A match of the pattern writes each byte
+        of a form as itself (in either case, where case does not matter) or escaped, and every escape begins with
+        one of the _ESCAPE_MARKS. So unless a byte of some form is written escaped somewhere (a JSON body's \\" or
+        \\u0000 is not, for a secret without a quote or a NUL), a secret can only appear as one of its plain forms,
+        and those are found with a plain search."""
+        if self._escaped(raw) or any(form in raw for form in self._exact):
             return True
-        lowered = raw.lower() if any(fold for _, fold in self._literals) else raw
-        return any(form in (lowered if fold else raw) for form, fold in self._literals)
+        if not self._caseless:
+            return False
+        lowered = raw.lower()
+        return any(form in lowered for form in self._caseless)
+
+    def _escaped(self, raw: bytes) -> bool:
+        """Whether some byte of some form of the secrets is written escaped in ``raw``."""
+        if self._escaped_byte is None or not any(mark in raw for mark in _ESCAPE_MARKS):
+            return False
+        return self._escaped_byte.search(raw) is not None
 
     def text(self, value: str) -> str:
         if self._regex is not None:
