@@ -41,9 +41,11 @@ if TYPE_CHECKING:
 
 MODULE = "conformance.engine.aimed_draw"
 #: Drawn cases from which a child draws them (drawing_ahead). Drawing costs the run's interpreter about 1 ms a case;
-#: a child costs it almost nothing, but needs about 0.3 s to start (a Python importing hypothesis), of which the
-#: phase waits for what the run has not done meanwhile (0.05-0.15 s measured), and takes CPU from the target and
-#: the run when the machine has no idle core. MEASURED
+#: a child costs it almost nothing, but takes about 0.3 s of CPU to start (a Python importing hypothesis) and then
+#: draws on whatever core is free, so it pays only well above that. Measured (fresh runs, 2 cores, load 1-3 from
+#: other work): at 200 cases a run gains 0.05-0.25 s, within the noise; from 400 it gains 0.2-0.9 s with 4 workers
+#: and embedded, and breaks even with 1 worker against a target in its own process (which then needs the second
+#: core too), gaining from 800 on.
 CHILD_DRAWING_FROM = 400
 #: Seconds without a plan after which the child counts as stalled. It starts in about 0.3 s and then draws a plan
 #: every millisecond or so; drawing everything here instead takes about a second a thousand plans.
