@@ -91,6 +91,20 @@ def clean_env(*dropped: str, **extra: str) -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)} | extra
 
 
+def children(pid: int | None = None) -> set[int]:
+    """The processes whose parent is ``pid`` (this process by default), zombies included; read from Linux's /proc."""
+    parent = os.getpid() if pid is None else pid
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:  # it ended meanwhile
+            continue
+        if stat and int(stat.rpartition(")")[2].split()[1]) == parent:
+            found.add(int(entry.name))
+    return found
+
+
 class Recorder:
     """An ASGI wrapper that keeps every request body reaching the app, in arrival order (thread-safe)."""
 

@@ -4,7 +4,8 @@ Schemathesis generates from the OpenAPI document and rarely draws lists of more 
 endpoints live at sizes (20, 21, 25, 49, 50, 51), at positions and in duplicates. Here every case is a batch whose
 size is drawn across 0-51 with those boundaries drawn often, whose IDs come from pools that are safe to send any
 number of times (IDs minted by the run, non-restartable fixtures, odd strings; never a restartable fixture, which may
-be sent only once), with duplicates at random positions. Every answer is judged by the full batch oracle.
+be sent only once), with duplicates at random positions (engine/aimed_plans.py). Every answer is judged by the full
+batch oracle. With many cases, a child process draws them while this one sends (engine/aimed_draw.py).
 
 When a MUST requirement fails, hypothesis shrinks the case (every replay names only replayable IDs and goes through
 the run's client, within its budget) and the smallest failing request becomes the first evidence of that
@@ -13,29 +14,25 @@ requirement: "the smallest batch that loses an item has 21 IDs".
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from itertools import chain
 
-import hypothesis
-from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
 from conformance.checks.batch import check_batch, check_fixture_outcomes, check_unknown_outcomes
 from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.contract import MAX_BATCH
+from conformance.engine.aimed_draw import ChildDrawing, drawn_count
+from conformance.engine.aimed_plans import Plan, assemble, draw_plans, edge_ids, given_plans
 from conformance.engine.client import BudgetExhausted, TargetClient, TargetThrottling, TargetUnreachable
-from conformance.engine.parallel import send_drawn
+from conformance.engine.parallel import in_order, send_drawn
 from conformance.engine.stats import AimedStats
 from conformance.results import Exchange, Finding, Judgements, Seen
 
-#: Sizes where batch implementations break: empty, one, two, a page of 20 and one past it, 25, the maximum and
-#: one past it (which must be refused).
-BOUNDARY_SIZES = (0, 1, 2, 20, 21, 25, 49, 50, MAX_BATCH + 1)
+#: IDs minted for the phase: more than any batch holds (assemble takes a fresh one for each position).
 MINTED_POOL = 120
-LONG_ID_CHARS = 1024
 #: Requests the shrinker may spend once a MUST failure is found, beyond the phase's own examples.
 SHRINK_REQUESTS = 150
 
@@ -67,49 +64,6 @@ def _violation(requirement: str) -> type[_Violation]:
     return _VIOLATIONS[requirement]
 
 
-def edge_ids(base: str) -> list[str]:
-    """Odd but legal strings: any answer but a 5xx is allowed for them, and a 200 must still answer them whole."""
-    return [
-        "",
-        "   ",
-        ("x" + base) * (LONG_ID_CHARS // (len(base) + 1) + 1),
-        "迁移任务-é-" + base,
-        '"\\' + base,
-        "\ud800" + base,
-        f"  {base}  ",
-    ]
-
-
-def batches(minted: list[str], not_restartable: list[str], odd: list[str]) -> st.SearchStrategy[list[str]]:
-    """Batches of IDs from pools that may be replayed: sizes over 0-51 with the boundaries drawn often; each
-    position holds a fresh minted ID (so IDs are distinct by construction), a non-restartable fixture or an odd
-    string; then duplicates at random positions.
-
-    A handful of draws per batch, not one per ID: the mix (plain minted, with fixtures, with odd strings, with both)
-    and a seed for the positions. Generation stays cheap at 50 IDs, and shrinking still goes where a reader wants
-    it: the smallest size, then a plain batch of minted IDs."""
-
-    @st.composite
-    def batch(draw: Callable[..., Any]) -> list[str]:
-        # Plain sizes first: shrinking prefers the first branch, and there it can reach any size, not only a boundary.
-        size = draw(st.one_of(st.integers(0, MAX_BATCH + 1), st.sampled_from(BOUNDARY_SIZES)))
-        mix = draw(st.integers(0, 3))
-        duplicates = draw(st.sampled_from((0, 0, 1, 2)))  # drawn whatever the size: shrinking keeps its place
-        rng = random.Random(draw(st.integers(0, 2**32 - 1)))
-        fresh = iter(minted)
-        pools = [pool for bit, pool in ((1, not_restartable), (2, odd)) if mix & bit and pool]
-        ids: list[str] = []
-        for _ in range(size):
-            pool = pools[rng.randrange(len(pools))] if pools and rng.random() < 0.3 else None
-            task = rng.choice(pool) if pool else None
-            ids.append(task if task is not None and task not in ids else next(fresh))
-        for _ in range(duplicates if 0 < size < MAX_BATCH else 0):
-            ids.insert(rng.randrange(len(ids) + 1), rng.choice(ids))
-        return ids
-
-    return batch()
-
-
 @dataclass(frozen=True)
 class Pools:
     """The IDs the aimed phase may send any number of times, besides the non-restartable fixtures: minted ones, and
@@ -135,6 +89,7 @@ def run_aimed(
     stats: AimedStats,
     workers: int = 1,
     progress: Callable[[str], None] = lambda _: None,
+    drawing: ChildDrawing | None = None,
 ) -> None:
     """Send ``max_examples`` aimed batches (``workers`` at a time), then shrink each MUST failure found to its
     smallest case, one request at a time.
@@ -145,61 +100,49 @@ def run_aimed(
 
     The cases are drawn without looking at any answer (see send_drawn), so the same seed sends the same set of cases
     with any number of workers; the shrinking pass replays that same sequence from the answers already judged and
-    sends only the new, smaller candidates.
+    sends only the new, smaller candidates. With ``drawing`` (aimed_draw.drawing_ahead's, for the same seed and
+    number of cases), a child process draws them, and they are sent as they come: drawing costs this interpreter
+    nothing then, so it always overlaps the sending.
     """
+    drawn = drawn_count(max_examples)
+    if drawing is not None and (drawing.seed, drawing.count) != (seed, drawn):
+        raise ValueError("the child draws another sequence than this phase's")
     minted = pools.minted
-    strategy = batches(minted, not_restartable, pools.odd)
     judge = _Judge(client, ledger, musts, frozenset(minted), frozenset(not_restartable), stats)
 
+    def batch(plan: Plan) -> list[str]:
+        return assemble(plan, minted, not_restartable, pools.odd)
+
+    def judged(ids: list[str], exchange: Exchange) -> None:
+        judge.judge(ids, exchange, progress)
+
     # One of the examples is a fixed first case when there is room for it; hypothesis draws the others.
-    first = [[minted[0], minted[1], minted[0]]] if max_examples > 1 else []
-    drawn = max_examples - len(first)
+    first = [[minted[0], minted[1], minted[0]]] if drawn < max_examples else []
 
     def draw(emit: Callable[[list[str]], None]) -> None:
-        def plan(ids: list[str]) -> None:
-            emit(ids)
-
-        _hypothesis_run(strategy, plan, seed, drawn, shrink=False)
+        draw_plans(seed, drawn, lambda plan: emit(batch(plan)))
 
     try:
-        send_drawn(
-            draw,
-            judge.send,
-            lambda ids, exchange: judge.judge(ids, exchange, progress),
-            workers,
-            first,
-            round_trip_ms=client.round_trip_ms,
-        )
+        if drawing is None:
+            send_drawn(draw, judge.send, judged, workers, first, round_trip_ms=client.round_trip_ms)
+        else:
+            for ids, exchange in in_order(judge.send, chain(first, map(batch, drawing.plans())), workers):
+                judged(ids, exchange)
     except (BudgetExhausted, TargetUnreachable, TargetThrottling):
         judge.publish_reproducers()
         raise
     if judge.failing:
         judge.shrinking = True
-        _hypothesis_run(strategy, judge.replay, seed, drawn, shrink=True)
+        _shrink(lambda plan: judge.replay(batch(plan)), seed, drawn)
     judge.publish_reproducers()
     if judge.halted:
         raise judge.halted[0]
 
 
-def _hypothesis_run(
-    strategy: st.SearchStrategy[list[str]], test: Callable[[list[str]], None], seed: int, examples: int, shrink: bool
-) -> None:
-    """Run ``test`` over the strategy's cases for this seed; with ``shrink``, shrink what fails (a _Violation)."""
-    phases = [hypothesis.Phase.generate, hypothesis.Phase.shrink] if shrink else [hypothesis.Phase.generate]
-    run = hypothesis.seed(seed)(
-        hypothesis.settings(
-            max_examples=examples,
-            deadline=None,
-            database=None,
-            derandomize=False,
-            suppress_health_check=list(hypothesis.HealthCheck),
-            phases=phases,
-            report_multiple_bugs=True,
-            verbosity=hypothesis.Verbosity.quiet,
-        )(hypothesis.given(strategy)(test))
-    )
+def _shrink(test: Callable[[Plan], None], seed: int, examples: int) -> None:
+    """Replay the seed's sequence of plans through ``test`` and shrink what fails (a _Violation)."""
     try:
-        run()
+        given_plans(test, seed, examples, shrink=True)()
     except _Violation:
         pass
     except BaseExceptionGroup as group:

@@ -24,6 +24,7 @@ from conformance.checks.responses import check_response
 from conformance.contract import load_catalogue, load_spec
 from conformance.credentials import Credentials
 from conformance.diagnosis import diagnose
+from conformance.engine.aimed_draw import drawing_ahead
 from conformance.engine.client import (
     BudgetExhausted,
     TargetClient,
@@ -228,7 +229,11 @@ def judge(
     interrupted: int | None = None
     generated = GeneratedStats()
     aimed = AimedStats()
-    with nullcontext(opened) if opened else open_run(settings) as run, without_local_constants():
+    with (
+        drawing_ahead(settings.seed, settings.max_examples) as drawing,
+        nullcontext(opened) if opened else open_run(settings) as run,
+        without_local_constants(),
+    ):
         target, client, rng, transport = run.target, run.client, run.rng, run.transport
         known = target.fixtures or Fixtures([], [])
         trace = Trace(role_function(known.restartable, known.not_restartable, client.guard.is_minted))
@@ -265,6 +270,7 @@ def judge(
                     stats=aimed,
                     workers=settings.workers,
                     progress=say,
+                    drawing=drawing,
                 )
                 _stop_if_signalled(signals)
                 planned = schemathesis_examples(settings.max_examples)

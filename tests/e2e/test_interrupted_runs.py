@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import clean_env
+from tests.conftest import children, clean_env
 from tests.hostile import HostileServer
 
 pytestmark = pytest.mark.e2e
 
 
-def start_run(base_url: str, cwd: Path, workers: str = "1") -> subprocess.Popen[str]:
+def start_run(base_url: str, cwd: Path, workers: str = "1", *flags: str) -> subprocess.Popen[str]:
     env = clean_env()
     command = [sys.executable, "-m", "conformance", "run", "--base-url", base_url, "--project-id", "p", "--seed", "1"]
     return subprocess.Popen(
-        [*command, "--workers", workers],
+        [*command, "--workers", workers, *flags],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -86,3 +86,18 @@ def test_requests_in_flight_never_hold_an_interrupted_run_back(tmp_path: Path) -
     assert took < 15
     report = json.loads((tmp_path / "reports" / "latest" / "report.json").read_text(encoding="utf-8"))
     assert report["verdict"] == "error" and report["error"].startswith("interrupted (SIGINT)")
+
+
+def test_an_interrupted_run_leaves_no_drawing_child_behind(tmp_path: Path) -> None:
+    """With this many cases a child process draws the aimed phase's; the signal that ends the run ends it too, and
+    nothing of it reaches the terminal."""
+    with HostileServer("hang-after", after=100, hold_s=60) as server:
+        run = start_run(server.base_url, tmp_path, "4", "--max-examples", "100000")
+        wait_for(lambda: server.requests > 100)  # inside the aimed phase, whose cases the child still draws
+        drawing = children(run.pid)
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=30)
+    assert run.returncode == 130, stderr
+    assert len(drawing) == 1
+    assert not any(Path(f"/proc/{pid}").exists() for pid in drawing)
+    assert "Traceback" not in stderr and "child process" not in stderr

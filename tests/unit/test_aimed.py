@@ -8,12 +8,18 @@ from collections import Counter
 
 from hypothesis import HealthCheck, find, given, settings
 
-from conformance.engine.aimed import BOUNDARY_SIZES, MINTED_POOL, batches, edge_ids
+from conformance.engine.aimed import MINTED_POOL
+from conformance.engine.aimed_plans import BOUNDARY_SIZES, Plan, assemble, edge_ids, plans
 
 MINTED = [str(uuid.UUID(int=n, version=4)) for n in range(1, MINTED_POOL + 1)]
 KNOWN = ["5e3a2f10-0b7c-4c1e-9d2a-6f8e1b4c7a90", "7599c3ed-d0d3-4fb9-9273-653160302023"]
 ODD = edge_ids(MINTED[0])
-STRATEGY = batches(MINTED, KNOWN, ODD)
+
+
+def batch(plan: Plan) -> list[str]:
+    return assemble(plan, MINTED, KNOWN, ODD)
+
+
 DRAWS = settings(max_examples=400, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
@@ -21,9 +27,9 @@ def draw_many() -> list[list[str]]:
     drawn: list[list[str]] = []
 
     @DRAWS
-    @given(STRATEGY)
-    def collect(ids: list[str]) -> None:
-        drawn.append(ids)
+    @given(plans())
+    def collect(plan: Plan) -> None:
+        drawn.append(batch(plan))
 
     collect()
     return drawn
@@ -45,5 +51,5 @@ def test_every_boundary_size_is_drawn_and_sizes_spread_over_the_range() -> None:
 
 def test_the_smallest_batch_is_plain_minted_ids() -> None:
     """Shrinking goes towards fresh minted IDs, so a reproducer names no fixture unless the bug needs one."""
-    found = find(STRATEGY, lambda ids: len(set(ids)) >= 21, settings=settings(database=None, max_examples=400))
-    assert found == MINTED[:21]
+    found = find(plans(), lambda plan: len(set(batch(plan))) >= 21, settings=settings(database=None, max_examples=400))
+    assert batch(found) == MINTED[:21]

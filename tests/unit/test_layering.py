@@ -20,6 +20,10 @@ Every import counts: at the top of a module, inside a function, or under TYPE_CH
 Allowed exceptions, each with why:
 - engine/runner.py starts the embedded reference, and may import reference/embedded.py, the reference's one entry
   point for that, and nothing else of reference/.
+
+Narrower than its layer: the aimed phase's drawing child (``python -m conformance.engine.aimed_draw``) reaches only
+what it draws with (engine/aimed_plans.py, engine/determinism.py, the contract), so that it starts fast and cannot
+send anything.
 """
 
 from __future__ import annotations
@@ -95,6 +99,15 @@ LAYERS: list[tuple[int, str, tuple[str, ...]]] = [
 ]
 #: (importer, imported): the exceptions of the docstring.
 ALLOWED = {("conformance.engine.runner", "conformance.reference.embedded")}
+#: Every module of the package the drawing child may load, with the packages a Python import loads on the way.
+DRAWING_CHILD = {
+    "conformance",
+    "conformance.contract",
+    "conformance.engine",
+    "conformance.engine.aimed_draw",
+    "conformance.engine.aimed_plans",
+    "conformance.engine.determinism",
+}
 
 
 def module_name(path: Path) -> str:
@@ -178,3 +191,14 @@ def test_the_engine_and_the_reporters_may_not_import_each_other() -> None:
 def test_settings_import_nothing_of_the_engine_nor_of_the_reference() -> None:
     reached = imports("conformance.settings")
     assert not {name for name in reached if name.startswith(("conformance.reference", "conformance.engine"))}
+
+
+def test_the_drawing_child_reaches_only_what_it_draws_with() -> None:
+    reached, todo = set(), ["conformance.engine.aimed_draw"]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo.extend(imports(module))
+    packages = {name.rpartition(".")[0] for name in reached} - {""}
+    assert reached | packages <= DRAWING_CHILD, f"the drawing child imports {sorted(reached - DRAWING_CHILD)}"

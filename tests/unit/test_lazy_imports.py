@@ -19,3 +19,12 @@ def test_modules_of_the_commands_that_draw_nothing_do_not_import_the_generators(
     probe = f"import sys, {module}; print(' '.join(m for m in {GENERATORS!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+def test_the_drawing_module_loads_neither_the_http_client_nor_schemathesis_nor_yet_hypothesis() -> None:
+    """The aimed phase's child process only draws: what it imports is what it pays for at every start. And the run
+    starts it before it loads hypothesis, which the child loads only once it draws."""
+    avoided = ("httpx", "schemathesis", "conformance.engine.client", "hypothesis")
+    probe = f"import sys, conformance.engine.aimed_draw; print(' '.join(m for m in {avoided!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []

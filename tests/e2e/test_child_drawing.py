@@ -1,0 +1,144 @@
+"""Whether a child process draws the aimed cases or this one does changes how fast a run ends, never what it sends:
+the same seed sends the same requests in the same order, a child that dies halfway is taken over, the shrunk
+reproducers are the same, and a run that stops early leaves no child behind."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine import aimed_draw
+from conformance.engine.aimed_draw import ChildDrawing
+from conformance.reference import deviations
+from conformance.reference.app import create_app
+from conformance.reference.server import BackgroundServer
+from conformance.reference.store import seed_store
+from conformance.reporting import execute
+from conformance.settings import resolve
+from tests.conftest import Recorder, children
+
+pytestmark = pytest.mark.e2e
+
+PROJECT = "p-child"
+NO_FIXTURES = {"embedded_restartable": 0, "embedded_not_restartable": 0}
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[ChildDrawing]:
+    """Every child the runs of a test start (CHILD_DRAWING_FROM decides whether a run starts one)."""
+    drawings: list[ChildDrawing] = []
+
+    class Spy(ChildDrawing):
+        def __init__(self, seed: int, count: int) -> None:
+            super().__init__(seed, count)
+            drawings.append(self)
+
+    monkeypatch.setattr(aimed_draw, "ChildDrawing", Spy)
+    return drawings
+
+
+def sent(tmp_path: Path, workers: int = 1, variants: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[bytes]]:
+    """A run against a freshly seeded reference: its report, and every body the reference received, in order."""
+    store, fixtures = seed_store(restartable=4, not_restartable=3, seed=11)
+    tmp_path.mkdir(parents=True)
+    (tmp_path / "fixtures.json").write_text(json.dumps(fixtures))
+    recorder = Recorder(create_app(store, projects=[PROJECT], behaviour=deviations.build(variants=variants)))
+    with BackgroundServer(recorder) as server:
+        settings = resolve(
+            {
+                "base_url": server.base_url,
+                "project_id": PROJECT,
+                "fixtures": str(tmp_path / "fixtures.json"),
+                "seed": 5,
+                "max_examples": 60,
+                "workers": workers,
+                "report_dir": str(tmp_path / "report"),
+            },
+            env={},
+        )
+        report = execute(settings, progress=lambda _: None).report
+    return report, recorder.bodies
+
+
+def fake_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Start the child through a shell script; $PYTHON is the real interpreter, "$@" its arguments."""
+    path = tmp_path / "python"
+    path.write_text(f'#!/bin/sh\nPYTHON="{sys.executable}"\n{script}\n', encoding="utf-8")
+    path.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(path))
+
+
+def test_the_same_seed_sends_the_same_requests_in_the_same_order_when_a_child_draws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], started: list[ChildDrawing]
+) -> None:
+    here, sent_here = sent(tmp_path / "here")
+    assert not started, "60 cases are drawn here"
+    monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
+    there, sent_there = sent(tmp_path / "child")
+    assert len(started) == 1
+    assert sent_there == sent_here
+    assert capfd.readouterr().err == "", "nothing of the child reaches the terminal"
+    assert here["verdict"] == there["verdict"] == "conformant"
+    assert here["stats"]["aimed_cases"] == there["stats"]["aimed_cases"] == 60
+
+
+def test_the_same_seed_sends_the_same_requests_when_the_child_is_read_beside_the_scenarios(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[ChildDrawing]
+) -> None:
+    """Against a slow target with four workers the aimed phase runs on a thread of its own, beside the scenarios."""
+    here, sent_here = sent(tmp_path / "here")
+    monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
+    there, sent_there = sent(tmp_path / "child", workers=4, variants=("latency",))
+    assert len(started) == 1
+    assert Counter(sent_there) == Counter(sent_here)
+    assert here["verdict"] == there["verdict"] == "conformant"
+
+
+def test_a_child_that_dies_halfway_is_taken_over_and_the_run_sends_the_same_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], started: list[ChildDrawing]
+) -> None:
+    _, sent_here = sent(tmp_path / "here")
+    monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
+    fake_python(tmp_path, monkeypatch, '"$PYTHON" "$@" | head -n 20')
+    report, sent_there = sent(tmp_path / "child")
+    assert len(started) == 1
+    assert sent_there == sent_here
+    assert report["verdict"] == "conformant"
+    err = capfd.readouterr().err
+    assert "drawing them in this process instead" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("fault", "smallest"), [("drop-in-large-batches", 21), ("truncate-at-25", 26)])
+def test_size_bugs_found_in_cases_a_child_drew_are_shrunk_to_the_smallest_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str, smallest: int, started: list[ChildDrawing]
+) -> None:
+    monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
+    settings = resolve(
+        {"seed": 1, "max_examples": 50, "fault": [fault], "report_dir": str(tmp_path / "report"), **NO_FIXTURES},
+        env={},
+    )
+    report = execute(settings, progress=lambda _: None).report
+    assert len(started) == 1
+    assert report["stats"]["shrunk_reproducers"] == {"BR-REQ-009": smallest}
+    first = next(item for item in report["requirements"] if item["id"] == "BR-REQ-009")["evidence"][0]
+    assert first["explanation"].startswith(f"shrunk reproducer: the smallest batch that loses an item has {smallest}")
+
+
+def test_a_run_stopped_by_its_budget_while_a_child_draws_leaves_no_child_behind(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], started: list[ChildDrawing]
+) -> None:
+    before = children()
+    settings = resolve(
+        {"seed": 1, "max_examples": 20000, "max_requests": 70, "report_dir": str(tmp_path / "report"), **NO_FIXTURES},
+        env={},
+    )
+    report = execute(settings, progress=lambda _: None).report
+    assert len(started) == 1, "the child was drawing (20,000 cases take it about 20 s)"
+    assert report["stats"]["requests"] == 70
+    assert children() == before, "neither running nor a zombie"
+    assert "child process failed" not in capfd.readouterr().err
