@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from conformance.cli import keep_hypothesis_out_of_the_working_directory
 from conformance.reference.faults import FAULTS
 from conformance.reference.variants import VARIANTS
 from conformance.reporting import execute
@@ -35,6 +36,7 @@ def judge(tmp: Path, seed: int, max_examples: int, fault: str | None = None, var
 
 
 def main() -> int:
+    keep_hypothesis_out_of_the_working_directory()  # as the CLI does: the runs here call execute directly
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds for each variant (and fault)")
     parser.add_argument("--fault-seeds", type=int, default=1, help="how many of the seeds each fault runs with")
