@@ -4,7 +4,6 @@ reproducers are the same, and a run that stops early leaves no child behind."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -14,13 +13,10 @@ import pytest
 
 from conformance.engine import aimed_draw
 from conformance.engine.aimed_draw import ChildDrawing
-from conformance.reference import deviations
-from conformance.reference.app import create_app
-from conformance.reference.server import BackgroundServer
-from conformance.reference.store import seed_store
 from conformance.reporting import execute
 from conformance.settings import resolve
-from tests.conftest import Recorder, children
+from tests.conftest import children
+from tests.seeded_reference import judge
 
 pytestmark = pytest.mark.e2e
 
@@ -44,24 +40,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[ChildDrawing]:
 
 def sent(tmp_path: Path, workers: int = 1, variants: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[bytes]]:
     """A run against a freshly seeded reference: its report, and every body the reference received, in order."""
-    store, fixtures = seed_store(restartable=4, not_restartable=3, seed=11)
-    tmp_path.mkdir(parents=True)
-    (tmp_path / "fixtures.json").write_text(json.dumps(fixtures))
-    recorder = Recorder(create_app(store, projects=[PROJECT], behaviour=deviations.build(variants=variants)))
-    with BackgroundServer(recorder) as server:
-        settings = resolve(
-            {
-                "base_url": server.base_url,
-                "project_id": PROJECT,
-                "fixtures": str(tmp_path / "fixtures.json"),
-                "seed": 5,
-                "max_examples": 60,
-                "workers": workers,
-                "report_dir": str(tmp_path / "report"),
-            },
-            env={},
-        )
-        report = execute(settings, progress=lambda _: None).report
+    report, recorder, _ = judge(tmp_path, workers, variants, max_examples=60)
     return report, recorder.bodies
 
 

@@ -5,75 +5,16 @@ by the server itself."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conformance.reference import deviations
-from conformance.reference.app import create_app
-from conformance.reference.server import BackgroundServer
-from conformance.reference.store import seed_store
-from conformance.reporting import execute
-from conformance.settings import resolve
 from conformance.task_ids import TASK_ID_SHAPE
-from tests.conftest import Recorder
+from tests.seeded_reference import InFlightMeter, judge
 
 pytestmark = pytest.mark.e2e
-
-PROJECT = "p-workers"
-
-
-class InFlightMeter:
-    """An ASGI wrapper that counts the requests the app is answering at once (one event loop: no lock needed)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.now = 0
-        self.most = 0
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        self.now += 1
-        self.most = max(self.most, self.now)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.now -= 1
-
-
-def judge(
-    tmp_path: Path, workers: int, variants: tuple[str, ...] = (), meter: InFlightMeter | None = None, **flags: Any
-) -> tuple[dict[str, Any], Recorder, dict[str, list[str]]]:
-    store, fixtures = seed_store(restartable=4, not_restartable=3, seed=11)
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    path = tmp_path / "fixtures.json"
-    path.write_text(json.dumps(fixtures))
-    recorder = Recorder(create_app(store, projects=[PROJECT], behaviour=deviations.build(variants=variants)))
-    app: Any = recorder
-    if meter is not None:
-        meter.app = recorder
-        app = meter
-    with BackgroundServer(app) as server:
-        settings = resolve(
-            {
-                "base_url": server.base_url,
-                "project_id": PROJECT,
-                "fixtures": str(path),
-                "seed": 5,
-                "max_examples": 40,
-                "workers": workers,
-                "report_dir": str(tmp_path / "report"),
-                **flags,
-            },
-            env={},
-        )
-        report = execute(settings, progress=lambda _: None).report
-    return report, recorder, fixtures
 
 
 def test_the_same_seed_sends_the_same_set_of_requests_with_one_worker_or_four(tmp_path: Path) -> None:
@@ -93,7 +34,7 @@ def judged_alike(report: dict[str, Any]) -> list[tuple[str, str, int]]:
 def test_never_more_requests_in_flight_than_workers_although_the_scenarios_run_beside_the_other_phases(
     tmp_path: Path,
 ) -> None:
-    meter = InFlightMeter(None)
+    meter = InFlightMeter()
     report, recorder, _ = judge(tmp_path, workers=3, variants=("latency",), meter=meter)
     assert report["verdict"] == "conformant"
     assert len(recorder.bodies) == report["stats"]["requests"]

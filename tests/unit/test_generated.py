@@ -22,19 +22,19 @@ class RefuseEverything(IdGuard):
         raise GuardRefusal("refused for the test")
 
 
+def generate(client: TargetClient, *, seed: int, max_examples: int) -> GeneratedStats:
+    """The schemathesis phases through ``client``, as a run drives them (with the spec's example IDs minted)."""
+    stats = GeneratedStats()
+    spec = generation_spec(load_spec(), client.guard.mint)
+    run_generated(client, Ledger(load_catalogue()), spec, seed=seed, max_examples=max_examples, stats=stats)
+    return stats
+
+
 def test_generated_cases_the_guard_refuses_are_dropped_without_stopping_the_run() -> None:
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         route = router.post(url__regex=r".*").mock(return_value=httpx.Response(400, json={}))
         with TargetClient(BASE, "p", guard=RefuseEverything()) as client:
-            stats = GeneratedStats()
-            run_generated(
-                client,
-                Ledger(load_catalogue()),
-                generation_spec(load_spec(), client.guard.mint),
-                seed=1,
-                max_examples=5,
-                stats=stats,
-            )
+            stats = generate(client, seed=1, max_examples=5)
     assert route.call_count == 0
     assert stats.cases == 0
     assert stats.refused_by_guard > 0
@@ -57,14 +57,6 @@ def test_every_generated_request_reaches_the_target_through_the_client() -> None
             return_value=httpx.Response(400, json={"error_code": "DCS.4800", "error_msg": "x"})
         )
         with TargetClient(BASE, "p") as client:
-            stats = GeneratedStats()
-            run_generated(
-                client,
-                Ledger(load_catalogue()),
-                generation_spec(load_spec(), client.guard.mint),
-                seed=3,
-                max_examples=10,
-                stats=stats,
-            )
+            stats = generate(client, seed=3, max_examples=10)
             assert client.sent == route.call_count == stats.cases > 0
     assert set(stats.by_phase) >= {"examples", "coverage", "fuzzing"}
