@@ -18,7 +18,7 @@ from typing import Any
 import hypothesis.configuration
 
 from conformance.contract import load_catalogue
-from conformance.results import Exchange, Finding, Ledger, Seen
+from conformance.judging.results import Exchange, Finding, Ledger, Seen
 
 URL = "http://target.test/v2/proj/migration-tasks/batch-restart"
 JSON = "application/json"

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from conformance.app.run import execute
+from conformance.config.settings import resolve
 from conformance.reference import deviations
 from conformance.reference.app import create_app
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
-from conformance.reporting import execute
-from conformance.settings import resolve
 from tests.conftest import Recorder
 
 PROJECT = "p-seeded"

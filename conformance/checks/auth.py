@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conformance.checks import Rule, covers
 from conformance.checks.responses import error_body_problem
-from conformance.results import Exchange, Finding
+from conformance.checks.rules import Rule, covers
+from conformance.judging.results import Exchange, Finding
 
 UNAUTHENTICATED_401 = Rule("BR-REQ-018")
 WRONG_CREDENTIALS_401 = Rule("BR-REQ-019")

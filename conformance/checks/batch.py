@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence, Set
 from typing import Any
 
-from conformance.checks import Rule, covers
-from conformance.results import NOT_JSON, Exchange, Finding, Seen
+from conformance.checks.rules import Rule, covers
+from conformance.judging.results import NOT_JSON, Exchange, Finding, Seen
 
 RESULTS = ("success", "failed")
 DOCUMENTED_ITEM_FIELDS = frozenset({"result", "task_id", "error_code", "error_msg"})

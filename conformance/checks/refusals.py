@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conformance.checks import Rule, covers
-from conformance.results import Exchange, Finding
+from conformance.checks.rules import Rule, covers
+from conformance.judging.results import Exchange, Finding
 
 REFUSED = Rule("BR-REQ-001")
 REFUSED_WITH_400 = Rule("BR-REQ-002")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conformance.checks import Rule, covers
-from conformance.results import NOT_JSON, Exchange, Finding, Seen
+from conformance.checks.rules import Rule, covers
+from conformance.judging.results import NOT_JSON, Exchange, Finding, Seen
 
 DOCUMENTED_STATUSES = frozenset({200, 400, 401, 403, 404, 500})
 

@@ -33,14 +33,14 @@ from urllib.parse import quote
 
 import httpx
 
-from conformance import signing, tls
+from conformance.config.credentials import Credentials
+from conformance.config.settings import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 from conformance.contract import ENDPOINT
-from conformance.credentials import Credentials
 from conformance.engine.guard import IdGuard
 from conformance.engine.in_flight import InFlight
-from conformance.redaction import Redactor, userinfo_secrets
-from conformance.results import Exchange
-from conformance.settings import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
+from conformance.judging.results import Exchange
+from conformance.support.redaction import Redactor, userinfo_secrets
+from conformance.wire import signing, tls
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 #: The target may have stopped answering: after this many requests in a row without a complete answer, a probe
@@ -421,7 +421,7 @@ class TargetClient:
         return attempt
 
     def _end_on_transport_failure(self, exc: httpx.TransportError, events: list[str]) -> None:
-        """A refused TLS handshake or proxy tunnel ends the run now, with its cause (see conformance.tls). A
+        """A refused TLS handshake or proxy tunnel ends the run now, with its cause (see conformance.wire.tls). A
         connection dropped right after its handshake, before the target ever answered, counts when the server asked
         for a client certificate: that is how TLS 1.3 servers often refuse one."""
         host = httpx.URL(self.base_url).netloc.decode("ascii", "replace")

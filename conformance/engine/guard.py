@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from conformance.jsontext import loads, strings
-from conformance.task_ids import TASK_ID_SHAPE, task_key
+from conformance.contract.task_ids import TASK_ID_SHAPE, task_key
+from conformance.support.jsontext import loads, strings
 
 
 class GuardRefusal(Exception):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from conformance.engine.client import TargetClient
-from conformance.results import Exchange, Finding, Judgements, Ledger, Seen
+from conformance.judging.results import Exchange, Finding, Judgements, Ledger, Seen
 
 _Call = Callable[[Ledger], None]
 

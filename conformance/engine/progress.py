@@ -1,7 +1,7 @@
 """A read-only window on the generated phases while they run, for a live progress display.
 
 A thorough run (``--max-examples 5000``) takes minutes; the terminal should say how far it has come. The engine
-only exposes the numbers; how they are shown is conformance.console's business.
+only exposes the numbers; how they are shown is conformance.app.console's business.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # only named in annotations: the console imports this module, and needs no HTTP nor schemathesis
     from conformance.engine.client import TargetClient
     from conformance.engine.stats import GeneratedStats
-    from conformance.results import Ledger
+    from conformance.judging.results import Ledger
 
 #: Cases the examples and coverage phases send for this contract before fuzzing starts (measured: 1 example and
 #: 35 coverage cases); only an estimate until fuzzing begins, when the real count is known.

@@ -1,6 +1,6 @@
 """One conformance run: pick the target, run every phase through one client, and judge.
 
-The run returns a typed RunResult; turning it into report.json and the other files is conformance.reporting's job, so
+The run returns a typed RunResult; turning it into report.json and the other files is conformance.app.run's job, so
 that nothing here knows a report format or a report directory.
 """
 
@@ -12,19 +12,17 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
-from conformance import __version__, fixtures_file, tls
+from conformance import __version__
 from conformance.checks.responses import check_response
-from conformance.contract import load_catalogue, load_spec
-from conformance.credentials import Credentials
-from conformance.diagnosis import diagnose
-from conformance.engine.aimed_draw import drawing_ahead
+from conformance.config.credentials import Credentials
+from conformance.config.settings import RunSettings, SettingsError
+from conformance.contract import load_catalogue
 from conformance.engine.client import (
     BudgetExhausted,
     TargetClient,
@@ -35,15 +33,17 @@ from conformance.engine.client import (
 from conformance.engine.determinism import without_local_constants
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.overlap import side_by_side
-from conformance.engine.progress import Watch, generated_progress
-from conformance.engine.scenarios import Fixtures, Scenarios
+from conformance.engine.phases.aimed_draw import drawing_ahead
+from conformance.engine.phases.scenarios import Fixtures
+from conformance.engine.plan import PLAN, Phase, PhaseRun
+from conformance.engine.progress import Watch
 from conformance.engine.stats import AimedStats, GeneratedStats
-from conformance.reference.embedded import embedded
-from conformance.report_model import FirstFailure, Observation, Requirement, RunStats
-from conformance.results import Exchange, Judgements, Ledger, Verdict, decide_verdict, unexercised_musts
-from conformance.sanitize import scrub
-from conformance.settings import RunSettings, SettingsError
-from conformance.trace import Trace, role_function
+from conformance.judging.diagnosis import diagnose
+from conformance.judging.results import Exchange, Judgements, Ledger, Verdict, decide_verdict, unexercised_musts
+from conformance.judging.trace import Trace, role_function
+from conformance.report.model import FirstFailure, Observation, Requirement, RunStats
+from conformance.report.sanitize import scrub
+from conformance.wire import tls
 
 EXIT_CODES = {
     Verdict.CONFORMANT: 0,
@@ -102,32 +102,9 @@ def exit_code(verdict: Verdict, interrupted: int | None) -> int:
     return SIGNAL_EXIT_CODES[signal.Signals(interrupted)] if interrupted else EXIT_CODES[verdict]
 
 
-def load_fixtures(path: Path) -> Fixtures:
-    """The fixtures file, read and checked as the settings checked it (it may have changed since)."""
-    try:
-        return Fixtures(*fixtures_file.read(path))
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
-
-
-@contextmanager
-def open_target(settings: RunSettings, seed: int) -> Iterator[Target]:
-    """The target to judge: the given base URL, or the reference server started in-process with its own fixtures
-    and AK/SK credentials (a read-only pair too), stopped when the run ends."""
-    if not settings.embedded:
-        fixtures = load_fixtures(settings.fixtures) if settings.fixtures else None
-        yield Target(settings.base_url or "", settings.project_id, settings.credentials, fixtures, embedded=False)
-        return
-    with embedded(
-        settings.project_id,
-        seed=seed,
-        restartable=settings.embedded_restartable,
-        not_restartable=settings.embedded_not_restartable,
-        faults=settings.faults,
-        variants=settings.variants,
-    ) as reference:
-        fixtures = Fixtures.load(reference.fixtures)
-        yield Target(reference.base_url, settings.project_id, reference.credentials, fixtures, embedded=True)
+#: Opens the target a run judges (conformance.app.target): the engine never starts the reference server itself, so a
+#: run against a remote target never imports it.
+TargetOpener = Callable[[RunSettings, int], AbstractContextManager[Target]]
 
 
 @dataclass
@@ -147,9 +124,9 @@ class OpenRun:
 
 
 @contextmanager
-def open_run(settings: RunSettings) -> Iterator[OpenRun]:
-    """Open the target (start the embedded reference if there is no base URL) and its one guarded client; close
-    the client and stop the reference on exit."""
+def open_run(settings: RunSettings, open_target: TargetOpener) -> Iterator[OpenRun]:
+    """Open the target (``open_target`` starts the embedded reference if there is no base URL) and its one guarded
+    client; close the client and stop the reference on exit."""
     rng = random.Random(settings.seed)
     with open_target(settings, settings.seed) as target:
         guard = IdGuard(
@@ -213,13 +190,14 @@ def judge(
     *,
     say: Callable[[str], None],
     signals: list[int],
+    open_target: TargetOpener,
     watch: Watch | None = None,
     opened: OpenRun | None = None,
 ) -> RunResult:
     """Run the whole catalogue against the target and judge it, whatever the target does and even when the run is
     interrupted (inside ``interruptible``, whose ``signals`` it reads). ``watch`` may show the generated phases'
-    progress live. With ``opened`` (see open_run) the caller owns the target and the client, which stay open after
-    the run."""
+    progress live. ``open_target`` opens the target; with ``opened`` (see open_run) the caller owns the target and
+    the client instead, which stay open after the run. The phases are engine/plan.py's PLAN."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     catalogue = load_catalogue()
@@ -231,7 +209,7 @@ def judge(
     aimed = AimedStats()
     with (
         drawing_ahead(settings.seed, settings.max_examples) as drawing,
-        nullcontext(opened) if opened else open_run(settings) as run,
+        nullcontext(opened) if opened else open_run(settings, open_target) as run,
         without_local_constants(),
     ):
         target, client, rng, transport = run.target, run.client, run.rng, run.transport
@@ -247,57 +225,25 @@ def judge(
             say(f"WARNING: {transport['warning']}")
         try:
             scenario_rng = random.Random(rng.getrandbits(64))
-            scenarios = Scenarios(client, ledger, scenario_rng, target.fixtures, say, workers=settings.workers)
             # The property-based phases mint from a stream of their own: the same IDs whether or not they run
             # beside the scenarios.
             mint = client.guard.minter(random.Random(rng.getrandbits(64)))
-
-            def property_phases(judged: Judgements) -> None:
-                # Imported here: beside the scenarios, these (hypothesis, schemathesis) load while the first
-                # scenarios wait for their answers.
-                from conformance.engine.aimed import Pools, run_aimed
-                from conformance.engine.generated import generation_spec, run_generated, schemathesis_examples
-
-                say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
-                run_aimed(
-                    client,
-                    judged,
-                    pools=Pools.mint(mint),
-                    seed=settings.seed,
-                    max_examples=settings.max_examples,
-                    not_restartable=list(known.not_restartable),
-                    musts=frozenset(req.id for req in catalogue.requirements if req.level == "MUST"),
-                    stats=aimed,
-                    workers=settings.workers,
-                    progress=say,
-                    drawing=drawing,
-                )
-                _stop_if_signalled(signals)
-                planned = schemathesis_examples(settings.max_examples)
-                say(f"generated: schemathesis examples, coverage and fuzzing phases ({planned} fuzzing examples)")
-                view = generated_progress(generated, client, ledger, planned, clock)
-                with watch(view) if watch else nullcontext(False) as shown:
-                    run_generated(
-                        client,
-                        judged,
-                        generation_spec(load_spec(), mint),
-                        seed=settings.seed,
-                        max_examples=settings.max_examples,
-                        stats=generated,
-                        workers=settings.workers,
-                        progress=(lambda _: None) if shown else say,
-                    )
-                _stop_if_signalled(signals)
-
-            def scenario_phase() -> None:
-                scenarios.run_all()
-                _stop_if_signalled(signals)
-
-            if side_by_side_pays_off(settings):
-                side_by_side(scenario_phase, property_phases, ledger, client)
-            else:
-                scenario_phase()
-                property_phases(ledger)
+            shared = PhaseRun(
+                settings=settings,
+                client=client,
+                ledger=ledger,
+                catalogue=catalogue,
+                fixtures=target.fixtures,
+                scenario_rng=scenario_rng,
+                mint=mint,
+                drawing=drawing,
+                say=say,
+                watch=watch,
+                aimed=aimed,
+                generated=generated,
+                clock=clock,
+            )
+            run_plan(PLAN, shared, ledger, signals, beside=side_by_side_pays_off(settings))
         except Interrupted as exc:
             interrupted = exc.signum
             run_error = f"interrupted ({exc}) after {client.sent} requests"
@@ -365,6 +311,24 @@ def judge(
         error=run_error,
         interrupted=interrupted,
     )
+
+
+def run_plan(plan: Sequence[Phase], shared: PhaseRun, ledger: Ledger, signals: list[int], *, beside: bool) -> None:
+    """Run every phase of ``plan`` in its order, or, ``beside``, the scenarios' phases on this thread and the
+    others on the property lane (engine/overlap.py), judged as if one had run after the other. A signal a phase's
+    library swallowed stops the run at the end of that phase."""
+
+    def run_all(phases: Sequence[Phase], judged: Judgements) -> None:
+        for phase in phases:
+            phase.run(shared, judged)
+            _stop_if_signalled(signals)
+
+    if beside:
+        own = [phase for phase in plan if not phase.beside]
+        lane = [phase for phase in plan if phase.beside]
+        side_by_side(lambda: run_all(own, ledger), lambda judged: run_all(lane, judged), ledger, shared.client)
+    else:
+        run_all(plan, ledger)
 
 
 def side_by_side_pays_off(settings: RunSettings) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from conformance import signing
+from conformance.wire import signing
 
 
 class AuthMode(StrEnum):

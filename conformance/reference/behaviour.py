@@ -88,6 +88,21 @@ class Mod:
         return False
 
 
+def register(registry: dict[str, type[Mod]], kind: str, cls: type[Mod], *, breaks: bool) -> type[Mod]:
+    """Add a fault or a variant to its registry, refusing at import what would otherwise be overwritten silently:
+    two deviations under one name (serve --fault NAME would judge only one of them), a nameless one, a fault that
+    breaks nothing or a variant that breaks something."""
+    if not cls.name or not cls.summary:
+        raise TypeError(f"the {kind} {cls.__name__} needs a name and a summary")
+    if bool(cls.breaks) != breaks:
+        rule = "must name the requirements it breaks" if breaks else "breaks nothing (a variant is legitimate)"
+        raise TypeError(f"the {kind} {cls.name!r} ({cls.__name__}): a {kind} {rule}")
+    if cls.name in registry:
+        raise ValueError(f"two {kind}s are named {cls.name!r}: {registry[cls.name].__name__} and {cls.__name__}")
+    registry[cls.name] = cls
+    return cls
+
+
 class Behaviour:
     """The active mods, folded over each hook in the order given."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
-from conformance.credentials import Credentials
+from conformance.config.credentials import Credentials
 from conformance.reference import deviations
 from conformance.reference.app import create_app
 from conformance.reference.auth import AuthMode, AuthPolicy

@@ -13,16 +13,14 @@ from dataclasses import replace
 from typing import Any
 
 from conformance.contract import MAX_BATCH
-from conformance.reference.behaviour import Batch, Crash, ErrorAnswer, Mod, parse_leniently
+from conformance.reference.behaviour import Batch, Crash, ErrorAnswer, Mod, parse_leniently, register
 from conformance.reference.store import Outcome
 
 FAULTS: dict[str, type[Mod]] = {}
 
 
 def fault(cls: type[Mod]) -> type[Mod]:
-    assert cls.name and cls.summary and cls.breaks, cls
-    FAULTS[cls.name] = cls
-    return cls
+    return register(FAULTS, "fault", cls, breaks=True)
 
 
 def _mixed(outcomes: list[Outcome]) -> bool:

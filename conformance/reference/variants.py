@@ -9,16 +9,14 @@ from dataclasses import replace
 from typing import Any
 
 from conformance.reference.auth import Denied
-from conformance.reference.behaviour import Batch, ErrorAnswer, Mod, parse_leniently
+from conformance.reference.behaviour import Batch, ErrorAnswer, Mod, parse_leniently, register
 from conformance.reference.store import Outcome
 
 VARIANTS: dict[str, type[Mod]] = {}
 
 
 def variant(cls: type[Mod]) -> type[Mod]:
-    assert cls.name and cls.summary and not cls.breaks, cls
-    VARIANTS[cls.name] = cls
-    return cls
+    return register(VARIANTS, "variant", cls, breaks=False)
 
 
 @variant

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 from conformance.checks.batch import RESULTS
-from conformance.report_model import Detail
+from conformance.report.model import Detail
 from conformance.reporters.html_model import BatchRow, BatchView
 from conformance.reporters.html_text import json_text, visible
 

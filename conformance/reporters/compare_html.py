@@ -15,8 +15,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from conformance.files import write_atomically
 from conformance.reporters import page
+from conformance.support.files import write_atomically
 
 FILENAME = "compare.html"
 TEMPLATE = "compare.html.j2"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conformance.files import write_atomically
-from conformance.jsontext import dumps_strict
+from conformance.support.files import write_atomically
+from conformance.support.jsontext import dumps_strict
 
 FILENAME = "compare.json"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from conformance.redaction import MASK
-from conformance.results import MAX_BODY_CHARS
+from conformance.judging.results import MAX_BODY_CHARS
+from conformance.support.redaction import MASK
 
 #: Headers curl computes itself, or that only describe the suite's own connection.
 HOP_BY_HOP = frozenset({"host", "content-length", "connection", "accept-encoding", "transfer-encoding", "keep-alive"})

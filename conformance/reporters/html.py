@@ -21,8 +21,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from conformance.files import write_atomically
-from conformance.report_model import Evidence, Observation, Report, Requirement
+from conformance.report.model import Evidence, Observation, Report, Requirement
 from conformance.reporters import page
 from conformance.reporters.batch_view import batch_view
 from conformance.reporters.curl import curl_command
@@ -35,6 +34,7 @@ from conformance.reporters.html_model import (
     Source,
 )
 from conformance.reporters.html_text import anchor, body, date, duration, headers, natural, phrase
+from conformance.support.files import write_atomically
 
 FILENAME = "index.html"
 TEMPLATE = "report.html.j2"

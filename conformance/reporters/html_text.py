@@ -15,8 +15,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from conformance.redaction import MASK
 from conformance.reporters.html_model import Body, Header
+from conformance.support.redaction import MASK
 
 #: Bodies longer than this are folded into a <details> element, so one 50-item answer does not bury the page.
 FOLD_CHARS = 1200

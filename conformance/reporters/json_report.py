@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 from typing import cast
 
-from conformance.files import write_atomically
-from conformance.jsontext import dumps_strict
-from conformance.report_model import Report
+from conformance.report.model import Report
+from conformance.support.files import write_atomically
+from conformance.support.jsontext import dumps_strict
 
 FILENAME = "report.json"
 

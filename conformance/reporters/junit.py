@@ -10,8 +10,8 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conformance.files import write_atomically
-from conformance.report_model import Report
+from conformance.report.model import Report
+from conformance.support.files import write_atomically
 
 FILENAME = "junit.xml"
 #: Characters outside XML 1.0's Char production.

@@ -7,7 +7,7 @@ kept exchange with the explanation of what it violated.
 
 from __future__ import annotations
 
-from conformance.report_model import Evidence, Requirement
+from conformance.report.model import Evidence, Requirement
 
 #: Bodies are cut to this many characters in text output; the HTML report and report.json keep them whole.
 BODY_CHARS = 400

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from conformance.compare import compare
+from conformance.app.run import execute
+from conformance.config.settings import resolve
+from conformance.report.compare import compare
 from conformance.reporters import compare_html, compare_json
-from conformance.reporting import execute
-from conformance.settings import resolve
 
 if TYPE_CHECKING:
     from tests.browser.conftest import Watched

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from conformance.reporting import execute
-from conformance.settings import resolve
+from conformance.app.run import execute
+from conformance.config.settings import resolve
 
 pytestmark = pytest.mark.e2e
 

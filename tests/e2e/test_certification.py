@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.certify import verify
 from conformance.contract import catalogue_sha256
+from conformance.report.certify import verify
 from tests.conftest import clean_env
 
 pytestmark = pytest.mark.e2e

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from conformance.engine import aimed_draw
-from conformance.engine.aimed_draw import ChildDrawing
-from conformance.reporting import execute
-from conformance.settings import resolve
+from conformance.app.run import execute
+from conformance.config.settings import resolve
+from conformance.engine.phases import aimed_draw
+from conformance.engine.phases.aimed_draw import ChildDrawing
 from tests.conftest import children
 from tests.seeded_reference import judge
 

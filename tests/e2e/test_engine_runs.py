@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from conformance.app.run import execute
+from conformance.config.settings import resolve
 from conformance.reference.app import create_app
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
-from conformance.reporting import execute
-from conformance.settings import resolve
 from tests.conftest import Recorder, clean_env
 
 pytestmark = pytest.mark.e2e

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from conformance.compare import compare
+from conformance.app.run import execute
+from conformance.config.settings import resolve
+from conformance.contract.task_ids import TASK_ID_SHAPE
 from conformance.reference.app import create_app
 from conformance.reference.auth import AuthMode, AuthPolicy
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
 from conformance.reference.variants import VARIANTS
-from conformance.reporting import execute
-from conformance.settings import resolve
-from conformance.task_ids import TASK_ID_SHAPE
+from conformance.report.compare import compare
 
 pytestmark = pytest.mark.e2e
 

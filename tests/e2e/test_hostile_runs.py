@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from conformance.reporting import RunOutcome, execute
-from conformance.settings import resolve
+from conformance.app.run import RunOutcome, execute
+from conformance.config.settings import resolve
 from tests.hostile import HostileServer
 
 pytestmark = pytest.mark.e2e

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from conformance.app.run import execute
+from conformance.config.settings import resolve
 from conformance.reference.faults import FAULTS
 from conformance.reference.variants import VARIANTS
-from conformance.reporting import execute
-from conformance.settings import resolve
 
 pytestmark = pytest.mark.e2e
 

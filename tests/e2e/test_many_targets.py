@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conformance.cli import main
+from conformance.cli.main import main
 from tests import ci_targets
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ from conformance.reference.app import create_app
 from conformance.reference.auth import AuthMode, AuthPolicy
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import Status, seed_store
-from conformance.signing import sign
+from conformance.wire.signing import sign
 
 pytestmark = pytest.mark.e2e
 

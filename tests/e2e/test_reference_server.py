@@ -29,7 +29,7 @@ from conformance.reference.app import MAX_BODY_BYTES, create_app
 from conformance.reference.auth import AuthMode, AuthPolicy
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import MigrationTask, MigrationType, Status, TaskStore
-from conformance.signing import sign
+from conformance.wire.signing import sign
 
 pytestmark = pytest.mark.e2e
 
@@ -498,7 +498,7 @@ def test_cli_serve_on_a_busy_port_exits_2_without_traceback() -> None:
 def test_cli_serve_help_mentions_every_option() -> None:
     done = subprocess.run(serve("--help"), capture_output=True, text=True, env=CLEAN_ENV, timeout=30)
     assert done.returncode == 0
-    from conformance.cli import build_parser
+    from conformance.cli.main import build_parser
 
     (commands,) = (action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction))
     declared = {

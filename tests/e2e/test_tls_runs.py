@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 import trustme
 
+from conformance.app.run import execute
+from conformance.config.settings import resolve
 from conformance.engine.client import TargetClient, TransportFailure
 from conformance.reference.app import create_app
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
-from conformance.reporting import execute
-from conformance.settings import resolve
-from conformance.tls import INSECURE_WARNING, TlsOptions, client_context
+from conformance.wire.tls import INSECURE_WARNING, TlsOptions, client_context
 from tests.conftest import clean_env
 
 pytestmark = pytest.mark.e2e

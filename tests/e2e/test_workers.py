@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conformance.task_ids import TASK_ID_SHAPE
+from conformance.contract.task_ids import TASK_ID_SHAPE
 from tests.seeded_reference import InFlightMeter, judge
 
 pytestmark = pytest.mark.e2e

@@ -13,8 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance.reporting import execute
-from conformance.settings import resolve
+from conformance.app.run import execute
+from conformance.config.settings import resolve
 
 HERE = Path(__file__).parent
 RUNS = {"conformant": [], "non-conformant": ["drop-in-large-batches"]}

@@ -8,8 +8,8 @@ from collections import Counter
 
 from hypothesis import HealthCheck, find, given, settings
 
-from conformance.engine.aimed import MINTED_POOL
-from conformance.engine.aimed_plans import BOUNDARY_SIZES, Plan, assemble, edge_ids, plans
+from conformance.engine.phases.aimed import MINTED_POOL
+from conformance.engine.phases.aimed_plans import BOUNDARY_SIZES, Plan, assemble, edge_ids, plans
 
 MINTED = [str(uuid.UUID(int=n, version=4)) for n in range(1, MINTED_POOL + 1)]
 KNOWN = ["5e3a2f10-0b7c-4c1e-9d2a-6f8e1b4c7a90", "7599c3ed-d0d3-4fb9-9273-653160302023"]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.engine import aimed_draw
-from conformance.engine.aimed_draw import ChildDrawing
-from conformance.engine.aimed_plans import Plan, assemble, draw_plans, edge_ids
 from conformance.engine.determinism import without_local_constants
+from conformance.engine.phases import aimed_draw
+from conformance.engine.phases.aimed_draw import ChildDrawing
+from conformance.engine.phases.aimed_plans import Plan, assemble, draw_plans, edge_ids
 from tests.conftest import children
 
 MINTED = [str(uuid.UUID(int=n, version=4)) for n in range(1, 121)]

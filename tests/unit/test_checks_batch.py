@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conformance.checks import Rule, batch
+from conformance.checks import batch
 from conformance.checks.batch import (
     check_batch,
     check_fixture_outcomes,
@@ -20,7 +20,8 @@ from conformance.checks.batch import (
     check_unknown_outcomes,
     outcomes_by_id,
 )
-from conformance.results import Exchange, Finding
+from conformance.checks.rules import Rule
+from conformance.judging.results import Exchange, Finding
 from tests.conftest import exchange, failures, judged, seen
 
 REQUESTED = ["ok-1", "bad-2", "bad-3"]

@@ -10,7 +10,7 @@ import pytest
 from conformance.checks.auth import check_forbidden, check_unauthenticated, check_wrong_credentials
 from conformance.checks.refusals import check_refused
 from conformance.engine.client import Auth
-from conformance.results import Exchange, Finding
+from conformance.judging.results import Exchange, Finding
 from tests.conftest import exchange, ledger_status
 
 ERROR = {"error_code": "DCS.4000", "error_msg": "Invalid request.", "error_ext_msg": None}

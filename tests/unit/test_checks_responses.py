@@ -20,7 +20,7 @@ from conformance.checks.responses import (
     check_success_is_200,
     error_code_format,
 )
-from conformance.results import Finding
+from conformance.judging.results import Finding
 from tests.conftest import GOOD_BATCH, GOOD_ERROR, exchange, failures, findings_for, judged, ledger_status, seen
 
 # -- the whole set ------------------------------------------------------------------------------------------------

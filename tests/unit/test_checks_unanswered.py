@@ -15,7 +15,7 @@ from conformance.checks.batch import (
 )
 from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
-from conformance.results import Exchange, Finding
+from conformance.judging.results import Exchange, Finding
 from tests.conftest import exchange, findings_for
 
 NO_ANSWER = "no answer: ReadTimeout after 30 s"

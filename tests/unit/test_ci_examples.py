@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance.cli import build_parser
-from conformance.targets import plan
+from conformance.app.targets import plan
+from conformance.cli.main import build_parser
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "ci"
 GITHUB = EXAMPLES / "github-actions.yml"

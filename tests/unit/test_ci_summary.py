@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from conformance.ci_summary import (
+from conformance.reporters.ci_summary import (
     annotation,
     overview_markdown,
     publish,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import build_parser, main
+from conformance.cli.main import build_parser, main
 
 TOKEN = "MIIC+tok/EN=canary-0f9e8d"
 TARGET = ["--base-url", "http://127.0.0.1:9", "--project-id", "p"]

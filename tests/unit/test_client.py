@@ -1,7 +1,7 @@
 """conformance.engine.client.TargetClient: the one door every request passes through.
 
 It must refuse IDs it may not send before anything reaches the wire, keep to the budget and the rate limit, sign
-AK/SK requests exactly as conformance.signing verifies them (and break them on purpose when asked), and never
+AK/SK requests exactly as conformance.wire.signing verifies them (and break them on purpose when asked), and never
 record a secret.
 """
 
@@ -22,7 +22,7 @@ import httpx
 import pytest
 import respx
 
-from conformance import signing
+from conformance.contract.task_ids import TASK_ID_SHAPE
 from conformance.engine.client import (
     CONNECT_RETRIES,
     PROBE_LABEL,
@@ -40,9 +40,9 @@ from conformance.engine.client import (
     retry_after,
 )
 from conformance.engine.guard import GuardRefusal, IdGuard
-from conformance.redaction import MASK
-from conformance.results import Exchange
-from conformance.task_ids import TASK_ID_SHAPE
+from conformance.judging.results import Exchange
+from conformance.support.redaction import MASK
+from conformance.wire import signing
 
 BASE = "http://target.test"
 PATH = "/v2/proj/migration-tasks/batch-restart"

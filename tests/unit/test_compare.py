@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from conformance.cli import main
-from conformance.compare import CompareInputError, compare, describe, load_report, should_fail
+from conformance.cli.main import main
+from conformance.report.compare import CompareInputError, compare, describe, load_report, should_fail
 from conformance.reporters import compare_html
 
 

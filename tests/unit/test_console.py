@@ -1,4 +1,4 @@
-"""conformance.console: long values shortened to one line, colour only on a terminal and never under NO_COLOR, and
+"""conformance.app.console: long values shortened to one line, colour only on a terminal and never under NO_COLOR, and
 a progress line rewritten in place only on a terminal.
 
 Streams are injected (a StringIO that says it is, or is not, a TTY); the progress line's ticker is given an interval
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conformance.console import (
+from conformance.app.console import (
     QUOTED_LIMIT,
     Console,
     Style,
@@ -25,7 +25,7 @@ from conformance.contract import load_catalogue
 from conformance.engine.client import TargetClient
 from conformance.engine.progress import PRE_FUZZING_CASES, Progress, generated_progress
 from conformance.engine.stats import GeneratedStats
-from conformance.results import Finding, Ledger
+from conformance.judging.results import Finding, Ledger
 
 LONG_ID = "x0350354b-" + "7f3a" * 250 + "-tail9876"
 ESC = "\x1b"

@@ -9,10 +9,10 @@ import respx
 
 from conformance.contract import load_catalogue, load_spec
 from conformance.engine.client import TargetClient
-from conformance.engine.generated import generation_spec, run_generated
 from conformance.engine.guard import GuardRefusal, IdGuard
+from conformance.engine.phases.generated import generation_spec, run_generated
 from conformance.engine.stats import GeneratedStats
-from conformance.results import Ledger
+from conformance.judging.results import Ledger
 
 BASE = "http://target.test"
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from conformance.judging.results import MAX_BODY_CHARS
 from conformance.reporters import html, json_report
 from conformance.reporters.batch_view import batch_view
 from conformance.reporters.curl import curl_command
-from conformance.results import MAX_BODY_CHARS
 
 HOSTILE = (
     '</textarea></pre></details><script>alert("owned")</script><img src=x onerror=alert(1)>'

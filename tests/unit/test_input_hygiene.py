@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.credentials_check import CredentialError, check_credentials, credential_problem
+from conformance.config.credentials_check import CredentialError, check_credentials, credential_problem
+from conformance.config.fixtures_file import read as read_fixtures
+from conformance.config.settings import SettingsError, resolve, secret_values
 from conformance.engine.guard import GuardRefusal, IdGuard
-from conformance.engine.scenarios import Fixtures
-from conformance.fixtures_file import read as read_fixtures
-from conformance.settings import SettingsError, resolve, secret_values
+from conformance.engine.phases.scenarios import Fixtures
 
 TARGET = {"base_url": "http://127.0.0.1:9", "project_id": "p"}
 SECRET = "MIIC+tok/EN=secret-value"

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from conformance.jsontext import MAX_DIGITS, LongInt, dumps_strict, loads, strings
-from conformance.results import NOT_JSON
+from conformance.judging.results import NOT_JSON
+from conformance.support.jsontext import MAX_DIGITS, LongInt, dumps_strict, loads, strings
 from tests.conftest import exchange
 
 

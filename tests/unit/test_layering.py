@@ -1,111 +1,68 @@
-"""Imports run one way: every module of the package may import only modules of its own layer or of a layer below.
+"""The package's folders are its layers: a module may import only modules of its own layer or of a layer below.
 
-The layers, lowest first, follow README's "Layout" (data flows contract -> checks -> results -> reporters; the engine
-on top of the checks; the reference server beside the engine, never imported by checks; the CLI on top of all):
+The layers, lowest first (README's "Layout" names the same folders; data flows contract -> judging -> checks ->
+report -> reporters, the engine drives the checks, the reference server sits beside it, never imported by checks):
 
-    0 foundation  the package itself, contract, report_model (the shape of report.json), credentials, jsontext,
-                  files, signing, tls, terminal, credentials_check, fixtures_file, redaction (secret masking),
-                  task_ids (the task-ID shape and key)
-    1 results     results (exchanges, findings, the ledger, the verdict)
-    2 checks      checks/
-    3 derived     trace, diagnosis, sanitize, compare, settings, report_dir
-    4 engine      engine/                 \
-    4 reference   reference/               } side by side: none of the three imports another
-    4 reporters   reporters/, certify, ci_summary, overview  /
-    5 reporting   reporting (a run's result -> report.json and the other files)
-    6 cli         cli, cli_*, run_console, console, targets, summarize, pytest_plugin, pytest_run, __main__
+    0 foundation  the package itself, contract/ (the spec, the catalogue, task IDs), support/ (JSON, files,
+                  redaction, the guarded terminal)
+    1 wire        wire/ (signing, TLS: spoken by the client and the reference server alike)
+    2 config      config/ (settings, credentials, fixtures file, the reproducing command)
+    3 judging     judging/ (exchanges, findings, the ledger, the verdict, diagnosis, trace)
+    4 checks      checks/
+    5 report      report/ (report.json's model and store, sanitize, certify, compare)
+    6 engine      engine/       \
+    6 reference   reference/     } side by side: none of the three imports another
+    6 reporters   reporters/    /
+    7 app         app/ (opening the target, a run from start to files, many targets, the console)
+    8 cli         cli/, __main__      \\  side by side
+    8 pytest      pytest_plugin/      /
 
-Every import counts: at the top of a module, inside a function, or under TYPE_CHECKING.
+Every import counts: at the top of a module, inside a function, or under TYPE_CHECKING. There are no exceptions:
+if an import runs back up, move the code.
 
-Allowed exceptions, each with why:
-- engine/runner.py starts the embedded reference, and may import reference/embedded.py, the reference's one entry
-  point for that, and nothing else of reference/.
-
-Narrower than its layer: the aimed phase's drawing child (``python -m conformance.engine.aimed_draw``) reaches only
-what it draws with (engine/aimed_plans.py, engine/determinism.py, the contract), so that it starts fast and cannot
+Narrower than its layer: the aimed phase's drawing child (``python -m conformance.engine.phases.aimed_draw``)
+reaches only what it draws with (its plans, engine/determinism.py, the contract), so that it starts fast and cannot
 send anything.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "conformance"
 
-#: (rank, layer, module prefixes); the longest matching prefix decides a module's layer.
+#: (rank, layer, folders under the package); a module's folder decides its layer.
 LAYERS: list[tuple[int, str, tuple[str, ...]]] = [
-    (
-        0,
-        "foundation",
-        (
-            "conformance",
-            "conformance.contract",
-            "conformance.report_model",
-            "conformance.credentials",
-            "conformance.jsontext",
-            "conformance.files",
-            "conformance.signing",
-            "conformance.tls",
-            "conformance.terminal",
-            "conformance.credentials_check",
-            "conformance.fixtures_file",
-            "conformance.redaction",
-            "conformance.task_ids",
-        ),
-    ),
-    (1, "results", ("conformance.results",)),
-    (2, "checks", ("conformance.checks",)),
-    (
-        3,
-        "derived",
-        (
-            "conformance.trace",
-            "conformance.diagnosis",
-            "conformance.sanitize",
-            "conformance.compare",
-            "conformance.settings",
-            "conformance.report_dir",
-        ),
-    ),
-    (4, "engine", ("conformance.engine",)),
-    (4, "reference", ("conformance.reference",)),
-    (
-        4,
-        "reporters",
-        ("conformance.reporters", "conformance.certify", "conformance.ci_summary", "conformance.overview"),
-    ),
-    (5, "reporting", ("conformance.reporting",)),
-    (
-        6,
-        "cli",
-        (
-            "conformance.__main__",
-            "conformance.cli",
-            "conformance.cli_args",
-            "conformance.cli_run",
-            "conformance.cli_serve",
-            "conformance.cli_reports",
-            "conformance.run_console",
-            "conformance.console",
-            "conformance.targets",
-            "conformance.summarize",
-            "conformance.pytest_plugin",
-            "conformance.pytest_run",
-        ),
-    ),
+    (0, "foundation", ("", "contract", "support")),
+    (1, "wire", ("wire",)),
+    (2, "config", ("config",)),
+    (3, "judging", ("judging",)),
+    (4, "checks", ("checks",)),
+    (5, "report", ("report",)),
+    (6, "engine", ("engine",)),
+    (6, "reference", ("reference",)),
+    (6, "reporters", ("reporters",)),
+    (7, "app", ("app",)),
+    (8, "cli", ("cli", "__main__")),
+    (8, "pytest", ("pytest_plugin",)),
 ]
-#: (importer, imported): the exceptions of the docstring.
-ALLOWED = {("conformance.engine.runner", "conformance.reference.embedded")}
+#: The only modules at the package root.
+ROOT_MODULES = {"conformance", "conformance.__main__"}
 #: Every module of the package the drawing child may load, with the packages a Python import loads on the way.
 DRAWING_CHILD = {
     "conformance",
     "conformance.contract",
     "conformance.engine",
-    "conformance.engine.aimed_draw",
-    "conformance.engine.aimed_plans",
+    "conformance.engine.phases",
+    "conformance.engine.phases.aimed_draw",
+    "conformance.engine.phases.aimed_plans",
     "conformance.engine.determinism",
 }
 
@@ -119,16 +76,12 @@ MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
 def layer(module: str) -> tuple[int, str]:
-    matches = [
-        (len(prefix), rank, name)
-        for rank, name, prefixes in LAYERS
-        for prefix in prefixes
-        if module == prefix or (module.startswith(prefix + ".") and prefix != "conformance")
-    ]
-    if not matches:
-        raise AssertionError(f"{module} is in no layer: add it to LAYERS (and to the docstring)")
-    _, rank, name = max(matches)
-    return rank, name
+    """The layer of a module: the one whose folder is the module's first name under the package."""
+    folder = module.split(".")[1] if "." in module else ""
+    for rank, name, folders in LAYERS:
+        if folder in folders:
+            return rank, name
+    raise AssertionError(f"{module} is in no layer's folder: move it into one (and name the folder in LAYERS)")
 
 
 def imports(module: str, source: str | None = None) -> set[str]:
@@ -151,14 +104,46 @@ def imports(module: str, source: str | None = None) -> set[str]:
 
 
 def upward(module: str, imported: set[str]) -> list[str]:
-    """The imports of ``module`` that run up (or sideways between the engine, the reference and the reporters)."""
+    """The imports of ``module`` that run up (or sideways between layers of one rank)."""
     rank, name = layer(module)
     found = []
     for target in sorted(imported):
         their_rank, their_name = layer(target)
-        sideways = their_rank == rank and their_name != name
-        if (their_rank > rank or sideways) and (module, target) not in ALLOWED:
+        if their_rank > rank or (their_rank == rank and their_name != name):
             found.append(f"{target} ({their_name})")
+    return found
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import circle of ``graph`` (module -> what it imports): its strongly connected sets of more than one
+    module, found with Tarjan's algorithm."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
     return found
 
 
@@ -168,8 +153,26 @@ def test_no_import_runs_back_up(module: str) -> None:
     assert not found, f"{module} ({layer(module)[1]}) imports {', '.join(found)}"
 
 
+def test_every_module_lives_in_a_layer_folder() -> None:
+    at_root = {
+        module for module in MODULES if module.count(".") <= 1 and not (PACKAGE / module.split(".")[-1]).is_dir()
+    }
+    assert at_root == ROOT_MODULES
+
+
+def test_no_import_circle() -> None:
+    assert circles({module: imports(module) for module in MODULES}) == []
+
+
+def test_an_import_circle_is_found_however_long() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert circles(graph) == [["a", "b", "c"]]
+
+
 def test_an_upward_import_is_caught_even_inside_a_function() -> None:
-    source = "def later() -> None:\n    from conformance.engine import client\n    from ..reporters import html\n"
+    source = (
+        "def later() -> None:\n    from conformance.engine import client\n    from conformance.reporters import html\n"
+    )
     found = imports("conformance.checks.batch", source) - {"conformance.engine", "conformance.reporters"}
     assert found == {"conformance.engine.client", "conformance.reporters.html"}
     assert upward("conformance.checks.batch", found) == [
@@ -178,23 +181,22 @@ def test_an_upward_import_is_caught_even_inside_a_function() -> None:
     ]
 
 
-def test_the_engine_and_the_reporters_may_not_import_each_other() -> None:
+def test_the_engine_the_reference_and_the_reporters_may_not_import_each_other() -> None:
     assert upward("conformance.engine.runner", {"conformance.reporters.html"}) == [
         "conformance.reporters.html (reporters)"
     ]
     assert upward("conformance.reporters.html", {"conformance.engine.runner"}) == ["conformance.engine.runner (engine)"]
-    assert upward("conformance.engine.runner", {"conformance.reference.store"}) == [
-        "conformance.reference.store (reference)"
+    assert upward("conformance.engine.runner", {"conformance.reference.embedded"}) == [
+        "conformance.reference.embedded (reference)"
     ]
 
 
-def test_settings_import_nothing_of_the_engine_nor_of_the_reference() -> None:
-    reached = imports("conformance.settings")
-    assert not {name for name in reached if name.startswith(("conformance.reference", "conformance.engine"))}
+def test_the_cli_and_the_pytest_plugin_may_not_import_each_other() -> None:
+    assert upward("conformance.pytest_plugin.session", {"conformance.cli.run"}) == ["conformance.cli.run (cli)"]
 
 
 def test_the_drawing_child_reaches_only_what_it_draws_with() -> None:
-    reached, todo = set(), ["conformance.engine.aimed_draw"]
+    reached, todo = set(), ["conformance.engine.phases.aimed_draw"]
     while todo:
         module = todo.pop()
         if module not in reached:
@@ -202,3 +204,31 @@ def test_the_drawing_child_reaches_only_what_it_draws_with() -> None:
             todo.extend(imports(module))
     packages = {name.rpartition(".")[0] for name in reached} - {""}
     assert reached | packages <= DRAWING_CHILD, f"the drawing child imports {sorted(reached - DRAWING_CHILD)}"
+
+
+def test_importing_the_engine_for_a_remote_target_loads_no_reference_server() -> None:
+    """The engine never starts the reference server (the app layer opens the target), so a run against staging
+    does not pay for, nor expose, uvicorn and starlette."""
+    probe = (
+        "import sys, conformance.engine.runner, conformance.app.run, conformance.app.target; "
+        "print(' '.join(sorted(m for m in ('uvicorn', 'starlette', 'conformance.reference') if m in sys.modules)))"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == ""
+
+
+def layout_folders(readme: str) -> set[str]:
+    """The package folders README's "Layout" names: ``  name/`` (or ``  a/b/``) lines under ``conformance/``."""
+    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    package = block.split("conformance/\n", 1)[1].split("\ntests/", 1)[0]
+    return set(re.findall(r"^  ([a-z_]+(?:/[a-z_]+)*)/ ", package, flags=re.M))
+
+
+def test_readme_layout_names_every_package_folder_and_no_other() -> None:
+    """A newcomer finds the rooms from the README: every folder it names exists, and every package folder is named."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    folders = {
+        path.parent.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob("__init__.py") if path.parent != PACKAGE
+    }
+    assert layout_folders(readme) == folders

@@ -13,7 +13,7 @@ GENERATORS = ("schemathesis", "hypothesis")
 
 @pytest.mark.parametrize(
     "module",
-    ["conformance.cli", "conformance.console", "conformance.reporters.html", "conformance.certify"],
+    ["conformance.cli.main", "conformance.app.console", "conformance.reporters.html", "conformance.report.certify"],
 )
 def test_modules_of_the_commands_that_draw_nothing_do_not_import_the_generators(module: str) -> None:
     probe = f"import sys, {module}; print(' '.join(m for m in {GENERATORS!r} if m in sys.modules))"
@@ -25,6 +25,8 @@ def test_the_drawing_module_loads_neither_the_http_client_nor_schemathesis_nor_y
     """The aimed phase's child process only draws: what it imports is what it pays for at every start. And the run
     starts it before it loads hypothesis, which the child loads only once it draws."""
     avoided = ("httpx", "schemathesis", "conformance.engine.client", "hypothesis")
-    probe = f"import sys, conformance.engine.aimed_draw; print(' '.join(m for m in {avoided!r} if m in sys.modules))"
+    probe = (
+        f"import sys, conformance.engine.phases.aimed_draw; print(' '.join(m for m in {avoided!r} if m in sys.modules))"
+    )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []

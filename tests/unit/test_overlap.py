@@ -12,7 +12,7 @@ import respx
 from conformance.contract import load_catalogue
 from conformance.engine.client import Halted, TargetClient
 from conformance.engine.overlap import DeferredLedger, side_by_side
-from conformance.results import Finding, Judgements, Ledger
+from conformance.judging.results import Finding, Judgements, Ledger
 from tests.conftest import exchange
 
 BASE = "http://target.test"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from conformance import overview
 from conformance.engine.runner import EXIT_CODES
+from conformance.reporters import overview
 
 
 def report(verdict: str, statuses: dict[str, str], **target: Any) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from conformance.cli import build_parser
+from conformance.cli.main import build_parser
 from conformance.pytest_plugin import DESTS, OPTIONS
-from conformance.pytest_run import plugin_names
+from conformance.pytest_plugin.session import plugin_names
 
 #: Run flags that make no sense for one pytest session: its output, and parallel targets.
 CLI_ONLY = {"quiet", "jobs"}

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.redaction import (
+from conformance.support.redaction import (
     _ESCAPE_MARKS,
     MASK,
     Redactor,

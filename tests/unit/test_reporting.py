@@ -1,4 +1,4 @@
-"""reporting.execute: a run's result becomes report.json (with its format number) and the other files; a bug of
+"""app.run.execute: a run's result becomes report.json (with its format number) and the other files; a bug of
 ours ends as an "error" verdict whose traceback reaches stderr, redacted."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.engine import runner
-from conformance.report_model import REPORT_FORMAT
-from conformance.reporting import execute
-from conformance.settings import resolve
+from conformance.app.run import execute
+from conformance.config.settings import resolve
+from conformance.engine import plan
+from conformance.report.model import REPORT_FORMAT
 
 TOKEN = "MIIC+tok/EN=canary-7a6b5c"
 
@@ -32,7 +32,7 @@ class CrashingScenarios:
 def test_a_bug_of_ours_is_an_error_verdict_with_the_traceback_on_stderr_redacted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(runner, "Scenarios", CrashingScenarios)
+    monkeypatch.setattr(plan, "Scenarios", CrashingScenarios)
     flags = {"base_url": "http://127.0.0.1:9", "project_id": "p", "auth_token": TOKEN, "report_dir": str(tmp_path)}
     outcome = execute(resolve(flags, env={}), progress=lambda _: None)
     err = capsys.readouterr().err
@@ -58,7 +58,7 @@ class SwallowingScenarios(CrashingScenarios):
 
 
 def test_a_signal_a_library_swallowed_still_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner, "Scenarios", SwallowingScenarios)
+    monkeypatch.setattr(plan, "Scenarios", SwallowingScenarios)
     # One worker: the phases run one after the other, so the later ones must not start at all.
     flags = {"base_url": "http://127.0.0.1:9", "project_id": "p", "report_dir": str(tmp_path), "workers": 1}
     outcome = execute(resolve(flags, env={}), progress=lambda _: None)

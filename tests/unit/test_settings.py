@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.settings import EMBEDDED_PROJECT_ID, SettingsError, resolve
+from conformance.config.settings import EMBEDDED_PROJECT_ID, SettingsError, resolve
 
 
 def write_config(tmp_path: Path, text: str) -> str:

@@ -1,4 +1,5 @@
-"""conformance.signing must sign exactly like huaweicloudsdkcore and verify what the SDK sends, refusing the rest."""
+"""conformance.wire.signing must sign exactly like huaweicloudsdkcore and verify what the SDK sends, refusing the
+rest."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 
-from conformance.signing import (
+from conformance.wire.signing import (
     ALGORITHM,
     DATE_FORMAT,
     MAX_CLOCK_SKEW,

@@ -1,5 +1,5 @@
-"""conformance.engine.st_checks: schemathesis's built-in checks as a second opinion, and our batch oracle registered
-as a schemathesis check.
+"""conformance.engine.phases.st_checks: schemathesis's built-in checks as a second opinion, and our batch oracle
+registered as a schemathesis check.
 
 A failure a built-in check finds must count against the requirement it is about, so these tests pin both what
 schemathesis (the installed 4.x) really does on our contract and how its failures are attributed.
@@ -28,14 +28,14 @@ from schemathesis.generation.meta import (
 
 import conformance.contract
 from conformance.engine.client import TargetClient
-from conformance.engine.st_checks import (
+from conformance.engine.phases.st_checks import (
     BUILTIN_CHECKS,
     batch_semantics,
     exchange_from_response,
     response_from_exchange,
     run_schemathesis_checks,
 )
-from conformance.results import Exchange, Finding, Seen
+from conformance.judging.results import Exchange, Finding, Seen
 
 BASE = "http://target.test"
 PATH = "/v2/p/migration-tasks/batch-restart"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import trustme
 
-from conformance.cli import main
-from conformance.settings import SettingsError
-from conformance.targets import lists_targets, plan
+from conformance.app.targets import lists_targets, plan
+from conformance.cli.main import main
+from conformance.config.settings import SettingsError
 
 TOKEN = "token-from-the-ci-secret-store"
 

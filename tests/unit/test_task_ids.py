@@ -1,4 +1,4 @@
-"""conformance.task_ids: the task-ID shape the guard, the fixtures check and the trace share.
+"""conformance.contract.task_ids: the task-ID shape the guard, the fixtures check and the trace share.
 
 The shape spells out both cases of the hex digits instead of asking for Unicode case-insensitive matching (the
 cheaper scan); these tests prove the two patterns match exactly the same text.
@@ -12,7 +12,7 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.task_ids import TASK_ID_SHAPE, task_key
+from conformance.contract.task_ids import TASK_ID_SHAPE, task_key
 
 CASELESS_SHAPE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
 EVERY_CHARACTER = "".join(chr(point) for point in range(sys.maxunicode + 1))

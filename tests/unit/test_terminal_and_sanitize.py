@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from conformance.config.settings import SettingsError
 from conformance.engine.client import Credentials
-from conformance.redaction import Redactor
-from conformance.report_dir import claim
-from conformance.sanitize import scrub
-from conformance.settings import SettingsError
-from conformance.terminal import GuardedStream, guarded, one_line
+from conformance.report.sanitize import scrub
+from conformance.report.store import claim
+from conformance.support.redaction import Redactor
+from conformance.support.terminal import GuardedStream, guarded, one_line
 
 TOKEN = "MIIC+tok/EN=terminal-canary"
 

@@ -1,4 +1,4 @@
-"""conformance.tls and the TLS settings: one plain cause for every refused handshake, files checked before anything
+"""conformance.wire.tls and the TLS settings: one plain cause for every refused handshake, files checked before anything
 is sent, and TLS options only where they mean something.
 
 Certificates are made with trustme, locally; nothing here touches the network.
@@ -14,9 +14,9 @@ import pytest
 import respx
 import trustme
 
+from conformance.config.settings import SettingsError, resolve
 from conformance.engine.client import TargetClient, TargetUnreachable, TransportFailure
-from conformance.settings import SettingsError, resolve
-from conformance.tls import (
+from conformance.wire.tls import (
     INSECURE_WARNING,
     TlsOptions,
     TlsSetupError,

@@ -1,4 +1,4 @@
-"""conformance.trace: what the trace keeps of each exchange (roles, statuses, codes), and what it never keeps
+"""conformance.judging.trace: what the trace keeps of each exchange (roles, statuses, codes), and what it never keeps
 (task IDs, bodies, headers)."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from conformance.contract import load_catalogue
+from conformance.contract.task_ids import TASK_ID_SHAPE
 from conformance.engine.guard import IdGuard
-from conformance.results import Exchange, Ledger, Seen
-from conformance.task_ids import TASK_ID_SHAPE
-from conformance.trace import MASKED_ID, Trace, role_function
+from conformance.judging.results import Exchange, Ledger, Seen
+from conformance.judging.trace import MASKED_ID, Trace, role_function
 from tests.conftest import exchange
 
 RESTARTABLE = ["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"]

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from conformance.contract import load_catalogue
-from conformance.diagnosis import diagnose
-from conformance.results import Finding, Ledger, Verdict, decide_verdict, unexercised_musts
+from conformance.judging.diagnosis import diagnose
+from conformance.judging.results import Finding, Ledger, Verdict, decide_verdict, unexercised_musts
 from tests.conftest import exchange
 
 

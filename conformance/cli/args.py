@@ -1,0 +1,253 @@
+"""The command line's words: every subcommand's flags and help texts (their handlers are wired in cli.py), the
+value types they parse with, and how a mistake in them is reported.
+
+User mistakes end with exit 2 and one clear line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import NoReturn
+
+from conformance.contract import ENDPOINT
+from conformance.report.compare import FAIL_ON
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line, the environment or a config file."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line on stderr (exit 2), not the usage block followed by the error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range 0-65535: {port}")
+    return port
+
+
+def _count(value: str) -> int:
+    """A number of tasks to seed: 0 or more (a reference without tasks of one kind is a setup worth testing)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {number}")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number, 0 or more: {value}")
+    return number
+
+
+def add_serve_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argparse.ArgumentParser:
+    serve = commands.add_parser(
+        "serve",
+        help="start the reference server",
+        description="Serve the reference implementation of POST " + ENDPOINT + " on loopback until interrupted.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=_port, default=18080, help="port to bind, 0 for any free port (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--auth",
+        choices=["none", "token", "aksk"],
+        default="none",
+        help="how callers authenticate (default: %(default)s)",
+    )
+    serve.add_argument("--token", help="the accepted X-Auth-Token (default: $DCS_AUTH_TOKEN)")
+    serve.add_argument("--readonly-token", help="a token that authenticates but lacks dcs:migrationTask:modify (403)")
+    serve.add_argument("--ak", help="the accepted access key (default: $CLOUD_SDK_AK)")
+    serve.add_argument("--sk", help="the secret key of --ak (default: $CLOUD_SDK_SK)")
+    serve.add_argument("--readonly-ak", help="an access key that authenticates but lacks the modify permission (403)")
+    serve.add_argument("--readonly-sk", help="the secret key of --readonly-ak")
+    serve.add_argument(
+        "--project-id",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="serve only this project ID (repeatable); others get 404. Default: every project ID",
+    )
+    serve.add_argument("--fixtures-out", type=Path, metavar="FILE", help="write the seeded tasks as a fixtures file")
+    serve.add_argument(
+        "--restartable", type=_count, default=100, help="restartable tasks to seed (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--not-restartable",
+        type=_count,
+        metavar="N",
+        help="non-restartable tasks to seed, cycling through every kind (default: 4 of each of the 12 kinds)",
+    )
+    serve.add_argument("--seed", type=int, help="seed for the task IDs and intermittent faults (default: random)")
+    serve.add_argument(
+        "--fault", action="append", default=[], metavar="NAME", help="switch on a deliberate fault (repeatable)"
+    )
+    serve.add_argument(
+        "--variant", action="append", default=[], metavar="NAME", help="switch on a legitimate variant (repeatable)"
+    )
+    serve.add_argument(
+        "--latency-ms",
+        type=_non_negative_float,
+        default=0,
+        metavar="N",
+        help="delay every answer by N milliseconds, like a remote target (default: %(default)s)",
+    )
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain first)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (default: inside --tls-cert)")
+    serve.add_argument(
+        "--client-ca", metavar="FILE", help="demand client certificates signed by a CA in this PEM file (mutual TLS)"
+    )
+    serve.add_argument("--list-faults", action="store_true", help="list the faults and the requirements they break")
+    serve.add_argument("--list-variants", action="store_true", help="list the legitimate variants")
+    return serve
+
+
+def add_run_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argparse.ArgumentParser:
+    run = commands.add_parser(
+        "run",
+        help="judge a target (default: the embedded reference server)",
+        description=(
+            "Check an implementation of POST " + ENDPOINT + " against every requirement of the catalogue. "
+            "Without --base-url the reference server is started in-process and judged. "
+            "Exit codes: 0 conformant, 1 non-conformant, 2 usage error, 3 run not completed, 4 incomplete (--certify)."
+        ),
+    )
+    run.add_argument("--base-url", help="the target's base URL, e.g. https://dcs.example.com (env DCS_BASE_URL)")
+    run.add_argument("--project-id", help="project ID in the request path (env DCS_PROJECT_ID)")
+    run.add_argument("--fixtures", metavar="FILE", help='known tasks: {"restartable": [...], "not_restartable": [...]}')
+    run.add_argument("--auth-token", help="IAM token sent as X-Auth-Token (env DCS_AUTH_TOKEN); AK/SK: CLOUD_SDK_AK/SK")
+    run.add_argument("--readonly-token", help="a token lacking dcs:migrationTask:modify, to check the 403")
+    run.add_argument("--readonly-ak", help="an access key lacking dcs:migrationTask:modify, to check the 403")
+    run.add_argument("--readonly-sk", help="the secret key of --readonly-ak")
+    run.add_argument("--report-dir", metavar="DIR", help="where reports go (default: reports/<UTC timestamp>/)")
+    run.add_argument("--seed", type=int, help="seed that reproduces the generated cases (default: random)")
+    run.add_argument(
+        "--max-examples", type=int, help="examples per generation mode in the fuzzing phase (default: 100)"
+    )
+    run.add_argument("--rate-limit", type=float, metavar="N", help="at most N requests per second")
+    run.add_argument("--max-requests", type=int, metavar="N", help="send at most N requests in the whole run")
+    run.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds each response may take, body included (default: 30)"
+    )
+    run.add_argument(
+        "--max-response-bytes",
+        type=int,
+        metavar="N",
+        help="largest response body read, after decompression (default: 8388608, 8 MiB)",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="requests in flight at once, at most (default: 16 for --base-url, halved while the target throttles; "
+        "1 embedded)",
+    )
+    run.add_argument(
+        "--embedded-restartable",
+        type=int,
+        metavar="N",
+        help="embedded run only: restartable tasks the reference seeds (default: 100)",
+    )
+    run.add_argument(
+        "--embedded-not-restartable",
+        type=int,
+        metavar="N",
+        help="embedded run only: non-restartable tasks the reference seeds (default: 48, 4 of each kind)",
+    )
+    run.add_argument(
+        "--config", metavar="FILE", help="TOML file with the same settings; flags beat env, env beats file"
+    )
+    run.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="PEM file of the CAs that sign the target's certificate (env DCS_CA_BUNDLE; SSL_CERT_FILE also works)",
+    )
+    run.add_argument(
+        "--insecure", action="store_true", default=None, help="do not verify the target's certificate (never certifies)"
+    )
+    run.add_argument("--client-cert", metavar="FILE", help="PEM client certificate for mutual TLS")
+    run.add_argument("--client-key", metavar="FILE", help="the private key of --client-cert (default: inside it)")
+    run.add_argument("--strict", action="store_true", default=None, help="SHOULD violations fail the run")
+    run.add_argument("--certify", action="store_true", default=None, help="any MUST left unexercised: incomplete (4)")
+    run.add_argument(
+        "--fault", action="append", metavar="NAME", help="embedded run only: judge the reference with this fault on"
+    )
+    run.add_argument(
+        "--variant", action="append", metavar="NAME", help="embedded run only: judge the reference with this variant"
+    )
+    run.add_argument("--quiet", action="store_true", help="print only the verdict line")
+    run.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="with a --config file listing [[targets]]: judge at most N at a time (default: min(4, targets))",
+    )
+    run.add_argument(
+        "--summary-md", metavar="FILE", help="also write the markdown summary to FILE (as to $GITHUB_STEP_SUMMARY)"
+    )
+    return run
+
+
+def add_report_parsers(
+    commands: argparse._SubParsersAction[OneLineParser],
+) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    report = commands.add_parser(
+        "report",
+        help="re-render index.html from a report directory",
+        description="Render DIR/index.html again from DIR/report.json alone (nothing is re-run).",
+    )
+    report.add_argument("directory", type=Path, metavar="DIR")
+    verify = commands.add_parser(
+        "verify",
+        help="check a certification bundle",
+        description=(
+            "Check a bundle written by 'run --certify': the SHA256SUMS match, the report was judged against this "
+            "suite version's spec, and the verdict is conformant. Exit 0 valid, 1 invalid, 2 not a report directory."
+        ),
+    )
+    verify.add_argument("directory", type=Path, metavar="DIR")
+    return report, verify
+
+
+def add_compare_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argparse.ArgumentParser:
+    compare = commands.add_parser(
+        "compare",
+        help="compare two runs: requirements, observations, scenario exchanges, fidelity",
+        description=(
+            "Compare two runs of the suite (a vendor's mock and the real service, staging before and after a "
+            "deployment): requirement statuses and observations side by side, the scenario exchanges that differ, "
+            "and the fidelity figure, the share of comparable scenario exchanges that agree. Writes compare.json "
+            "and compare.html to --out. Exit codes: 0 compared, 1 a difference named by --fail-on, 2 usage error."
+        ),
+    )
+    compare.add_argument("base", type=Path, metavar="BASE", help="a report directory, or its report.json")
+    compare.add_argument("candidate", type=Path, metavar="CANDIDATE", help="a report directory, or its report.json")
+    compare.add_argument(
+        "--out", type=Path, default=Path("."), metavar="DIR", help="where compare.json and compare.html go (default: .)"
+    )
+    compare.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        help="exit 1 when requirement statuses, observations, or anything (exchanges included) differ",
+    )
+    return compare

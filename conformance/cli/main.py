@@ -1,0 +1,96 @@
+"""The ``dcs-conformance`` command: serve the reference, run the suite, compare two runs.
+
+This module wires each subcommand's flags (args) to its handler (run, serve, reports, summarize) and
+guards the terminal. User mistakes end with exit 2 and one clear line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from conformance import __version__
+from conformance.cli.args import (
+    EXIT_USAGE,
+    OneLineParser,
+    UsageError,
+    add_compare_parser,
+    add_report_parsers,
+    add_run_parser,
+    add_serve_parser,
+)
+from conformance.cli.reports import cmd_compare, cmd_report, cmd_verify
+from conformance.cli.run import cmd_run
+from conformance.cli.serve import cmd_serve
+from conformance.cli.summarize import add_summarize_parser
+from conformance.contract import ENDPOINT
+from conformance.support.terminal import guarded
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="dcs-conformance",
+        description="Conformance suite for Huawei Cloud DCS API V2 POST " + ENDPOINT,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_run_parser(commands).set_defaults(handler=cmd_run)
+    add_serve_parser(commands).set_defaults(handler=cmd_serve)
+    report, verify = add_report_parsers(commands)
+    report.set_defaults(handler=cmd_report)
+    verify.set_defaults(handler=cmd_verify)
+    add_compare_parser(commands).set_defaults(handler=cmd_compare)
+    add_summarize_parser(commands)
+    return parser
+
+
+EXIT_INTERNAL = 3
+
+
+def keep_hypothesis_out_of_the_working_directory() -> None:
+    """Hypothesis keeps caches (its Unicode tables) in ``.hypothesis/`` under the current directory; a run must not
+    leave files beside the user's own (a CI checkout, say). They go to the user's cache directory instead, unless
+    HYPOTHESIS_STORAGE_DIRECTORY says where. Set before hypothesis is imported, which reads it when first needed."""
+    try:
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:  # no home directory to be found
+        cache = tempfile.gettempdir()
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(cache) / "dcs-conformance" / "hypothesis"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command with the terminal guarded: nothing printed carries a secret, and only a bug (never a user
+    mistake) ends in a traceback, with exit 3 since 1 means non-conformant."""
+    from conformance.config.settings import secret_values
+
+    keep_hypothesis_out_of_the_working_directory()
+
+    with guarded(secret_values({})) as terminal:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        terminal.learn(secret_values(vars(args)))
+        try:
+            code: int = args.handler(args)
+            return code
+        except UsageError as exc:
+            print(f"dcs-conformance {args.command}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            # Only before or after a run's sending: a run interrupted while sending writes its reports, exits 130.
+            print(f"dcs-conformance {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except Exception:
+            traceback.print_exc()
+            print(
+                f"dcs-conformance {args.command}: internal error: a bug in the suite, please report it", file=sys.stderr
+            )
+            return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""``dcs-conformance report``, ``verify`` and ``compare``: commands that read report directories a run wrote and
+never send a request."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from conformance import __version__
+from conformance.cli.args import UsageError
+from conformance.report.model import Report
+
+
+def _load_report(directory: Path) -> Report:
+    """The directory's report.json, checked to be a dcs-conformance report; a usage error otherwise."""
+    from conformance.report.store import load_report
+
+    try:
+        return load_report(directory)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from conformance.report.certify import SUMS_FILE
+    from conformance.reporters import html
+
+    directory = args.directory
+    report = _load_report(directory)
+    try:
+        path = html.write(report, directory)
+    except OSError as exc:
+        raise UsageError(f"cannot write {directory / html.FILENAME}: {exc.strerror or exc}") from None
+    print(f"wrote {path}")
+    if (directory / SUMS_FILE).is_file():
+        print(f"note: {SUMS_FILE} was written by the certified run; verify will flag a re-rendered index.html")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from conformance.report.certify import verify
+
+    _load_report(args.directory)
+    problems = verify(args.directory)
+    if problems:
+        for problem in problems:
+            print(f"INVALID: {problem}")
+        return 1
+    print(f"valid: {args.directory} is a conformant, untampered certificate for dcs-conformance {__version__}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from conformance.report.compare import CompareInputError, compare, load_report, should_fail
+    from conformance.reporters import compare_html, compare_json, compare_text
+
+    try:
+        (base, base_file), (candidate, candidate_file) = load_report(args.base), load_report(args.candidate)
+    except CompareInputError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        comparison = compare(base, candidate, base_name=str(base_file), candidate_name=str(candidate_file))
+    except (KeyError, TypeError, AttributeError) as exc:  # a hand-edited report that passed the shape check
+        problem = f"{type(exc).__name__}: {exc}"
+        raise UsageError(f"{base_file} or {candidate_file} is not a well-formed report ({problem})") from None
+    try:
+        written = [compare_json.write(comparison, args.out), compare_html.write(comparison, args.out)]
+    except OSError as exc:
+        raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
+    print(compare_text.render(comparison))
+    print(f"wrote {written[0]} and {written[1]}")
+    return 1 if should_fail(comparison, args.fail_on) else 0

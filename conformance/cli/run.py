@@ -1,0 +1,80 @@
+"""``dcs-conformance run``: resolve the settings, judge one target (or the [[targets]] of a config file), print
+the run's end on the terminal and publish the CI summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conformance.cli.args import UsageError
+
+if TYPE_CHECKING:
+    from conformance.config.settings import RunSettings
+    from conformance.report.model import Report
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from conformance.app.console import Console
+    from conformance.app.run import execute
+    from conformance.app.run_console import print_run_end
+    from conformance.config.reproducer import reproducer
+    from conformance.config.settings import SettingsError, resolve
+    from conformance.reference.embedded import check_deviations
+
+    flags = {key: value for key, value in vars(args).items() if key not in ("handler", "command", "quiet")}
+    several = run_targets_if_listed(args, flags)
+    if several is not None:
+        return several
+    console = Console.for_stream(sys.stderr)
+    try:
+        settings = resolve(flags, check_deviations=check_deviations)
+        outcome = execute(
+            settings,
+            command=reproducer(settings),
+            progress=(lambda _: None) if args.quiet else console.say,
+            watch=None if args.quiet else console.watch,
+        )
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    report = outcome.report
+    print_run_end(report, outcome.report_dir, quiet=args.quiet, warn=console.style.message)
+    publish_summary(report, outcome.report_dir, args.summary_md, settings)
+    return outcome.exit_code
+
+
+def run_targets_if_listed(args: argparse.Namespace, flags: dict[str, Any]) -> int | None:
+    """``run --config FILE`` whose file lists [[targets]]: judge them all (conformance.app.targets); None otherwise."""
+    from conformance.app.targets import lists_targets, run_from_config
+    from conformance.config.settings import SettingsError
+    from conformance.reporters.ci_summary import unwritable
+
+    problem = unwritable(Path(args.summary_md)) if args.summary_md else None
+    if problem:
+        raise UsageError(f"--summary-md {args.summary_md}: {problem}")
+    if not (args.config and lists_targets(Path(args.config))):
+        if args.jobs is not None:
+            raise UsageError("--jobs judges the [[targets]] of a --config file in parallel; this run has one target")
+        return None
+    try:
+        return run_from_config(Path(args.config), flags, jobs=args.jobs, quiet=args.quiet)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def publish_summary(report: Report, report_dir: Path, summary_md: str | None, settings: RunSettings) -> None:
+    """The run's markdown summary to --summary-md and $GITHUB_STEP_SUMMARY, annotations in GitHub Actions."""
+    from conformance.reporters.ci_summary import publish, report_annotations, report_markdown
+
+    try:
+        problems = publish(
+            report_markdown(report, str(report_dir)),
+            report_annotations(report),
+            summary_md=Path(summary_md) if summary_md else None,
+            secrets=settings.credentials.secrets(),
+        )
+    except OSError as exc:
+        problems = [f"cannot write --summary-md {summary_md}: {exc.strerror or exc}"]
+    for problem in problems:
+        print(f"dcs-conformance run: warning: {problem}", file=sys.stderr)

@@ -1,0 +1,210 @@
+"""Property-based phases: schemathesis generates requests from the OpenAPI document; our client sends them.
+
+Schemathesis runs its examples, coverage and fuzzing phases in positive and negative modes. Each case's body goes
+through the run's one client (guard, budget, rate limit, auth), then both schemathesis's built-in checks and our
+own judge the answer. Generated headers are ignored: authentication belongs to the client, and the auth phase
+tests missing or wrong credentials on purpose.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import hypothesis
+import jsonschema
+import schemathesis
+from schemathesis import GenerationMode
+from schemathesis.core import NotSet
+from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, HypothesisTestMode, create_test
+
+from conformance.checks.batch import check_batch
+from conformance.checks.refusals import check_refused
+from conformance.checks.responses import check_response
+from conformance.contract import ENDPOINT
+from conformance.engine.client import TargetClient, encode_json
+from conformance.engine.guard import GuardRefusal
+from conformance.engine.parallel import send_drawn
+from conformance.engine.phases.st_checks import run_schemathesis_checks
+from conformance.engine.stats import GeneratedStats
+from conformance.judging.results import Exchange, Finding, Judgements, Seen
+
+
+class LibrarySendRefused(Exception):
+    """Schemathesis tried to send a request itself; every request must leave through the run's one client."""
+
+
+def refuse_to_send(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    """The application schemathesis would send to on its own (some checks re-send control requests): it refuses,
+    so nothing can bypass the guard, the budget, the rate limit and the timeout."""
+    raise LibrarySendRefused(f"schemathesis tried to send {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}")
+
+
+def schemathesis_examples(max_examples: int) -> int:
+    """The fuzzing budget of the schemathesis phases for a run's --max-examples: all of it up to 100, then a tenth
+    of the rest, since schemathesis generation costs tens of milliseconds a case and the aimed phase (which gets
+    the whole --max-examples) finds batch bugs with a fraction of that."""
+    return min(max_examples, 100 + max_examples // 10)
+
+
+def generation_spec(spec: dict[str, Any], mint: Callable[[], str]) -> dict[str, Any]:
+    """A copy of the spec for generation only: the documentation's example task IDs are replaced by minted ones,
+    so the examples and coverage phases never send an ID the run did not create."""
+    derived = copy.deepcopy(spec)
+    body = derived["paths"][ENDPOINT]["post"]["requestBody"]["content"]["application/json"]
+    for example in body.get("examples", {}).values():
+        example["value"]["migration_tasks"] = [mint() for _ in example["value"]["migration_tasks"]]
+    return derived
+
+
+def run_generated(
+    client: TargetClient,
+    ledger: Judgements,
+    generation: dict[str, Any],
+    *,
+    seed: int,
+    max_examples: int,
+    stats: GeneratedStats,
+    workers: int = 1,
+    progress: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Draw the phases' cases from ``generation`` (the spec as generation_spec derived it), send them (``workers``
+    at a time; see send_drawn) and judge each answer in the order drawn; ``stats`` is filled as answers are judged,
+    so it stays true when the run stops early."""
+    request_schema = generation["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
+    validator = jsonschema.Draft202012Validator(request_schema)
+    schema = schemathesis.openapi.from_dict(generation, config=schemathesis.Config())
+    schema.app = refuse_to_send
+    schema.config.update(base_url=client.base_url)
+    examples = schemathesis_examples(max_examples)
+    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=examples)
+    operation = schema[ENDPOINT]["POST"]
+
+    def draw(emit: Callable[[_Planned], None]) -> None:
+        def test(case: schemathesis.Case[Any]) -> None:
+            body, requested, defect = _body_of(case, validator)
+            phase = case.meta.phase.name.value if case.meta else "unknown"
+            mode = case.meta.generation.mode.value if case.meta else "unknown"
+            emit(_Planned(case, body, requested, defect, phase, mode))
+
+        create_test(
+            operation=operation,
+            test_func=test,
+            config=HypothesisTestConfig(
+                project=schema.config,
+                modes=[HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING],
+                settings=hypothesis.settings(
+                    max_examples=examples,
+                    deadline=None,
+                    database=None,
+                    derandomize=False,
+                    suppress_health_check=list(hypothesis.HealthCheck),
+                    phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+                ),
+                seed=seed,
+            ),
+        )()
+
+    def send(plan: _Planned) -> Exchange | None:
+        json_body = _is_json(plan.case.media_type)
+        label = (
+            f"generated ({plan.phase}, {plan.mode})"
+            if json_body
+            else (f"generated ({plan.phase}, {plan.mode}, {plan.case.media_type})")
+        )
+        try:
+            if json_body:
+                return client.post(plan.body, label=label)
+            return client.post(plan.body, content_type=plan.case.media_type, label=label)
+        except GuardRefusal:
+            # Generated garbage that happens to look like a task ID is never sent; the case is simply dropped.
+            return None
+
+    send_drawn(
+        draw,
+        send,
+        lambda plan, exchange: _judge_planned(ledger, stats, plan, exchange, progress),
+        workers,
+        round_trip_ms=client.round_trip_ms,
+    )
+
+
+def _judge_planned(
+    ledger: Judgements,
+    stats: GeneratedStats,
+    plan: _Planned,
+    exchange: Exchange | None,
+    progress: Callable[[str], None],
+) -> None:
+    if exchange is None:
+        stats.refused_by_guard += 1
+        return
+    stats.cases += 1
+    stats.by_phase[plan.phase] = stats.by_phase.get(plan.phase, 0) + 1
+    if stats.cases % 50 == 0:
+        progress(f"generated: {stats.cases} cases sent")
+    if _is_json(plan.case.media_type):
+        judge_generated(ledger, plan.case, exchange, plan.requested, plan.defect)
+    else:
+        # Another media type than the documented one: the contract says nothing of it, so only the rules
+        # that hold for any response are judged.
+        ledger.record(check_response(exchange), exchange)
+
+
+@dataclass
+class _Planned:
+    """One generated case, drawn without looking at any answer (so the same seed plans the same cases for any
+    number of workers), with what judging its answer needs."""
+
+    case: schemathesis.Case[Any]
+    body: bytes
+    requested: list[str]
+    defect: str | None
+    phase: str
+    mode: str
+
+
+def _body_of(
+    case: schemathesis.Case[Any], validator: jsonschema.Draft202012Validator
+) -> tuple[bytes, list[str], str | None]:
+    """The bytes to send, the task IDs they request, and what makes them invalid (None for a valid request)."""
+    if isinstance(case.body, NotSet):
+        return b"", [], "empty body"
+    if isinstance(case.body, bytes):
+        try:
+            document = json.loads(case.body)
+        except (ValueError, RecursionError):
+            return case.body, [], "body is not JSON"
+        encoded = case.body
+    else:
+        document = case.body
+        encoded = encode_json(case.body)
+    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.path))
+    if not errors:
+        return encoded, document["migration_tasks"], None
+    error = errors[0]
+    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+    return encoded, [], f"schema-invalid body ({where}: {error.message[:120]})"
+
+
+def _is_json(media_type: str | None) -> bool:
+    return media_type is None or media_type.split(";")[0].strip().lower() in ("application/json", "")
+
+
+def judge_generated(
+    ledger: Judgements, case: schemathesis.Case[Any], exchange: Exchange, requested: list[str], defect: str | None
+) -> None:
+    results: list[Finding | Seen] = [*check_response(exchange)]
+    if defect is not None:
+        results += check_refused(exchange, defect)
+    else:
+        ledger.valid_request_answered(exchange)
+        if exchange.judgeable:
+            results.append(Seen("OBS-011", f"status {exchange.status}"))
+        results += check_batch(requested, exchange)
+    if exchange.judgeable:
+        results += run_schemathesis_checks(case, exchange, negative=defect is not None)
+    ledger.record(results, exchange)

@@ -1,0 +1,371 @@
+"""Hand-written scenarios: the requests the property-based phases cannot aim well on their own.
+
+Each scenario decides what to send, sends it through the run's client and records what the checks conclude. What
+the run does not provide (fixtures, credentials) is said once, up front: the catalogue's ``needs`` decide which
+requirements that skips and why, and the scenarios that need it send nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from conformance.checks.auth import check_forbidden, check_unauthenticated, check_wrong_credentials
+from conformance.checks.batch import (
+    check_batch,
+    check_fixture_outcomes,
+    check_full_batch,
+    check_same_outcomes,
+    check_unknown_outcomes,
+)
+from conformance.checks.refusals import check_refused
+from conformance.checks.responses import check_response
+from conformance.config import fixtures_file
+from conformance.contract import MAX_BATCH, Catalogue
+from conformance.engine.client import Auth, TargetClient, encode_json
+from conformance.engine.parallel import in_order
+from conformance.judging.results import Exchange, Finding, Ledger, Seen
+
+# Mixed batches with fixtures, (restartable, non-restartable, unknown) in growing sizes up to 30 tasks (the batch of
+# the documented maximum, 50, is full_batch's). With fewer restartable fixtures than wanted, each batch still gets one
+# while they last, and keeps its size with other tasks.
+MIXED_BATCHES: tuple[tuple[int, int, int], ...] = ((1, 1, 0), (1, 1, 1), (2, 2, 1), (4, 4, 2), (8, 6, 6), (12, 12, 6))
+# Batch sizes judged with or without fixtures, around the places where implementations break (the batch of 50 is
+# judged by full_batch).
+BATCH_SIZES: tuple[int, ...] = (1, 2, 20, 21, 25, 49)
+# At most this many restartable fixtures go into the batch of 50, and at most a third of them are kept for it.
+FULL_BATCH_RESTARTABLE = 10
+FIXTURES = "fixtures"
+CREDENTIALS = "credentials"
+READONLY_CREDENTIALS = "readonly-credentials"
+
+
+@dataclass
+class Fixtures:
+    restartable: list[str]
+    not_restartable: list[str]
+
+    @classmethod
+    def load(cls, document: object) -> Fixtures:
+        """Validate the fixtures file's shape: {"restartable": [ids], "not_restartable": [ids]}."""
+        restartable, not_restartable = fixtures_file.validate(document)
+        return cls(restartable, not_restartable)
+
+
+class ConfiguredCredentials(Protocol):
+    """What the scenarios ask of the run's credentials: whether each kind was given."""
+
+    @property
+    def configured(self) -> bool: ...
+
+    @property
+    def readonly_configured(self) -> bool: ...
+
+
+def unmet_needs(catalogue: Catalogue, fixtures: Fixtures | None, credentials: ConfiguredCredentials) -> dict[str, str]:
+    """What this run does not provide, each with the reason its requirements are skipped: the catalogue's, or a
+    narrower one when a fixtures file lacks a task of one kind (a mixed batch needs both)."""
+    unmet: dict[str, str] = {}
+    if not fixtures:
+        unmet[FIXTURES] = catalogue.needs[FIXTURES]
+    elif not fixtures.restartable:
+        unmet[FIXTURES] = "needs at least 1 restartable fixture"
+    elif not fixtures.not_restartable:
+        unmet[FIXTURES] = "needs at least 1 non-restartable fixture"
+    if not credentials.configured:
+        unmet[CREDENTIALS] = catalogue.needs[CREDENTIALS]
+    if not credentials.readonly_configured:
+        unmet[READONLY_CREDENTIALS] = catalogue.needs[READONLY_CREDENTIALS]
+    return unmet
+
+
+class Scenarios:
+    def __init__(
+        self,
+        client: TargetClient,
+        ledger: Ledger,
+        rng: random.Random,
+        fixtures: Fixtures | None,
+        progress: Callable[[str], None] = lambda _: None,
+        workers: int = 1,
+    ) -> None:
+        self.client = client
+        self.workers = workers
+        self.ledger = ledger
+        self.rng = rng
+        self.fixtures = fixtures
+        self.progress = progress
+        self.unknown_per_item: bool | None = None
+        self._restartable_pool = list(fixtures.restartable) if fixtures else []
+        rng.shuffle(self._restartable_pool)
+        self._full_batch_reserve = min(FULL_BATCH_RESTARTABLE, len(self._restartable_pool) // 3)
+        self.unmet: Mapping[str, str] = unmet_needs(ledger.catalogue, fixtures, client.credentials)
+
+    def run_all(self) -> None:
+        self.ledger.skip_unmet(self.unmet)
+        for scenario in (
+            self.refusals,
+            self.edge_ids,
+            self.unknown_ids,
+            self.duplicates,
+            self.empty_list,
+            self.unknown_project,
+            self.metamorphic,
+            self.fixture_batches,
+            self.batch_sizes,
+            self.full_batch,
+            self.authentication,
+        ):
+            self.progress(f"scenario: {scenario.__name__.replace('_', ' ')}")
+            scenario()
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+
+    def send_batch(self, task_ids: list[str], label: str, **kwargs: Any) -> Exchange:
+        return self.send_batches([(task_ids, label, kwargs)])[0]
+
+    def send_each(self, requests: list[tuple[bytes | None, str, dict[str, Any]]]) -> list[Exchange]:
+        """Independent requests, ``workers`` at a time; each answer is judged by the rules for any response, in the
+        order planned, so the evidence does not depend on how many were in flight."""
+        exchanges = []
+        for _, exchange in in_order(self._post, requests, self.workers):
+            self.ledger.record(check_response(exchange), exchange)
+            exchanges.append(exchange)
+        return exchanges
+
+    def send_batches(self, batches: list[tuple[list[str], str, dict[str, Any]]]) -> list[Exchange]:
+        """Independent batches, sent like send_each; each 200 answer also goes through the batch oracle."""
+        requests = [(encode_json({"migration_tasks": ids}), label, kwargs) for ids, label, kwargs in batches]
+        exchanges = []
+        for (ids, _, kwargs), (_, exchange) in zip(batches, in_order(self._post, requests, self.workers), strict=True):
+            self.ledger.record(check_response(exchange), exchange)
+            self.ledger.record(check_batch(ids, exchange), exchange)
+            if not kwargs:
+                self.ledger.valid_request_answered(exchange)
+            exchanges.append(exchange)
+        return exchanges
+
+    def _post(self, request: tuple[bytes | None, str, dict[str, Any]]) -> Exchange:
+        body, label, kwargs = request
+        return self.client.post(body, label=label, **kwargs)
+
+    def record(self, results: Sequence[Finding | Seen], exchange: Exchange) -> None:
+        self.ledger.record(results, exchange)
+
+    def take_restartable(self, count: int) -> list[str]:
+        """Restartable fixtures are promised to restart once: each is handed out at most once per run."""
+        taken, self._restartable_pool = self._restartable_pool[:count], self._restartable_pool[count:]
+        return taken
+
+    def minted(self, count: int) -> list[str]:
+        return [self.client.guard.mint() for _ in range(count)]
+
+    # -- scenarios -----------------------------------------------------------------------------------------------
+
+    def refusals(self) -> None:
+        """Each kind of invalid request the documentation rules out, sent once."""
+        ids = self.minted(MAX_BATCH + 1)
+        # Bodies that are not JSON alternate with JSON ones: a target that never answers one kind (some mock
+        # servers hang on a body they cannot parse) must not look as if it had stopped answering altogether.
+        invalid: list[tuple[str, bytes]] = [
+            ("empty body", b""),
+            ("migration_tasks is missing", encode_json({})),
+            ("body is not JSON", b'{"migration_tasks": ["' + ids[0].encode() + b'"'),
+            ("migration_tasks is misspelled", encode_json({"migration_task": [ids[0]]})),
+            ("body is plain text", b"restart everything"),
+            ("migration_tasks is a string", encode_json({"migration_tasks": ids[0]})),
+            ("body is not UTF-8", b'{"migration_tasks": ["\xff\xfe"]}'),
+            ("body is a JSON array", encode_json([ids[0]])),
+            ("body is JSON null", b"null"),
+            ("migration_tasks is null", encode_json({"migration_tasks": None})),
+            ("migration_tasks is an object", encode_json({"migration_tasks": {"id": ids[0]}})),
+            ("migration_tasks has a number", encode_json({"migration_tasks": [ids[0], 42]})),
+            ("migration_tasks has null", encode_json({"migration_tasks": [None]})),
+            ("migration_tasks has an object", encode_json({"migration_tasks": [{"task_id": ids[0]}]})),
+            ("migration_tasks has a nested array", encode_json({"migration_tasks": [[ids[0]]]})),
+            (f"{MAX_BATCH + 1} task IDs", encode_json({"migration_tasks": ids})),
+            (f"{MAX_BATCH + 50} task IDs", encode_json({"migration_tasks": ids + self.minted(49)})),
+        ]
+        exchanges = self.send_each([(body, f"invalid: {what}", {}) for what, body in invalid])
+        for (what, _), exchange in zip(invalid, exchanges, strict=True):
+            self.record(check_refused(exchange, what), exchange)
+
+    def edge_ids(self) -> None:
+        """Unusual IDs are not invalid requests: any answer but a 5xx is allowed, and a 200 must be a full answer."""
+        base = self.minted(1)[0]
+        cases = {
+            "empty string": "",
+            "1 KiB long": (("x" + base) * (1024 // (len(base) + 1) + 1))[:1024],
+            "non-ASCII": "迁移任务-é-" + base,
+            "control characters": "\u0000\u0007\t\n" + base,
+            "whitespace only": "   ",
+            "surrounding whitespace": f"  {base}  ",
+            "emoji": "🚀" + base,
+            "path characters": "../" + base + "?x=1#",
+            "quotes and backslashes": '"\\' + base,
+            "lone surrogate escape": "\ud800" + base,
+        }
+        mixed = list(cases.values()) + self.minted(3)
+        batches: list[tuple[list[str], str, dict[str, Any]]] = [
+            ([task_id], f"edge ID: {what}", {}) for what, task_id in cases.items()
+        ]
+        exchanges = self.send_batches([*batches, (mixed, "edge IDs mixed with minted IDs", {})])
+        for what, exchange in zip(cases, exchanges, strict=False):
+            if what == "1 KiB long":
+                self.record([Seen("OBS-006", f"status {exchange.status}")], exchange)
+            elif what == "non-ASCII":
+                self.record([Seen("OBS-005", f"non-UUID IDs: status {exchange.status}")], exchange)
+
+    def unknown_ids(self) -> None:
+        self._probe_unknown_ids("unknown task IDs")
+
+    def _probe_unknown_ids(self, label: str) -> None:
+        """Learn whether the target answers unknown IDs per item, which decides what batches can be filled with."""
+        minted = self.minted(3)
+        exchange = self.send_batch(minted, label)
+        if not exchange.judgeable:
+            return
+        self.unknown_per_item = exchange.status == 200
+        self.record(check_unknown_outcomes(exchange, minted), exchange)
+        value = "answered per item" if self.unknown_per_item else f"whole request answered {exchange.status}"
+        self.record([Seen("OBS-004", value)], exchange)
+
+    def duplicates(self) -> None:
+        first, second = self.minted(2)
+        exchange = self.send_batch([first, second, first, first], "duplicate task IDs")
+        if exchange.status != 200:
+            self.record([Seen("OBS-002", f"refused with status {exchange.status}")], exchange)
+
+    def empty_list(self) -> None:
+        exchange = self.send_batch([], "empty task list")
+        value = "accepted (200)" if exchange.status == 200 else f"refused with status {exchange.status}"
+        self.record([Seen("OBS-003", value)], exchange)
+
+    def unknown_project(self) -> None:
+        project = "conformance-no-such-project-" + self.minted(1)[0].replace("-", "")
+        exchange = self.send_batch(self.minted(1), "unknown project", project_id=project)
+        self.record([Seen("OBS-009", f"status {exchange.status}")], exchange)
+
+    def metamorphic(self) -> None:
+        """Tasks whose state cannot change must get the same answer in any order and in any company."""
+        stable_known = list(self.fixtures.not_restartable[:8]) if self.fixtures else []
+        unknown = self.minted(8)
+        batch = stable_known + unknown
+        self.rng.shuffle(batch)
+        original = self.send_batch(batch, "metamorphic: original batch")
+        shuffled = batch[:]
+        self.rng.shuffle(shuffled)
+        middle_known, middle_unknown = len(stable_known) // 2, len(unknown) // 2
+        relations = [
+            ("reversed batch", list(reversed(batch)), batch),
+            ("shuffled batch", shuffled, batch),
+            ("half 1 of the batch", stable_known[:middle_known] + unknown[:middle_unknown], None),
+            ("half 2 of the batch", stable_known[middle_known:] + unknown[middle_unknown:], None),
+        ]
+        exchanges = self.send_batches([(ids, f"metamorphic: {relation}", {}) for relation, ids, _ in relations])
+        for (relation, ids, compared), exchange in zip(relations, exchanges, strict=True):
+            self.record(check_same_outcomes(original, exchange, compared or ids, relation), exchange)
+
+    def fixture_batches(self) -> None:
+        """Mixed batches in growing sizes and shuffled orders; each restartable fixture is used once."""
+        if FIXTURES in self.unmet or self.fixtures is None:
+            return
+        for index, (restartable, not_restartable, unknown) in enumerate(MIXED_BATCHES):
+            spare = len(self._restartable_pool) - self._full_batch_reserve
+            chosen_r = self.take_restartable(max(1, min(restartable, spare)))
+            size = restartable + not_restartable + unknown
+            pool_n = self.fixtures.not_restartable
+            chosen_n = self.rng.sample(pool_n, min(size - len(chosen_r) - unknown, len(pool_n)))
+            chosen_u = self.minted(size - len(chosen_r) - len(chosen_n)) if self.unknown_per_item else []
+            batch = self._placed(chosen_r, chosen_n + chosen_u, index)
+            exchange = self.send_batch(batch, f"mixed batch: {len(chosen_r)}+{len(chosen_n)}+{len(chosen_u)}")
+            self.record(check_fixture_outcomes(exchange, chosen_r, chosen_n, chosen_u), exchange)
+
+    def _placed(self, restartable: list[str], others: list[str], index: int) -> list[str]:
+        """A shuffled batch whose first restartable task sits where position bugs live: first in the first batch,
+        then last, second to last and in the middle, so that even a project with three restartable tasks puts one
+        at each of the first places a position-dependent bug would show."""
+        batch = others[:]
+        self.rng.shuffle(batch)
+        rest = restartable[1:]
+        for task in rest:
+            batch.insert(self.rng.randrange(len(batch) + 1), task)
+        if restartable:
+            size = len(batch) + 1
+            schedule = (0, size - 1, size - 2, size // 2)
+            where = schedule[index] if index < len(schedule) else self.rng.randrange(size)
+            batch.insert(max(0, min(where, size - 1)), restartable[0])
+        return batch
+
+    def batch_sizes(self) -> None:
+        """Batches across the documented range, judged item by item: with minted IDs when the target answers
+        unknown IDs per item (so no fixture is needed), else with the non-restartable fixtures there are."""
+        if self.unknown_per_item is None:
+            self._probe_unknown_ids("unknown task IDs (asked again)")
+        known = list(self.fixtures.not_restartable) if self.fixtures else []
+        planned: list[tuple[list[str], list[str], list[str]]] = []
+        for size in BATCH_SIZES:
+            if self.unknown_per_item:
+                chosen_n = self.rng.sample(known, min(len(known), size // 2))
+                chosen_u = self.minted(size - len(chosen_n))
+            elif len(known) >= size:
+                chosen_n, chosen_u = self.rng.sample(known, size), []
+            else:
+                break
+            batch = chosen_n + chosen_u
+            self.rng.shuffle(batch)
+            planned.append((batch, chosen_n, chosen_u))
+        batches: list[tuple[list[str], str, dict[str, Any]]] = [
+            (batch, f"batch of {len(batch)} tasks: {len(n)}+{len(u)}", {}) for batch, n, u in planned
+        ]
+        for (_, chosen_n, chosen_u), exchange in zip(planned, self.send_batches(batches), strict=True):
+            self.record(check_unknown_outcomes(exchange, chosen_u), exchange)
+            self.record(check_fixture_outcomes(exchange, [], chosen_n, []), exchange)
+
+    def full_batch(self) -> None:
+        """The documented maximum of 50: known tasks, filled up with minted IDs when the target answers unknown IDs
+        per item."""
+        known_n = list(self.fixtures.not_restartable) if self.fixtures else []
+        spare_r = min(FULL_BATCH_RESTARTABLE, len(self._restartable_pool))
+        available = spare_r + min(len(known_n), MAX_BATCH - spare_r)
+        if not self.unknown_per_item and available < MAX_BATCH:
+            # Not a catalogue need: whether this batch needs fixtures depends on how the target answered.
+            self.ledger.skip(
+                "BR-REQ-016",
+                f"the target did not answer unknown task IDs per item, so the batch of {MAX_BATCH} needs "
+                f"{MAX_BATCH} known tasks; {available} were left (each restartable fixture is used once)",
+                needs=(FIXTURES,),
+            )
+            return
+        chosen_r = self.take_restartable(spare_r)
+        chosen_n = self.rng.sample(known_n, min(len(known_n), MAX_BATCH - len(chosen_r)))
+        chosen_u = self.minted(MAX_BATCH - len(chosen_r) - len(chosen_n))
+        batch = chosen_r + chosen_n + chosen_u
+        self.rng.shuffle(batch)
+        label = f"batch of {MAX_BATCH} tasks: {len(chosen_r)}+{len(chosen_n)}+{len(chosen_u)}"
+        exchange = self.send_batch(batch, label)
+        self.record(check_full_batch(batch, exchange), exchange)
+        self.record(check_fixture_outcomes(exchange, chosen_r, chosen_n, chosen_u), exchange)
+
+    def authentication(self) -> None:
+        """Requests the target must not trust; each carries only minted IDs, so a target that wrongly accepts
+        one restarts nothing."""
+        creds = self.client.credentials
+        if CREDENTIALS not in self.unmet:
+            wrong = (
+                (Auth.WRONG_TOKEN,)
+                if creds.token
+                else (Auth.UNKNOWN_KEY, Auth.WRONG_SECRET, Auth.TAMPERED_BODY, Auth.STALE_DATE)
+            )
+            batches = [(self.minted(2), "no credentials", {"auth": Auth.NONE})]
+            batches += [(self.minted(2), f"wrong credentials: {how.value}", {"auth": how}) for how in wrong]
+            unauthenticated, *wrongly = self.send_batches(batches)
+            self.record(check_unauthenticated(unauthenticated, "a request without credentials"), unauthenticated)
+            for how, exchange in zip(wrong, wrongly, strict=True):
+                self.record(check_wrong_credentials(exchange, f"a request with a {how.value}"), exchange)
+        if READONLY_CREDENTIALS in self.unmet:
+            return
+        exchange = self.send_batch(self.minted(2), "read-only credential", auth=Auth.READONLY)
+        self.record(check_forbidden(exchange, "a request with a credential lacking the modify permission"), exchange)

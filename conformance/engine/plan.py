@@ -1,0 +1,128 @@
+"""The plan of a run: its phases in the order they run, each behind one small interface.
+
+A phase decides what to send and judges every answer into the ledger it is given. Adding, dropping or reordering a
+phase is a change to ``PLAN`` alone; the runner only walks it. A phase that may run ``beside`` the scenarios
+(engine/overlap.py) judges into a ledger whose judgements reach the run's ledger after the scenarios' own, so the
+order of ``PLAN`` is the order of the evidence whether or not the phases overlap.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Protocol
+
+from conformance.config.settings import RunSettings
+from conformance.contract import Catalogue, load_spec
+from conformance.engine.client import TargetClient
+from conformance.engine.phases.aimed_draw import ChildDrawing
+from conformance.engine.phases.scenarios import Fixtures, Scenarios
+from conformance.engine.progress import Watch, generated_progress
+from conformance.engine.stats import AimedStats, GeneratedStats
+from conformance.judging.results import Judgements, Ledger
+
+
+@dataclass(frozen=True)
+class PhaseRun:
+    """What every phase of one run shares: the settings, the one client, the ledger, the target's known tasks,
+    the random streams (drawn in a fixed order before any phase starts, so that the same seed sends the same
+    requests however the phases are scheduled), and where progress goes."""
+
+    settings: RunSettings
+    client: TargetClient
+    ledger: Ledger
+    catalogue: Catalogue
+    fixtures: Fixtures | None
+    scenario_rng: random.Random
+    mint: Callable[[], str]
+    drawing: ChildDrawing | None
+    say: Callable[[str], None]
+    watch: Watch | None
+    aimed: AimedStats
+    generated: GeneratedStats
+    clock: float
+
+    @property
+    def known(self) -> Fixtures:
+        return self.fixtures or Fixtures([], [])
+
+
+class Phase(Protocol):
+    """One phase of a run. ``beside``: it may run on the property lane beside the scenarios (engine/overlap.py)."""
+
+    name: str
+    beside: bool
+
+    def run(self, run: PhaseRun, judged: Judgements) -> None: ...
+
+
+class ScenarioPhase:
+    """The hand-written scenarios: what the property-based phases cannot aim at (fixtures, credentials, the
+    mixed batches). They judge straight into the run's ledger, which also decides what they send next."""
+
+    name = "scenarios"
+    beside = False
+
+    def run(self, run: PhaseRun, judged: Judgements) -> None:
+        Scenarios(
+            run.client, run.ledger, run.scenario_rng, run.fixtures, run.say, workers=run.settings.workers
+        ).run_all()
+
+
+class AimedPhase:
+    """Hypothesis batches aimed at sizes, positions and duplicates, each judged by the full batch oracle."""
+
+    name = "aimed"
+    beside = True
+
+    def run(self, run: PhaseRun, judged: Judgements) -> None:
+        # Imported here: beside the scenarios, hypothesis loads while the first scenarios wait for their answers.
+        from conformance.engine.phases.aimed import Pools, run_aimed
+
+        settings = run.settings
+        run.say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
+        run_aimed(
+            run.client,
+            judged,
+            pools=Pools.mint(run.mint),
+            seed=settings.seed,
+            max_examples=settings.max_examples,
+            not_restartable=list(run.known.not_restartable),
+            musts=frozenset(req.id for req in run.catalogue.requirements if req.level == "MUST"),
+            stats=run.aimed,
+            workers=settings.workers,
+            progress=run.say,
+            drawing=run.drawing,
+        )
+
+
+class GeneratedPhase:
+    """Schemathesis's examples, coverage and fuzzing phases, generated from the OpenAPI document."""
+
+    name = "generated"
+    beside = True
+
+    def run(self, run: PhaseRun, judged: Judgements) -> None:
+        from conformance.engine.phases.generated import generation_spec, run_generated, schemathesis_examples
+
+        settings = run.settings
+        planned = schemathesis_examples(settings.max_examples)
+        run.say(f"generated: schemathesis examples, coverage and fuzzing phases ({planned} fuzzing examples)")
+        view = generated_progress(run.generated, run.client, run.ledger, planned, run.clock)
+        with run.watch(view) if run.watch else nullcontext(False) as shown:
+            run_generated(
+                run.client,
+                judged,
+                generation_spec(load_spec(), run.mint),
+                seed=settings.seed,
+                max_examples=settings.max_examples,
+                stats=run.generated,
+                workers=settings.workers,
+                progress=(lambda _: None) if shown else run.say,
+            )
+
+
+#: Every phase of a run, in order.
+PLAN: tuple[Phase, ...] = (ScenarioPhase(), AimedPhase(), GeneratedPhase())

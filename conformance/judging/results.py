@@ -1,0 +1,391 @@
+"""The run's data model: exchanges (evidence), findings (what checks concluded), and the ledger that turns them
+into one status per requirement and a verdict.
+
+Checks produce findings; the ledger collects them; reporters read only the finished report dictionary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import Any, Protocol, TypeVar, cast
+
+from conformance.contract import Catalogue
+from conformance.support import jsontext
+
+MAX_BODY_CHARS = 16 * 1024
+EVIDENCE_PER_REQUIREMENT = 3
+MAX_OBSERVATION_EVIDENCE = 8
+
+
+class Status(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+class Verdict(StrEnum):
+    CONFORMANT = "conformant"
+    WITH_WARNINGS = "conformant-with-warnings"
+    NON_CONFORMANT = "non-conformant"
+    INCOMPLETE = "incomplete"
+    ERROR = "error"
+
+
+NOT_JSON = object()
+T = TypeVar("T")
+
+
+def _body(body: bytes | None) -> dict[str, Any]:
+    """A body as report text, folded past MAX_BODY_CHARS; how much was folded is data for the reporters too."""
+    if body is None:
+        return {"body": None}
+    text = body.decode("utf-8", errors="replace")
+    left_out = len(text) - MAX_BODY_CHARS
+    if left_out <= 0:
+        return {"body": text}
+    folded = text[:MAX_BODY_CHARS] + f"... [{left_out} more characters folded]"
+    return {"body": folded, "body_truncated_chars": left_out}
+
+
+@dataclass
+class Exchange:
+    """One request and its response, as sent and received; headers are already redacted by the client."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    status: int
+    response_headers: dict[str, str]
+    response_body: bytes
+    elapsed_ms: float = 0.0
+    label: str = ""
+    seq: int = 0
+    at_s: float = 0.0
+    #: Why no complete answer arrived (timeout, reset, not HTTP, body over the cap); None for a complete answer.
+    failure: str | None = None
+    #: Answered 429/503 on every attempt: the target never processed the request, so nothing may be judged on it.
+    throttled: bool = False
+    #: A failure on a reused keep-alive connection that was followed by one resend on a fresh connection.
+    earlier_failure: str | None = None
+    #: That failure came after the target had the whole request: it counts as a request left unanswered (a race
+    #: with the target closing an idle connection fails while sending, and is only observed).
+    earlier_failure_judged: bool = False
+    #: What ``derived`` has computed so far; never evidence.
+    _derived: dict[Callable[[Exchange], Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def complete(self) -> bool:
+        """A complete HTTP response arrived within the run's limits."""
+        return self.failure is None
+
+    @property
+    def judgeable(self) -> bool:
+        """The target processed the request and answered it completely: its answer is evidence."""
+        return self.failure is None and not self.throttled
+
+    @cached_property
+    def response_json(self) -> Any:
+        """The parsed response body, or NOT_JSON."""
+        try:
+            return jsontext.loads(self.response_body)
+        except (ValueError, RecursionError):
+            return NOT_JSON
+
+    def derived(self, compute: Callable[[Exchange], T]) -> T:
+        """``compute(self)``, computed once however many checks ask: an exchange is never changed once recorded,
+        and the checks of one answer read the same views of its body (the batch checks, its result items)."""
+        try:
+            return cast(T, self._derived[compute])
+        except KeyError:
+            value = self._derived[compute] = compute(self)
+            return value
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.response_headers.items():
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def to_dict(self, note: str = "") -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "seq": self.seq,
+            "request": {
+                "method": self.method,
+                "url": self.url,
+                "headers": dict(self.request_headers),
+                **_body(self.request_body),
+            },
+            "response": {
+                "status": self.status or None,
+                "headers": dict(self.response_headers),
+                **_body(self.response_body),
+                "elapsed_ms": round(self.elapsed_ms, 1),
+                **({"failure": self.failure} if self.failure else {}),
+            },
+            "explanation": note,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A check's conclusion about one requirement on one exchange: held (ok) or violated, and why."""
+
+    requirement: str
+    ok: bool
+    message: str = ""
+    #: What the message says, as data for views: ``missing``, ``foreign``, ``repeated`` (task IDs), ``expected``
+    #: and ``actual`` (an outcome such as "success" or "failed"). Empty when there is nothing to structure.
+    detail: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An undocumented behaviour, recorded without judgement."""
+
+    observation: str
+    value: str
+
+
+@dataclass
+class _RequirementTally:
+    checked: int = 0
+    violations: int = 0
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _ObservationTally:
+    values: Counter[str] = field(default_factory=Counter)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Judgements(Protocol):
+    """What a property-based phase does with the run's ledger: it only adds to it. The phases take this rather than
+    the Ledger, so that what they judge can wait its turn (see engine.overlap) while the scenarios run."""
+
+    def record(self, results: Sequence[Finding | Seen], exchange: Exchange | None = None) -> None: ...
+
+    def valid_request_answered(self, exchange: Exchange) -> None: ...
+
+    def lead(self, finding: Finding, exchange: Exchange) -> None: ...
+
+
+class Ledger:
+    """Collects findings for the whole run; keeps a few pieces of evidence per requirement, counts the rest."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self._requirements = {req.id: _RequirementTally() for req in catalogue.requirements}
+        self._observations = {obs.id: _ObservationTally() for obs in catalogue.observations}
+        self.skip_reasons: dict[str, str] = {}
+        self.skip_needs: dict[str, tuple[str, ...]] = {}
+        self.valid_answers: Counter[str] = Counter()
+        self.first_failure: dict[str, Any] | None = None
+        self._must = {req.id for req in catalogue.requirements if req.level == "MUST"}
+        self._watchers: list[Callable[[Exchange], None]] = []
+        self._noted: set[int] = set()
+
+    def watch(self, watcher: Callable[[Exchange], None]) -> None:
+        """Show every recorded exchange to ``watcher`` too (the scenario trace): every exchange of a run passes
+        through here, so nothing has to be captured at the send sites. Each exchange is shown once, however many
+        batches of findings are recorded on it."""
+        self._watchers.append(watcher)
+
+    def record(self, results: Sequence[Finding | Seen], exchange: Exchange | None = None) -> None:
+        if exchange is not None and self._first_time(exchange):
+            # What belongs to the exchange itself, not to a check's findings, is noted once.
+            for watcher in self._watchers:
+                watcher(exchange)
+            if exchange.earlier_failure:
+                self._observe(Seen("OBS-013", exchange.earlier_failure), exchange)
+            if exchange.throttled:
+                self._observe(
+                    Seen("OBS-012", f"status {exchange.status}: still throttled after every resend"), exchange
+                )
+        if exchange is not None and exchange.throttled:
+            return  # the target never processed the request: what the checks concluded about it is not evidence
+        for item in results:
+            if isinstance(item, Seen):
+                self._observe(item, exchange)
+                continue
+            tally = self._requirements[item.requirement]
+            tally.checked += 1
+            if not item.ok:
+                if self.first_failure is None and item.requirement in self._must and exchange is not None:
+                    self.first_failure = {
+                        "requirement": item.requirement,
+                        "request": exchange.seq,
+                        "seconds": exchange.at_s,
+                    }
+                tally.violations += 1
+                if len(tally.evidence) < EVIDENCE_PER_REQUIREMENT:
+                    tally.evidence.append(_evidence(item, exchange))
+
+    def _first_time(self, exchange: Exchange) -> bool:
+        """Whether the run records this exchange for the first time (by ``seq``; one without a number always is)."""
+        if not exchange.seq:
+            return True
+        if exchange.seq in self._noted:
+            return False
+        self._noted.add(exchange.seq)
+        return True
+
+    def _observe(self, item: Seen, exchange: Exchange | None) -> None:
+        tally = self._observations[item.observation]
+        first_time = item.value not in tally.values
+        if first_time and exchange is not None and len(tally.evidence) < MAX_OBSERVATION_EVIDENCE:
+            tally.evidence.append({"value": item.value, **exchange.to_dict()})
+        tally.values[item.value] += 1
+
+    def lead(self, finding: Finding, exchange: Exchange) -> None:
+        """Put a case already judged first in a requirement's evidence: the smallest failing request the shrinker
+        found is what a reader should see before any other."""
+        tally = self._requirements[finding.requirement]
+        tally.evidence.insert(0, {**_evidence(finding, exchange), "shrunk": True})
+        del tally.evidence[EVIDENCE_PER_REQUIREMENT:]
+
+    def error(self, requirement: str, message: str) -> None:
+        self._requirements[requirement].errors.append(message)
+
+    def skip(self, requirement: str, reason: str, *, needs: tuple[str, ...] = ()) -> None:
+        """Say why a requirement was not exercised; ``needs`` names what the user could provide to exercise it
+        (beyond what the catalogue already says it needs), which keeps the skip from making the run incomplete."""
+        self.skip_reasons.setdefault(requirement, reason)
+        if needs:
+            self.skip_needs.setdefault(requirement, needs)
+
+    def skip_unmet(self, unmet: Mapping[str, str]) -> None:
+        """Skip every requirement the catalogue says needs something the run does not provide, with the reason
+        given for that need (a requirement exercised anyway, by other means, is judged all the same)."""
+        for need, reason in unmet.items():
+            for req in self.catalogue.needing(need):
+                self.skip(req.id, reason)
+
+    def valid_request_answered(self, exchange: Exchange) -> None:
+        """Remember how a well-formed request under the run's own credentials was answered, for the diagnosis."""
+        if exchange.throttled:
+            self.valid_answers["throttled"] += 1
+        elif not exchange.complete:
+            self.valid_answers["no answer"] += 1
+        else:
+            self.valid_answers[str(exchange.status)] += 1
+
+    def checked(self, requirement: str) -> int:
+        return self._requirements[requirement].checked
+
+    def violated(self) -> int:
+        """How many requirements were violated so far, for the live progress line of a long run."""
+        return sum(1 for tally in self._requirements.values() if tally.violations)
+
+    def requirement_results(self, *, strict: bool = False) -> list[dict[str, Any]]:
+        results = []
+        for req in self.catalogue.requirements:
+            tally = self._requirements[req.id]
+            if tally.errors:
+                status, reason = Status.ERROR, tally.errors[0]
+            elif tally.violations:
+                failing = req.level == "MUST" or strict
+                status = Status.FAILED if failing else Status.WARNING
+                reason = f"{tally.violations} of {_checks(tally.checked)} violated it"
+            elif tally.checked:
+                status = Status.PASSED
+                reason = "held in the one check" if tally.checked == 1 else f"held in all {tally.checked} checks"
+            else:
+                status = Status.SKIPPED
+                reason = self.skip_reasons.get(req.id, "no check exercised it in this run")
+            needs = list(dict.fromkeys((*req.needs, *self.skip_needs.get(req.id, ()))))
+            results.append(
+                {
+                    "id": req.id,
+                    "level": req.level,
+                    "title": req.title,
+                    "statement": req.statement,
+                    "needs": needs,
+                    "sources": [{"cite": source.cite(), "quote": source.quote} for source in req.sources],
+                    "status": str(status),
+                    "reason": reason,
+                    "checks": tally.checked,
+                    "violations": tally.violations,
+                    "evidence": tally.evidence,
+                }
+            )
+        return results
+
+    def observation_results(self) -> list[dict[str, Any]]:
+        results = []
+        for obs in self.catalogue.observations:
+            tally = self._observations[obs.id]
+            results.append(
+                {
+                    "id": obs.id,
+                    "title": obs.title,
+                    "about": obs.about,
+                    "seen": [{"value": value, "count": count} for value, count in tally.values.most_common()],
+                    "evidence": tally.evidence,
+                }
+            )
+        return results
+
+
+def _evidence(finding: Finding, exchange: Exchange | None) -> dict[str, Any]:
+    """A violation as report evidence: the exchange, the explanation and, when the check structured it, its
+    detail beside the explanation."""
+    entry: dict[str, Any] = exchange.to_dict(finding.message) if exchange else {"explanation": finding.message}
+    if finding.detail:
+        entry["detail"] = dict(finding.detail)
+    return entry
+
+
+def _checks(count: int) -> str:
+    return "1 check" if count == 1 else f"{count} checks"
+
+
+def unexercised_musts(requirements: list[dict[str, Any]], *, certify: bool = False) -> list[dict[str, Any]]:
+    """MUST requirements left unexercised that the run should have judged: those that need nothing from the user
+    (no fixtures, no extra credentials), or every one of them for a certification."""
+    return [
+        item
+        for item in requirements
+        if item["level"] == "MUST" and item["status"] == Status.SKIPPED and (certify or not item.get("needs"))
+    ]
+
+
+def decide_verdict(
+    requirements: list[dict[str, Any]], *, certify: bool = False, setup_problem: bool = False
+) -> Verdict:
+    """A verdict never says more than was checked.
+
+    MUST failures make a run non-conformant and SHOULD failures only warn; but a run that left unexercised a MUST
+    requirement needing nothing from the user (any MUST, with ``certify``) is incomplete, and so is a run whose
+    diagnosis found the target unusable as configured (credentials rejected, wrong URL), whatever else it saw.
+    """
+    statuses = {(item["level"], item["status"]) for item in requirements}
+    if any(status == Status.ERROR for _, status in statuses):
+        return Verdict.ERROR
+    if setup_problem:
+        return Verdict.INCOMPLETE
+    if any(status == Status.FAILED for _, status in statuses):
+        return Verdict.NON_CONFORMANT
+    if unexercised_musts(requirements, certify=certify):
+        return Verdict.INCOMPLETE
+    if any(status == Status.WARNING for _, status in statuses):
+        return Verdict.WITH_WARNINGS
+    return Verdict.CONFORMANT
+
+
+def count_statuses(requirements: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {str(status): 0 for status in Status}
+    for item in requirements:
+        counts[item["status"]] += 1
+    counts["total"] = len(requirements)
+    return counts

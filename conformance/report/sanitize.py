@@ -1,0 +1,34 @@
+"""The last step before a report leaves the process: every string in it is redacted.
+
+Exchanges are redacted by the client as they are recorded, but a report also carries text the client never saw:
+error and exception messages (an HTTP library may quote a header value whole), the target's URL and the command
+line (userinfo), and whatever a check quoted. One pass over the finished report covers all of them, so every writer
+(report.json, junit.xml, index.html, the terminal summary) starts from redacted data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar, cast
+
+from conformance.config.credentials import Credentials
+from conformance.support.redaction import Redactor, userinfo_secrets
+
+
+def redact_document(value: Any, redactor: Redactor) -> Any:
+    """A copy of a JSON-like document with every string (object keys too) redacted."""
+    if isinstance(value, str):
+        return redactor.text(value)
+    if isinstance(value, dict):
+        return {redact_document(key, redactor): redact_document(item, redactor) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_document(item, redactor) for item in value]
+    return value
+
+
+Document = TypeVar("Document")
+
+
+def scrub(report: Document, credentials: Credentials, base_url: str | None) -> Document:
+    """The report (or any JSON-like document) without the run's credentials or the base URL's userinfo, in any
+    form; same shape in, same shape out."""
+    return cast(Document, redact_document(report, Redactor([*credentials.secrets(), *userinfo_secrets(base_url)])))

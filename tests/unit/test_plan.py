@@ -1,0 +1,71 @@
+"""The plan of a run: the runner walks engine/plan.py's PLAN, so a phase is added or reordered there alone, and the
+phases judged beside the scenarios reach the ledger in the plan's order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from conformance.contract import load_catalogue
+from conformance.engine.plan import PLAN, PhaseRun
+from conformance.engine.runner import run_plan
+from conformance.judging.results import Finding, Judgements, Ledger
+from tests.conftest import exchange
+
+
+@dataclass
+class Recording:
+    """A phase that judges one finding of its own requirement and notes that it ran."""
+
+    name: str
+    beside: bool
+    requirement: str
+    ran: list[str]
+
+    def run(self, run: PhaseRun, judged: Judgements) -> None:
+        self.ran.append(self.name)
+        judged.record([Finding(self.requirement, False, self.name)], exchange(seq=len(self.ran)))
+
+
+class QuietClient:
+    def halt(self, reason: str) -> None:
+        raise AssertionError(f"nothing should stop this run: {reason}")
+
+
+def phases(ran: list[str]) -> list[Recording]:
+    return [
+        Recording("first-lane", True, "BR-REQ-011", ran),
+        Recording("scenarios", False, "BR-REQ-011", ran),
+        Recording("second-lane", True, "BR-REQ-011", ran),
+    ]
+
+
+def evidence(ledger: Ledger) -> list[str]:
+    results = {item["id"]: item for item in ledger.requirement_results()}
+    return [item["explanation"] for item in results["BR-REQ-011"]["evidence"]]
+
+
+def test_the_runner_runs_the_phases_of_its_plan_in_order() -> None:
+    ran: list[str] = []
+    ledger = Ledger(load_catalogue())
+    shared = cast(PhaseRun, None)
+    run_plan(phases(ran), shared, ledger, [], beside=False)
+    assert ran == ["first-lane", "scenarios", "second-lane"]
+    assert evidence(ledger) == ["first-lane", "scenarios", "second-lane"]
+
+
+def test_beside_the_scenarios_the_lane_phases_keep_their_order_and_are_judged_after_the_scenarios() -> None:
+    ran: list[str] = []
+    ledger = Ledger(load_catalogue())
+    shared = cast(Any, type("Shared", (), {"client": QuietClient()})())
+    run_plan(phases(ran), shared, ledger, [], beside=True)
+    assert ran.index("first-lane") < ran.index("second-lane")
+    assert evidence(ledger) == ["scenarios", "first-lane", "second-lane"]
+
+
+def test_the_plan_is_scenarios_then_the_aimed_then_the_generated_phases() -> None:
+    assert [(phase.name, phase.beside) for phase in PLAN] == [
+        ("scenarios", False),
+        ("aimed", True),
+        ("generated", True),
+    ]
