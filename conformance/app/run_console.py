@@ -1,29 +1,53 @@
-"""What the terminal shows when a run ends: one line per requirement, the counts, the run's figures, the diagnosis
-and the verdict; read from the finished report (report.model.Report) alone."""
+"""What the terminal shows when a run ends: the diagnosis, one line per judged requirement (the skipped ones on one
+line), the counts, the run's figures, a recap of what failed and where to look, and the verdict; read from the
+finished report (report.model.Report) alone."""
 
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 from conformance.app.console import Style, shorten_values
-from conformance.report.model import Report
+from conformance.report.model import Report, Requirement
+from conformance.reporters.html_text import anchor
 from conformance.support.terminal import one_line
 
+#: Up to this many skipped requirements are named on their line; more are only counted (the report lists them).
+SKIPPED_NAMED = 6
 STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "warning": "WARN", "skipped": "SKIP", "error": "ERR "}
 
 
+def requirement_line(item: Requirement) -> str:
+    """``ID LEVEL title``, and for a requirement that did not pass, why, with its first piece of evidence."""
+    line = f"{item['id']} {item['level']:<6} {one_line(item['title'])}"
+    if item["status"] != "passed":
+        line += f"  -- {one_line(item['reason'])}"
+        if item["evidence"]:
+            line += f": {one_line(item['evidence'][0].get('explanation', ''))}"
+    return shorten_values(line)
+
+
+def skipped_line(skipped: list[Requirement]) -> str:
+    """The skipped requirements on one line: how many, which, and each reason once with its count (a run against
+    an unreachable target would otherwise bury its one useful line among two dozen SKIP lines)."""
+    reasons = Counter(one_line(item["reason"]) for item in skipped)
+    why = "; ".join(f"{reason} ({count})" if count > 1 else reason for reason, count in reasons.most_common())
+    ids = ": " + ", ".join(item["id"] for item in skipped) if len(skipped) <= SKIPPED_NAMED else ""
+    return shorten_values(f"{len(skipped)} requirement(s) not exercised{ids} -- {why}")
+
+
 def print_summary(report: Report) -> None:
-    """One line per requirement (why, for those that did not pass), the counts table and the run's figures."""
+    """One line per requirement that was judged (why, for those that did not pass), the skipped ones on one line,
+    the counts table and the run's figures."""
     style = Style.for_stream(sys.stdout)
+    skipped = [item for item in report["requirements"] if item["status"] == "skipped"]
     for item in report["requirements"]:
-        line = f"{item['id']} {item['level']:<6} {one_line(item['title'])}"
-        if item["status"] != "passed":
-            line += f"  -- {one_line(item['reason'])}"
-            if item["evidence"]:
-                line += f": {one_line(item['evidence'][0].get('explanation', ''))}"
-        print(style.status(item["status"], STATUS_MARK[item["status"]]) + " " + shorten_values(line))
+        if item["status"] != "skipped":
+            print(style.status(item["status"], STATUS_MARK[item["status"]]) + " " + requirement_line(item))
+    if skipped:
+        print(style.status("skipped", STATUS_MARK["skipped"]) + " " + skipped_line(skipped))
     counts = report["counts"]
     stats = report["stats"]
     print()
@@ -40,6 +64,22 @@ def print_summary(report: Report) -> None:
     )
 
 
+def print_recap(report: Report, report_dir: Path) -> None:
+    """What needs looking at, last, as pytest ends with its short summary: every failed requirement, then every
+    warning, each with its first reason and where the report page shows its evidence."""
+    style = Style.for_stream(sys.stdout)
+    page = report_dir / "index.html"
+    for status, heading in (("failed", "failed"), ("error", "could not be judged"), ("warning", "warnings")):
+        items = [item for item in report["requirements"] if item["status"] == status]
+        if not items:
+            continue
+        print()
+        print(style.status(status, f"{heading} ({len(items)}):"))
+        for item in items:
+            print(f"  {requirement_line(item)}")
+            print(f"    see {page}#{anchor('req', item['id'])}")
+
+
 def print_run_end(report: Report, report_dir: Path, *, quiet: bool, warn: Callable[[str], str]) -> None:
     """Everything a run prints once its reports are written: the diagnosis, the summary (unless quiet), the error
     or the verdict's reason, the transport warning (styled by ``warn``), and the verdict line with the reports."""
@@ -47,10 +87,11 @@ def print_run_end(report: Report, report_dir: Path, *, quiet: bool, warn: Callab
         print(shorten_values(f"diagnosis: {one_line(message)}"))
     if not quiet:
         print_summary(report)
+    print_recap(report, report_dir)
     error, reason = report.get("error"), report.get("verdict_reason")
     if error:
         print(shorten_values(f"dcs-conformance run: {one_line(error)}"), file=sys.stderr)
-    elif reason:
+    elif reason and reason not in (report.get("diagnosis") or []):
         print(shorten_values(f"{report['verdict']}: {one_line(reason)}"))
     warning = (report.get("transport") or {}).get("warning")
     if warning:

@@ -39,6 +39,7 @@ from conformance.engine.plan import PLAN, Phase, PhaseRun
 from conformance.engine.progress import Watch
 from conformance.engine.stats import AimedStats, GeneratedStats
 from conformance.judging.diagnosis import diagnose
+from conformance.judging.fixture_health import RESTARTABLE_SUCCEEDS, FixtureHealth, leave_unjudged
 from conformance.judging.results import Exchange, Judgements, Ledger, Verdict, decide_verdict, unexercised_musts
 from conformance.judging.trace import Trace, role_function
 from conformance.report.model import FirstFailure, Observation, Requirement, RunStats
@@ -216,6 +217,8 @@ def judge(
         known = target.fixtures or Fixtures([], [])
         trace = Trace(role_function(known.restartable, known.not_restartable, client.guard.is_minted))
         ledger.watch(trace.see)
+        health = FixtureHealth(known.restartable, known.not_restartable, client.guard.is_minted)
+        ledger.watch(health.see)
         say(
             f"dcs-conformance {__version__}: judging {target.base_url} "
             f"(project {target.project_id}), seed {settings.seed}"
@@ -289,11 +292,20 @@ def judge(
         }
 
     requirements = ledger.requirement_results(strict=settings.strict)
-    diagnosis = diagnose(ledger.valid_answers, credentials_configured=target.credentials.configured)
+    diagnosis = diagnose(
+        ledger.valid_answers, credentials_configured=target.credentials.configured, fixtures_used_up=health.used_up()
+    )
+    if diagnosis.fixtures_unusable:
+        requirements = leave_unjudged(requirements, RESTARTABLE_SUCCEEDS, diagnosis.messages[0])
     verdict = (
         Verdict.ERROR
         if run_error
-        else decide_verdict(requirements, certify=settings.certify, setup_problem=diagnosis.setup_problem)
+        else decide_verdict(
+            requirements,
+            certify=settings.certify,
+            setup_problem=diagnosis.setup_problem,
+            fixtures_unusable=diagnosis.fixtures_unusable,
+        )
     )
     return RunResult(
         settings=settings,

@@ -1,4 +1,5 @@
-"""Diagnose before judging: when no well-formed request was ever accepted, say why before any verdict is read.
+"""Diagnose before judging: when no well-formed request was ever accepted, or the fixtures look used up, say why
+before any verdict is read.
 
 A run against an expired token, a wrong base URL or a stub that refuses everything exercises almost nothing; the
 requirement matrix alone would read as a list of skips. The diagnosis names the likely cause, the way schemathesis
@@ -16,12 +17,20 @@ class Diagnosis:
     messages: list[str] = field(default_factory=list)
     #: The target could not be used as configured (credentials, URL): nothing it answered can be judged fairly.
     setup_problem: bool = False
+    #: Every restartable fixture came back failed as unusable tasks do (judging/fixture_health.py): BR-REQ-014 is
+    #: left unjudged, and the run cannot be conformant.
+    fixtures_unusable: bool = False
 
 
-def diagnose(valid_answers: Counter[str], *, credentials_configured: bool) -> Diagnosis:
+def diagnose(
+    valid_answers: Counter[str], *, credentials_configured: bool, fixtures_used_up: str | None = None
+) -> Diagnosis:
     """``valid_answers`` counts how well-formed requests under the run's own credentials were answered, by status
-    (as text), "no answer" or "throttled"."""
+    (as text), "no answer" or "throttled"; ``fixtures_used_up`` says why the restartable fixtures look unusable
+    (FixtureHealth.used_up), if they do."""
     total = sum(valid_answers.values())
+    if valid_answers.get("200") and fixtures_used_up:
+        return Diagnosis([f"the fixtures cannot be judged: {fixtures_used_up}"], fixtures_unusable=True)
     if not total or valid_answers.get("200"):
         return Diagnosis()
     kinds = set(valid_answers)

@@ -361,13 +361,18 @@ def unexercised_musts(requirements: list[dict[str, Any]], *, certify: bool = Fal
 
 
 def decide_verdict(
-    requirements: list[dict[str, Any]], *, certify: bool = False, setup_problem: bool = False
+    requirements: list[dict[str, Any]],
+    *,
+    certify: bool = False,
+    setup_problem: bool = False,
+    fixtures_unusable: bool = False,
 ) -> Verdict:
     """A verdict never says more than was checked.
 
     MUST failures make a run non-conformant and SHOULD failures only warn; but a run that left unexercised a MUST
     requirement needing nothing from the user (any MUST, with ``certify``) is incomplete, and so is a run whose
-    diagnosis found the target unusable as configured (credentials rejected, wrong URL), whatever else it saw.
+    diagnosis found the target unusable as configured (credentials rejected, wrong URL), whatever else it saw, or
+    whose restartable fixtures all came back as unusable tasks do (unless something else failed).
     """
     statuses = {(item["level"], item["status"]) for item in requirements}
     if any(status == Status.ERROR for _, status in statuses):
@@ -376,6 +381,8 @@ def decide_verdict(
         return Verdict.INCOMPLETE
     if any(status == Status.FAILED for _, status in statuses):
         return Verdict.NON_CONFORMANT
+    if fixtures_unusable:
+        return Verdict.INCOMPLETE
     if unexercised_musts(requirements, certify=certify):
         return Verdict.INCOMPLETE
     if any(status == Status.WARNING for _, status in statuses):
