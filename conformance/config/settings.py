@@ -180,6 +180,10 @@ def check_base_url(base_url: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise SettingsError(f"--base-url is not a valid URL ({exc}): {shown!r}") from None
+    if "://" not in base_url:
+        raise SettingsError(
+            f"--base-url needs a scheme: got {shown!r}; did you mean 'https://{shown}' (or 'http://{shown}')?"
+        )
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"--base-url must be {example}, got {shown!r}")
     if not parts.hostname:
@@ -213,19 +217,25 @@ def secret_values(flags: Mapping[str, Any], env: Mapping[str, str] | None = None
     """Every credential the settings could hold (flags, environment, config file, userinfo of the base URL), for
     redacting the terminal before the settings are even resolved; never raises."""
     env = os.environ if env is None else env
-    names = ("auth_token", "ak", "sk", "readonly_token", "readonly_ak", "readonly_sk", "token", "base_url")
-    values = [flags.get(name) for name in names]
-    values += [env.get(variable) for variable in (*CREDENTIAL_ENV, ENV["base_url"])]
+    names = ("auth_token", "ak", "sk", "readonly_token", "readonly_ak", "readonly_sk", "token")
+    from_file: Mapping[str, Any] = {}
     if flags.get("config"):
         try:
             from_file = read_config_file(Path(flags["config"]))
         except SettingsError:
             from_file = {}
-        values += [from_file.get(name) for name in names]
+    values = [flags.get(name) for name in names] + [env.get(variable) for variable in CREDENTIAL_ENV]
+    values += [from_file.get(name) for name in names]
+    urls = [flags.get("base_url"), env.get(ENV["base_url"]), from_file.get("base_url")]
     found: list[str] = []
     for value in values:
         if isinstance(value, str) and value:
             found += userinfo_secrets(value) if "://" in value else [value, value.strip()]
+    for url in urls:
+        if isinstance(url, str) and url:
+            # Only a URL's userinfo is secret, with or without a scheme (a mistyped "user:pw@host" included): the
+            # rest is what the user typed, and an error message must be able to show it.
+            found += userinfo_secrets(url if "://" in url else f"//{url}")
     return found
 
 

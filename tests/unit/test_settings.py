@@ -45,7 +45,8 @@ def test_no_base_url_means_the_embedded_reference() -> None:
 @pytest.mark.parametrize(
     ("flags", "env", "fragment"),
     [
-        ({"base_url": "dcs.example.com"}, {}, "http(s) URL"),
+        ({"base_url": "dcs.example.com"}, {}, "needs a scheme"),
+        ({"base_url": "ftp://dcs.example.com"}, {}, "http(s) URL"),
         ({"base_url": "http://x.test"}, {}, "project ID"),
         ({"base_url": "http://x.test", "project_id": "a/b"}, {}, "without '/'"),
         ({"base_url": "http://x.test", "project_id": "p"}, {"CLOUD_SDK_AK": "only-ak"}, "both keys"),
