@@ -38,6 +38,7 @@ from conformance.config.settings import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIME
 from conformance.contract import ENDPOINT
 from conformance.engine.guard import IdGuard
 from conformance.engine.in_flight import InFlight
+from conformance.engine.setup_gate import SetupGate
 from conformance.judging.results import Exchange
 from conformance.support.redaction import Redactor, userinfo_secrets
 from conformance.wire import signing, tls
@@ -140,6 +141,7 @@ class TargetClient:
         ssl_context: ssl.SSLContext | None = None,
         trust_env: bool = True,
         max_in_flight: int | None = None,
+        setup_gate: SetupGate | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.project_id = project_id
@@ -162,6 +164,8 @@ class TargetClient:
         self._first_settled = threading.Event()
         #: Requests in flight at once, whichever phase sends them (--workers), fewer while the target throttles.
         self.in_flight = InFlight(max_in_flight) if max_in_flight else None
+        #: Stops the run after its first requests are all refused 401/403/404 (engine/setup_gate.py).
+        self.setup_gate = setup_gate
         #: The probes sent so far (see _confirm_stopped), until the run takes them to record on its own thread.
         self._probes: list[Exchange] = []
         self._probe_due = False
@@ -221,14 +225,41 @@ class TargetClient:
             first, self._first_claimed = not self._first_claimed, True
         if not first:
             self._first_settled.wait()
+        gate = self.setup_gate if auth is Auth.DEFAULT and project_id in (None, self.project_id) else None
         try:
-            return self._post(body, auth=auth, project_id=project_id, content_type=content_type, label=label)
+            if gate is not None:
+                gate.enter()
+            return self._post(body, auth=auth, project_id=project_id, content_type=content_type, label=label, gate=gate)
         finally:
             if first:
                 self._first_settled.set()
 
     def _post(
-        self, body: bytes | None, *, auth: Auth, project_id: str | None, content_type: str | None, label: str
+        self,
+        body: bytes | None,
+        *,
+        auth: Auth,
+        project_id: str | None,
+        content_type: str | None,
+        label: str,
+        gate: SetupGate | None,
+    ) -> Exchange:
+        try:
+            return self._send(body, auth=auth, project_id=project_id, content_type=content_type, label=label, gate=gate)
+        except BaseException:
+            if gate is not None:
+                gate.abandon()
+            raise
+
+    def _send(
+        self,
+        body: bytes | None,
+        *,
+        auth: Auth,
+        project_id: str | None,
+        content_type: str | None,
+        label: str,
+        gate: SetupGate | None,
     ) -> Exchange:
         if self._halt is not None:
             raise self._halt
@@ -295,6 +326,9 @@ class TargetClient:
             earlier_failure_judged=earlier_judged,
         )
         self._count(exchange)
+        if gate is not None and (rejected := gate.settle(exchange)) is not None:
+            with self._lock:  # the next request of any thread raises it; this answer is still judged
+                self._halt = self._halt or rejected
         if self._probe_due:
             self._confirm_stopped()
         return exchange
@@ -330,6 +364,8 @@ class TargetClient:
         with self._lock:
             self._halt = self._halt or Halted(why)
         self._first_settled.set()
+        if self.setup_gate is not None:
+            self.setup_gate.close()
 
     def take_probes(self) -> list[Exchange]:
         """The probes sent since the last call: the run records them where it judges, never on a sending thread."""

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from conformance.engine.phases.aimed_draw import drawing_ahead
 from conformance.engine.phases.scenarios import Fixtures
 from conformance.engine.plan import PLAN, Phase, PhaseRun
 from conformance.engine.progress import Watch
+from conformance.engine.setup_gate import SetupGate, SetupRejected
 from conformance.engine.stats import AimedStats, GeneratedStats
 from conformance.judging.diagnosis import diagnose
 from conformance.judging.fixture_health import RESTARTABLE_SUCCEEDS, FixtureHealth, leave_unjudged
@@ -156,6 +158,7 @@ def open_run(settings: RunSettings, open_target: TargetOpener) -> Iterator[OpenR
             # The embedded reference is on loopback in this very process: a proxy from the environment must not
             # carry its requests away.
             trust_env=not target.embedded,
+            setup_gate=SetupGate(),
         )
         with client:
             yield OpenRun(target, client, rng, transport)
@@ -206,6 +209,7 @@ def judge(
     run_error: str | None = None
     stop_reason: str | None = None
     interrupted: int | None = None
+    rejected: Counter[str] | None = None
     generated = GeneratedStats()
     aimed = AimedStats()
     with (
@@ -259,6 +263,10 @@ def judge(
         except TargetThrottling as exc:
             stop_reason = str(exc)
             say(f"stopping early: {exc}")
+        except SetupRejected as exc:
+            rejected = exc.answers
+            stop_reason = f"not exercised: the run stopped early, after {client.sent} requests: {exc}"
+            say(f"stopping early: {exc}; nothing more is sent until the setup is fixed")
         except BudgetExhausted as exc:
             stop_reason = f"not exercised: {exc}"
             say(f"stopping early: {exc}; requirements not yet exercised are skipped")
@@ -293,7 +301,10 @@ def judge(
 
     requirements = ledger.requirement_results(strict=settings.strict)
     diagnosis = diagnose(
-        ledger.valid_answers, credentials_configured=target.credentials.configured, fixtures_used_up=health.used_up()
+        ledger.valid_answers if rejected is None else rejected,
+        credentials_configured=target.credentials.configured,
+        fixtures_used_up=health.used_up(),
+        requests="well-formed requests" if rejected is None else "requests sent with the run's credentials",
     )
     if diagnosis.fixtures_unusable:
         requirements = leave_unjudged(requirements, RESTARTABLE_SUCCEEDS, diagnosis.messages[0])

@@ -23,18 +23,24 @@ class Diagnosis:
 
 
 def diagnose(
-    valid_answers: Counter[str], *, credentials_configured: bool, fixtures_used_up: str | None = None
+    valid_answers: Counter[str],
+    *,
+    credentials_configured: bool,
+    fixtures_used_up: str | None = None,
+    requests: str = "well-formed requests",
 ) -> Diagnosis:
     """``valid_answers`` counts how well-formed requests under the run's own credentials were answered, by status
-    (as text), "no answer" or "throttled"; ``fixtures_used_up`` says why the restartable fixtures look unusable
-    (FixtureHealth.used_up), if they do."""
+    (as text), "no answer" or "throttled" (``requests`` names what was counted, when a run stopped before sending a
+    well-formed one); ``fixtures_used_up`` says why the restartable fixtures look unusable (FixtureHealth.used_up),
+    if they do."""
     total = sum(valid_answers.values())
     if valid_answers.get("200") and fixtures_used_up:
         return Diagnosis([f"the fixtures cannot be judged: {fixtures_used_up}"], fixtures_unusable=True)
     if not total or valid_answers.get("200"):
         return Diagnosis()
     kinds = set(valid_answers)
-    every = f"every one of the {total} well-formed requests" if total > 1 else "the one well-formed request"
+    one = requests.removesuffix("s")
+    every = f"every one of the {total} {requests}" if total > 1 else f"the one {one}"
     if kinds <= {"401", "403"}:
         statuses = "/".join(sorted(kinds))
         if credentials_configured:
