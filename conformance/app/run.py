@@ -16,13 +16,13 @@ from typing import Any, Literal, cast
 from conformance import __version__
 from conformance.app.target import open_target
 from conformance.config.credentials import Credentials
-from conformance.config.settings import RunSettings, SettingsError
+from conformance.config.settings import RunSettings, SettingsError, run_options
 from conformance.contract import catalogue_sha256, spec_sha256
 from conformance.engine.progress import Watch
 from conformance.engine.runner import OpenRun, RunResult, exit_code, interruptible, judge
 from conformance.judging.results import count_statuses
 from conformance.report.certify import write_bundle
-from conformance.report.model import REPORT_FORMAT, Report
+from conformance.report.model import REPORT_FORMAT, Options, Report
 from conformance.report.sanitize import scrub
 from conformance.report.store import claim, default_report_dir, point_latest
 from conformance.reporters import html, json_report, junit
@@ -88,16 +88,7 @@ def build_report(result: RunResult, command: str) -> Report:
             "variants": list(settings.variants),
         },
         "transport": result.transport,
-        "options": {
-            "max_examples": settings.max_examples,
-            "rate_limit": settings.rate_limit,
-            "max_requests": settings.max_requests,
-            "timeout": settings.timeout,
-            "max_response_bytes": settings.max_response_bytes,
-            "workers": settings.workers,
-            "strict": settings.strict,
-            "certify": settings.certify,
-        },
+        "options": cast(Options, run_options(settings)),
         "command": command,
         "started_at": result.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": result.duration_s,
