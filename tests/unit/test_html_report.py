@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from conformance.judging.results import MAX_BODY_CHARS
+from conformance.report.store import load_report
 from conformance.reporters import html, json_report
 from conformance.reporters.batch_view import batch_view
 from conformance.reporters.curl import curl_command
@@ -240,7 +241,7 @@ def test_the_per_id_view_marks_the_dropped_id_as_missing(runs: dict[str, dict[st
 
 def test_the_page_is_rendered_from_report_json_alone(runs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
     json_report.write(runs["non-conformant"], tmp_path)
-    assert html.render(json_report.read(tmp_path)) == html.render(runs["non-conformant"])
+    assert html.render(load_report(tmp_path)) == html.render(runs["non-conformant"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
