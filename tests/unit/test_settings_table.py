@@ -16,7 +16,6 @@ from typing import Any, cast, get_type_hints
 
 import pytest
 
-from conformance.app.run import build_report
 from conformance.app.targets import plan, run_wide_flags, shared_keys, target_flags, target_keys
 from conformance.cli.main import build_parser
 from conformance.config import table
@@ -36,6 +35,7 @@ from conformance.judging.results import Verdict
 from conformance.pytest_plugin import given_options
 from conformance.pytest_plugin.options import dests, options
 from conformance.pytest_plugin.session import DcsSession
+from conformance.report.build import RunCounts, build_report
 from conformance.report.model import Options
 
 pytest_plugins = ("pytester",)
@@ -152,7 +152,7 @@ def bare_result(settings: RunSettings) -> RunResult:
         transport={},
         started_at=datetime(2024, 1, 1, tzinfo=UTC),
         duration_s=0.0,
-        stats=cast(Any, {}),
+        stats=RunCounts(0, 0, 0, 0, 0, {}, 0, {}, 0, None),
         requirements=[],
         observations=[],
         trace={},
