@@ -80,7 +80,7 @@ def ledger_status(results: Sequence[Finding | Seen], requirement: str) -> str:
     """The status a run holding only ``results`` reports for ``requirement``."""
     ledger = Ledger(load_catalogue())
     ledger.record(list(results))
-    return next(item["status"] for item in ledger.requirement_results() if item["id"] == requirement)
+    return next(str(item.status) for item in ledger.requirement_results() if item.id == requirement)
 
 
 def clean_env(*dropped: str, **extra: str) -> dict[str, str]:

@@ -33,63 +33,55 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from conformance.config.settings import ENV, FILE_KEYS, TYPE_NAMES, RunSettings, SettingsError, load_toml, resolve
+from conformance.config import table
+from conformance.config.settings import TYPE_NAMES, RunSettings, SettingsError, load_toml, resolve
 from conformance.reporters import overview
 
-#: Credentials are named by an environment variable, never written in the file: key -> the setting it fills.
-CREDENTIAL_ENV_KEYS = {
-    "auth_token_env": "auth_token",
-    "ak_env": "ak",
-    "sk_env": "sk",
-    "readonly_token_env": "readonly_token",
-    "readonly_ak_env": "readonly_ak",
-    "readonly_sk_env": "readonly_sk",
-}
-INLINE_CREDENTIALS = frozenset(CREDENTIAL_ENV_KEYS.values())
-#: What the shared section may hold: any run setting but inline credentials, and credential variable names.
-SHARED_KEYS: dict[str, type] = {
-    **{key: kind for key, kind in FILE_KEYS.items() if key not in INLINE_CREDENTIALS},
-    **dict.fromkeys(CREDENTIAL_ENV_KEYS, str),
-}
-#: What a target may hold: the same (but the run's report directory), its name, faults and variants.
-TARGET_KEYS: dict[str, type] = {
-    **{key: kind for key, kind in SHARED_KEYS.items() if key != "report_dir"},
-    "name": str,
-    "fault": list,
-    "variant": list,
-}
-#: Command-line flags that name one target: a targets file names its own.
-TARGET_FLAGS = (
-    "base_url",
-    "project_id",
-    "fixtures",
-    "auth_token",
-    "readonly_token",
-    "readonly_ak",
-    "readonly_sk",
-    "fault",
-    "variant",
-    "embedded_restartable",
-    "embedded_not_restartable",
-)
-#: Command-line flags that apply to every target (and beat the file).
-RUN_WIDE_FLAGS = (
-    "seed",
-    "max_examples",
-    "rate_limit",
-    "max_requests",
-    "timeout",
-    "max_response_bytes",
-    "strict",
-    "certify",
-    "workers",
-    "ca_bundle",
-    "insecure",
-    "client_cert",
-    "client_key",
-)
-#: The environment a single run trusts (a CA bundle, the system's certificate store): every target trusts it too.
-TRUST_ENV = (ENV["ca_bundle"], "SSL_CERT_FILE", "SSL_CERT_DIR")
+#: The shared section's and the targets' own keys that are not settings: a credential by the name of the
+#: environment variable that holds it (``auth_token_env``: the setting ``auth_token``), never inline.
+CREDENTIAL_SUFFIX = "_env"
+#: The certificate store a single run trusts beside DCS_CA_BUNDLE (trust_env).
+TRUST = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def credential_env_keys() -> dict[str, str]:
+    """Credentials are named by an environment variable, never written in the file: key -> the setting it fills."""
+    return {setting.name + CREDENTIAL_SUFFIX: setting.name for setting in table.secrets()}
+
+
+def shared_keys() -> dict[str, type]:
+    """What the shared section may hold: any run setting but inline credentials, and credential variable names."""
+    return {
+        **{setting.name: setting.kind for setting in table.SETTINGS if setting.toml and not setting.secret},
+        **dict.fromkeys(credential_env_keys(), str),
+    }
+
+
+def target_keys() -> dict[str, type]:
+    """What a target may hold: the same (but the run's report directory), its name, and the repeatable settings
+    (faults and variants) as lists of names."""
+    return {
+        **{key: kind for key, kind in shared_keys().items() if key != "report_dir"},
+        "name": str,
+        **{setting.name: list for setting in table.SETTINGS if setting.kind is list},
+    }
+
+
+def target_flags() -> tuple[str, ...]:
+    """Command-line flags that name one target: a targets file names its own."""
+    return tuple(setting.name for setting in table.flagged() if setting.per_target)
+
+
+def run_wide_flags() -> tuple[str, ...]:
+    """Command-line flags that apply to every target (and beat the file); the report directory is the run's."""
+    return tuple(setting.name for setting in table.flagged() if not setting.per_target and setting.name != "report_dir")
+
+
+def trust_env() -> tuple[str, ...]:
+    """The environment a single run trusts (a CA bundle, the system's certificate store): every target trusts it too."""
+    return (table.environment()["ca_bundle"], *TRUST)
+
+
 DEFAULT_MAX_JOBS = 4
 
 
@@ -110,10 +102,11 @@ def lists_targets(path: Path) -> bool:
     return "targets" in raw or (isinstance(section, dict) and "targets" in section)
 
 
-def _check_types(where: str, table: Mapping[str, Any], allowed: Mapping[str, type]) -> dict[str, Any]:
+def _check_types(where: str, values: Mapping[str, Any], allowed: Mapping[str, type]) -> dict[str, Any]:
     checked = {}
-    for key, value in table.items():
-        if key in INLINE_CREDENTIALS:
+    inline = {setting.name for setting in table.secrets()}
+    for key, value in values.items():
+        if key in inline:
             raise SettingsError(
                 f"{where}: credentials are never written in the file: name the environment variable that holds "
                 f'{key!r} instead, e.g. {key}_env = "DCS_{key.upper()}_STAGING"'
@@ -139,18 +132,18 @@ def read_targets_file(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]
     if not isinstance(section, dict):
         raise SettingsError(f"config file {path}: [dcs-conformance] must be a table")
     tables = raw.get("targets", section.get("targets"))
-    if not isinstance(tables, list) or not tables or not all(isinstance(table, dict) for table in tables):
+    if not isinstance(tables, list) or not tables or not all(isinstance(entry, dict) for entry in tables):
         raise SettingsError(f"config file {path}: [[targets]] must list at least one target table")
     shared = {key: value for key, value in section.items() if key not in ("targets", "dcs-conformance")}
-    shared = _check_types(f"config file {path}", shared, SHARED_KEYS)
+    shared = _check_types(f"config file {path}", shared, shared_keys())
     targets = []
     names: set[str] = set()
-    for number, table in enumerate(tables, start=1):
-        name = table.get("name")
+    for number, entry in enumerate(tables, start=1):
+        name = entry.get("name")
         where = (
             f"config file {path}: target {name!r}" if isinstance(name, str) else f"config file {path}: target #{number}"
         )
-        checked = _check_types(where, table, TARGET_KEYS)
+        checked = _check_types(where, entry, target_keys())
         reserved = (overview.SUMMARY_FILE, overview.INDEX_FILE)
         if not isinstance(name, str) or not overview.NAME.fullmatch(name) or name in reserved:
             raise SettingsError(
@@ -171,32 +164,34 @@ def plan(path: Path, flags: Mapping[str, Any], env: Mapping[str, str], run_dir: 
     from conformance.config.reproducer import reproducer
     from conformance.reference.embedded import check_deviations
 
-    given = [f"--{key.replace('_', '-')}" for key in TARGET_FLAGS if flags.get(key)]
+    given = [f"--{key.replace('_', '-')}" for key in target_flags() if flags.get(key)]
     if given:
         raise SettingsError(f"{', '.join(given)} name one target; {path} lists its targets: set them there")
     shared, tables = read_targets_file(path)
     planned = []
-    for table in tables:
-        merged = {**{key: value for key, value in shared.items() if key != "report_dir"}, **table}
+    keys, variables = table.file_keys(), table.environment()
+    for entry in tables:
+        merged = {**{key: value for key, value in shared.items() if key != "report_dir"}, **entry}
         name = merged.pop("name")
         where = f"config file {path}: target {name!r}"
-        resolved_flags: dict[str, Any] = {key: value for key, value in merged.items() if key in FILE_KEYS}
-        resolved_env: dict[str, str] = {variable: env[variable] for variable in TRUST_ENV if env.get(variable)}
-        for key, setting in CREDENTIAL_ENV_KEYS.items():
+        resolved_flags: dict[str, Any] = {key: value for key, value in merged.items() if key in keys}
+        resolved_env: dict[str, str] = {variable: env[variable] for variable in trust_env() if env.get(variable)}
+        for key, setting in credential_env_keys().items():
             variable = merged.get(key)
             if variable is None:
                 continue
             value = env.get(variable)
             if not value:
                 raise SettingsError(f"{where}: {key} names the environment variable {variable}, which is not set")
-            if setting in ENV:
-                resolved_env[ENV[setting]] = value
+            if setting in variables:
+                resolved_env[variables[setting]] = value
             else:
                 resolved_flags[setting] = value
-        resolved_flags.update({key: flags[key] for key in RUN_WIDE_FLAGS if flags.get(key) is not None})
+        resolved_flags.update({key: flags[key] for key in run_wide_flags() if flags.get(key) is not None})
         resolved_flags.update(
-            fault=merged.get("fault"), variant=merged.get("variant"), report_dir=str(run_dir / name), config=None
+            {setting.name: merged.get(setting.name) for setting in table.SETTINGS if setting.kind is list}
         )
+        resolved_flags.update(report_dir=str(run_dir / name), config=None)
         try:
             settings = resolve(resolved_flags, resolved_env, check_deviations=check_deviations)
         except SettingsError as exc:

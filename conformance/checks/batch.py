@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence, Set
 from typing import Any
 
 from conformance.checks.rules import Rule, covers
-from conformance.judging.results import NOT_JSON, Exchange, Finding, Seen
+from conformance.judging.results import NOT_JSON, Detail, Exchange, Finding, Seen
 
 RESULTS = ("success", "failed")
 DOCUMENTED_ITEM_FIELDS = frozenset({"result", "task_id", "error_code", "error_msg"})
@@ -274,7 +274,7 @@ def check_same_outcomes(first: Exchange, second: Exchange, task_ids: Collection[
     return [SAME_OUTCOMES.held()]
 
 
-def _outcome(expected: str, got: Set[str]) -> dict[str, str]:
+def _outcome(expected: str, got: Set[str]) -> Detail:
     """The detail of a per-item outcome: what the fixtures promised and what came back."""
     return {"expected": expected, "actual": _shown(got)}
 

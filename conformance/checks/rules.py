@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar, Unpack
 
-from conformance.judging.results import Finding
+from conformance.judging.results import Detail, Finding
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -32,12 +32,12 @@ class Rule:
     def held(self) -> Finding:
         return self._held
 
-    def violated(self, message: str, **detail: Any) -> Finding:
+    def violated(self, message: str, **detail: Unpack[Detail]) -> Finding:
         """``detail`` is the structured part of the message (missing, foreign, repeated IDs; expected and actual
         outcome), for views that would otherwise re-derive it."""
         return Finding(self.requirement, False, message, detail)
 
-    def judged(self, ok: bool, message: str = "", **detail: Any) -> Finding:
+    def judged(self, ok: bool, message: str = "", **detail: Unpack[Detail]) -> Finding:
         """Held when ``ok``, else violated with ``message`` and ``detail`` (which are ignored when it held)."""
         return self.held() if ok else self.violated(message, **detail)
 

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import NoReturn
 
+from conformance.config import table
 from conformance.contract import ENDPOINT
 from conformance.report.compare import FAIL_ON
 
@@ -132,68 +133,12 @@ def add_run_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argpa
             "Exit codes: 0 conformant, 1 non-conformant, 2 usage error, 3 run not completed, 4 incomplete (--certify)."
         ),
     )
-    run.add_argument("--base-url", help="the target's base URL, e.g. https://dcs.example.com (env DCS_BASE_URL)")
-    run.add_argument("--project-id", help="project ID in the request path (env DCS_PROJECT_ID)")
-    run.add_argument("--fixtures", metavar="FILE", help='known tasks: {"restartable": [...], "not_restartable": [...]}')
-    run.add_argument("--auth-token", help="IAM token sent as X-Auth-Token (env DCS_AUTH_TOKEN); AK/SK: CLOUD_SDK_AK/SK")
-    run.add_argument("--readonly-token", help="a token lacking dcs:migrationTask:modify, to check the 403")
-    run.add_argument("--readonly-ak", help="an access key lacking dcs:migrationTask:modify, to check the 403")
-    run.add_argument("--readonly-sk", help="the secret key of --readonly-ak")
-    run.add_argument("--report-dir", metavar="DIR", help="where reports go (default: reports/<UTC timestamp>/)")
-    run.add_argument("--seed", type=int, help="seed that reproduces the generated cases (default: random)")
-    run.add_argument(
-        "--max-examples", type=int, help="examples per generation mode in the fuzzing phase (default: 100)"
-    )
-    run.add_argument("--rate-limit", type=float, metavar="N", help="at most N requests per second")
-    run.add_argument("--max-requests", type=int, metavar="N", help="send at most N requests in the whole run")
-    run.add_argument(
-        "--timeout", type=float, metavar="S", help="seconds each response may take, body included (default: 30)"
-    )
-    run.add_argument(
-        "--max-response-bytes",
-        type=int,
-        metavar="N",
-        help="largest response body read, after decompression (default: 8388608, 8 MiB)",
-    )
-    run.add_argument(
-        "--workers",
-        type=int,
-        metavar="N",
-        help="requests in flight at once, at most (default: 16 for --base-url, halved while the target throttles; "
-        "1 embedded)",
-    )
-    run.add_argument(
-        "--embedded-restartable",
-        type=int,
-        metavar="N",
-        help="embedded run only: restartable tasks the reference seeds (default: 100)",
-    )
-    run.add_argument(
-        "--embedded-not-restartable",
-        type=int,
-        metavar="N",
-        help="embedded run only: non-restartable tasks the reference seeds (default: 48, 4 of each kind)",
-    )
+    add_settings(run)
+    # The command's own options, not settings: where settings come from (--config), how the run is shown (--quiet,
+    # --summary-md), how many targets of a --config file are judged at once (--jobs). No environment variable, no
+    # config-file key, not in the reproducing command nor in report.json.
     run.add_argument(
         "--config", metavar="FILE", help="TOML file with the same settings; flags beat env, env beats file"
-    )
-    run.add_argument(
-        "--ca-bundle",
-        metavar="FILE",
-        help="PEM file of the CAs that sign the target's certificate (env DCS_CA_BUNDLE; SSL_CERT_FILE also works)",
-    )
-    run.add_argument(
-        "--insecure", action="store_true", default=None, help="do not verify the target's certificate (never certifies)"
-    )
-    run.add_argument("--client-cert", metavar="FILE", help="PEM client certificate for mutual TLS")
-    run.add_argument("--client-key", metavar="FILE", help="the private key of --client-cert (default: inside it)")
-    run.add_argument("--strict", action="store_true", default=None, help="SHOULD violations fail the run")
-    run.add_argument("--certify", action="store_true", default=None, help="any MUST left unexercised: incomplete (4)")
-    run.add_argument(
-        "--fault", action="append", metavar="NAME", help="embedded run only: judge the reference with this fault on"
-    )
-    run.add_argument(
-        "--variant", action="append", metavar="NAME", help="embedded run only: judge the reference with this variant"
     )
     run.add_argument("--quiet", action="store_true", help="print only the verdict line")
     run.add_argument(
@@ -206,6 +151,12 @@ def add_run_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argpa
         "--summary-md", metavar="FILE", help="also write the markdown summary to FILE (as to $GITHUB_STEP_SUMMARY)"
     )
     return run
+
+
+def add_settings(parser: argparse.ArgumentParser) -> None:
+    """A flag for every run setting of the table (conformance.config.table), in its order; None when not given."""
+    for setting in table.flagged():
+        parser.add_argument(setting.flag_name, help=setting.cli_help, **setting.arguments)
 
 
 def add_report_parsers(

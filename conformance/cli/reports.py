@@ -11,13 +11,13 @@ from conformance.cli.args import UsageError
 from conformance.report.model import Report
 
 
-def _load_report(directory: Path) -> Report:
-    """The directory's report.json, checked to be a dcs-conformance report; a usage error otherwise."""
-    from conformance.report.store import load_report
+def _load_report(path: Path, *, or_file: bool = False, loosely: bool = False) -> Report:
+    """The report in ``path`` as report.store.load_report reads it; a usage error otherwise."""
+    from conformance.report.store import ReportError, load_report
 
     try:
-        return load_report(directory)
-    except ValueError as exc:
+        return load_report(path, or_file=or_file, loosely=loosely)
+    except ReportError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -51,13 +51,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from conformance.report.compare import CompareInputError, compare, load_report, should_fail
+    from conformance.report.compare import compare, should_fail
+    from conformance.report.store import report_file
     from conformance.reporters import compare_html, compare_json, compare_text
 
-    try:
-        (base, base_file), (candidate, candidate_file) = load_report(args.base), load_report(args.candidate)
-    except CompareInputError as exc:
-        raise UsageError(str(exc)) from None
+    # Reports of other runs, perhaps of another suite version: read by their keys.
+    base = _load_report(args.base, or_file=True, loosely=True)
+    candidate = _load_report(args.candidate, or_file=True, loosely=True)
+    base_file, candidate_file = report_file(args.base), report_file(args.candidate)
     try:
         comparison = compare(base, candidate, base_name=str(base_file), candidate_name=str(candidate_file))
     except (KeyError, TypeError, AttributeError) as exc:  # a hand-edited report that passed the shape check

@@ -20,12 +20,13 @@ if TYPE_CHECKING:
 
 
 def auth_policy_from_args(args: argparse.Namespace) -> AuthPolicy:
-    from conformance.config.settings import ENV
+    from conformance.config import table
     from conformance.reference.auth import AuthMode, AuthPolicy
 
-    token = args.token or os.environ.get(ENV["auth_token"])
-    ak = args.ak or os.environ.get(ENV["ak"])
-    sk = args.sk or os.environ.get(ENV["sk"])
+    env = table.environment()
+    token = args.token or os.environ.get(env["auth_token"])
+    ak = args.ak or os.environ.get(env["ak"])
+    sk = args.sk or os.environ.get(env["sk"])
     if bool(ak) != bool(sk):
         raise UsageError(
             "an access key needs its secret key: give both --ak and --sk (or CLOUD_SDK_AK and CLOUD_SDK_SK)"

@@ -36,6 +36,7 @@ def add_summarize_parser(commands: argparse._SubParsersAction[OneLineParser]) ->
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     from conformance.cli.args import UsageError
+    from conformance.report.store import REPORT_FILE
     from conformance.reporters.ci_summary import overview_markdown, publish, report_annotations
 
     out = args.out or Path("reports") / f"overview-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
@@ -43,7 +44,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         reports = overview.read_report_dirs(args.directories)
     except overview.OverviewError as exc:
         raise UsageError(str(exc)) from None
-    if (out / overview.REPORT_FILE).exists() or any(out.resolve() == t.directory.resolve() for t in reports):
+    if (out / REPORT_FILE).exists() or any(out.resolve() == t.directory.resolve() for t in reports):
         raise UsageError(f"{out} is a report directory: give --out a directory of its own for the overview")
     summary = overview.build(reports, out)
     try:

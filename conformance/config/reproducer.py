@@ -1,60 +1,55 @@
-"""The command line that reproduces a run: every setting that shaped it, and no secret.
+"""The command line that reproduces a run: every setting that shaped it (the table's ``shapes_run``), and no secret.
 
 Beside the settings it is derived from, so that the CLI, the many-targets mode and the pytest plugin print the same
-command.
+command. Every value is quoted for a POSIX shell (a project ID ``p1;id`` cannot end the command); a credential is
+written as a reference to its environment variable, ``--auth-token "$DCS_AUTH_TOKEN"``, which the reader's shell
+expands; userinfo in the base URL is masked before quoting, so that the quotes cannot split it from its redaction.
 """
 
 from __future__ import annotations
 
-from conformance.config.settings import (
-    DEFAULT_EMBEDDED_RESTARTABLE,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT_S,
-    RunSettings,
-)
+import shlex
+from urllib.parse import urlsplit
+
+from conformance.config import table
+from conformance.config.settings import RunSettings
+from conformance.support.redaction import USERINFO_MASK
 
 
 def reproducer(settings: RunSettings) -> str:
-    """The command that reproduces this run, without any secret."""
-    parts = ["dcs-conformance", "run"]
-    for flag, value in (
-        ("--base-url", settings.base_url),
-        ("--project-id", settings.project_id if settings.base_url else None),
-        ("--fixtures", settings.fixtures),
-        ("--seed", settings.seed),
-        ("--max-examples", settings.max_examples),
-        ("--rate-limit", settings.rate_limit),
-        ("--max-requests", settings.max_requests),
-        ("--timeout", settings.timeout if settings.timeout != DEFAULT_TIMEOUT_S else None),
-        (
-            "--max-response-bytes",
-            settings.max_response_bytes if settings.max_response_bytes != DEFAULT_MAX_RESPONSE_BYTES else None,
-        ),
-        (
-            "--embedded-restartable",
-            settings.embedded_restartable if settings.embedded_restartable != DEFAULT_EMBEDDED_RESTARTABLE else None,
-        ),
-        ("--embedded-not-restartable", settings.embedded_not_restartable),
-        ("--workers", settings.workers),
-        ("--ca-bundle", settings.tls.ca_bundle),
-        ("--client-cert", settings.tls.client_cert),
-        ("--client-key", settings.tls.client_key),
-    ):
-        if value is not None:
-            parts += [flag, str(value)]
-    parts += [
-        flag
-        for flag, on in (
-            ("--strict", settings.strict),
-            ("--certify", settings.certify),
-            ("--insecure", settings.tls.insecure),
-        )
-        if on
-    ]
-    for fault in settings.faults:
-        parts += ["--fault", fault]
-    for variant in settings.variants:
-        parts += ["--variant", variant]
-    if settings.credentials.token:
-        parts += ["--auth-token", "$DCS_AUTH_TOKEN"]
-    return " ".join(parts)
+    """The command that reproduces this run, without any secret: the flags that take a value (those at their
+    default left out, but for ``pinned`` ones), then the switches, the repeatable flags, and the credentials."""
+    values: list[str] = []
+    switches: list[str] = []
+    repeated: list[str] = []
+    credentials: list[str] = []
+    for setting in table.SETTINGS:
+        if not (setting.shapes_run and setting.flag):
+            continue
+        if setting.name == "project_id" and settings.embedded:
+            continue  # the embedded reference's own project: a rerun without --base-url gets it again
+        value = settings.value(setting.name)
+        if setting.secret:
+            if value:
+                credentials += [setting.flag_name, f'"${setting.env}"']
+        elif setting.kind is bool:
+            if value:
+                switches.append(setting.flag_name)
+        elif setting.kind is list:
+            for item in value:
+                repeated += [setting.flag_name, shlex.quote(str(item))]
+        elif value is not None and (setting.pinned or value != setting.default):
+            values += [setting.flag_name, shlex.quote(without_userinfo(str(value)))]
+    return " ".join(["dcs-conformance", "run", *values, *switches, *repeated, *credentials])
+
+
+def without_userinfo(value: str) -> str:
+    """A URL with its userinfo masked, whatever characters it holds (``http://***@host``); any other value as it is."""
+    if "://" not in value:
+        return value
+    try:
+        netloc = urlsplit(value).netloc
+    except ValueError:
+        return value
+    _, at, host = netloc.rpartition("@")
+    return value.replace(netloc, f"{USERINFO_MASK}@{host}", 1) if at else value

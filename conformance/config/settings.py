@@ -1,6 +1,7 @@
 """Run settings from three places, in order of precedence: command-line flags, environment variables, a TOML file.
 
-Every value is validated here, so the engine never meets a bad setting and the user gets one clear line.
+Every value is validated here, so the engine never meets a bad setting and the user gets one clear line. What each
+setting is (its type, range, variable, key, default) is declared in table.py; what involves two settings is code here.
 """
 
 from __future__ import annotations
@@ -17,76 +18,22 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from conformance.config import fixtures_file
+from conformance.config import fixtures_file, table
 from conformance.config.credentials import Credentials
 from conformance.config.credentials_check import CredentialError, check_credentials
+from conformance.config.table import DEFAULT_EMBEDDED_RESTARTABLE, Setting
+from conformance.config.table import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
+from conformance.config.table import DEFAULT_TIMEOUT_S as DEFAULT_TIMEOUT_S
 from conformance.support.redaction import mask_userinfo, userinfo_secrets
 from conformance.wire.tls import TlsOptions, options_from
 
-ENV = {
-    "base_url": "DCS_BASE_URL",
-    "project_id": "DCS_PROJECT_ID",
-    "auth_token": "DCS_AUTH_TOKEN",
-    "ak": "CLOUD_SDK_AK",
-    "sk": "CLOUD_SDK_SK",
-    "ca_bundle": "DCS_CA_BUNDLE",
-}
-#: The environment variables that hold credentials (the others in ENV name things: a URL, a project, a file).
-CREDENTIAL_ENV = (ENV["auth_token"], ENV["ak"], ENV["sk"])
-FILE_KEYS = {
-    "base_url": str,
-    "project_id": str,
-    "fixtures": str,
-    "auth_token": str,
-    "ak": str,
-    "sk": str,
-    "readonly_token": str,
-    "readonly_ak": str,
-    "readonly_sk": str,
-    "report_dir": str,
-    "seed": int,
-    "max_examples": int,
-    "rate_limit": float,
-    "max_requests": int,
-    "timeout": float,
-    "max_response_bytes": int,
-    "workers": int,
-    "embedded_restartable": int,
-    "embedded_not_restartable": int,
-    "strict": bool,
-    "certify": bool,
-    "ca_bundle": str,
-    "insecure": bool,
-    "client_cert": str,
-    "client_key": str,
-}
 TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
-DEFAULT_MAX_EXAMPLES = 100
-#: The client's limits when none is given: seconds per response (body included), and the largest body read.
-DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
-#: Restartable tasks the embedded reference seeds, as `serve` does by default.
-DEFAULT_EMBEDDED_RESTARTABLE = 100
-#: Below one request per 1000 s a run would outlast any CI job; above a day per response, a timeout is a typo.
-MIN_RATE_LIMIT = 0.001
-MAX_TIMEOUT = 86400.0
-#: How each credential is named in messages (its value never is); keys may hold no whitespace at all.
-CREDENTIAL_NAMES = {
-    "auth_token": "the token (--auth-token or DCS_AUTH_TOKEN)",
-    "ak": "the access key (CLOUD_SDK_AK)",
-    "sk": "the secret key (CLOUD_SDK_SK)",
-    "readonly_token": "the read-only token (--readonly-token)",
-    "readonly_ak": "the read-only access key (--readonly-ak)",
-    "readonly_sk": "the read-only secret key (--readonly-sk)",
-}
-KEY_CREDENTIALS = frozenset(CREDENTIAL_NAMES[key] for key in ("ak", "sk", "readonly_ak", "readonly_sk"))
 EMBEDDED_PROJECT_ID = "0605767a3300d5762fb7c0186d8c1f5b"
 #: A remote target's round trip is hidden by requests in flight: a default run is about 280 requests, so at a 100 ms
 #: round trip 16 at once bring it to about 4 s (4 at once: 7 s of waiting alone). The client halves the number while
 #: the target throttles (engine.in_flight). The embedded reference shares this process (and its interpreter lock),
 #: so more workers would only queue there.
 DEFAULT_REMOTE_WORKERS = 16
-MAX_WORKERS = 32
 
 
 class SettingsError(ValueError):
@@ -117,10 +64,31 @@ class RunSettings:
     workers: int = 1
     #: TLS towards an https target: the CA bundle, --insecure, the client certificate (see conformance.wire.tls).
     tls: TlsOptions = field(default_factory=TlsOptions)
+    #: Every setting of the table that has no field above, by name, as resolved (its default when not given).
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def embedded(self) -> bool:
         return self.base_url is None
+
+    def value(self, name: str) -> Any:
+        """The resolved value of the table's setting ``name``: the field that holds it, or ``extra``."""
+        setting = table.get(name)
+        path = (setting.attr or name).split(".")
+        if path[0] not in _FIELDS:
+            return self.extra.get(name, setting.default)
+        value: Any = self
+        for part in path:
+            value = getattr(value, part)
+        return value
+
+
+_FIELDS = frozenset(RunSettings.__dataclass_fields__)
+
+
+def run_options(settings: RunSettings) -> dict[str, Any]:
+    """report.json's ``options``: the settings the table marks ``reported``, in its order."""
+    return {setting.name: settings.value(setting.name) for setting in table.SETTINGS if setting.reported}
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -143,7 +111,7 @@ def load_toml(path: Path) -> dict[str, Any]:
 def read_config_file(path: Path) -> dict[str, Any]:
     """The settings of a TOML file: top level, or the [dcs-conformance] table (other tables are other tools')."""
     raw = load_toml(path)
-    table: dict[str, Any]
+    settings: dict[str, Any]
     if "dcs-conformance" in raw:
         nested = raw["dcs-conformance"]
         if not isinstance(nested, dict):
@@ -154,19 +122,21 @@ def read_config_file(path: Path) -> dict[str, Any]:
                 f"config file {path}: {beside[0]!r} is outside the [dcs-conformance] table; "
                 "put every setting in the table (or none: then the whole file is read)"
             )
-        table = nested
+        settings = nested
     else:
-        table = raw
-    for key, value in table.items():
-        expected = FILE_KEYS.get(key)
+        settings = raw
+    keys = table.file_keys()
+    secret = {setting.name for setting in table.secrets()}
+    for key, value in settings.items():
+        expected = keys.get(key)
         if expected is None:
-            raise SettingsError(f"config file {path}: unknown setting {key!r} (known: {', '.join(FILE_KEYS)})")
+            raise SettingsError(f"config file {path}: unknown setting {key!r} (known: {', '.join(keys)})")
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            shown = f"a value of type {type(value).__name__}" if key in CREDENTIAL_NAMES else repr(value)
+            shown = f"a value of type {type(value).__name__}" if key in secret else repr(value)
             raise SettingsError(f"config file {path}: {key!r} must be {TYPE_NAMES[expected]}, got {shown}")
-    return table
+    return settings
 
 
 def check_base_url(base_url: str) -> str:
@@ -199,34 +169,59 @@ def check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def check_number(name: str, value: float | int | None, minimum: float, maximum: float = math.inf) -> None:
-    """Numbers must be finite and in range: NaN would silently switch a limit off, inf would overflow a timer."""
-    if value is None:
+def check_range(setting: Setting, value: float | int | None) -> None:
+    """A number must be finite and in its setting's range: NaN would silently switch a limit off, inf would
+    overflow a timer. The message names the flag."""
+    if value is None or (setting.minimum is None and setting.maximum is None):
         return
+    name = setting.flag_name
     if not math.isfinite(value):
         raise SettingsError(f"{name} must be a finite number, got {value}")
-    if minimum == 0 and value <= 0:
-        raise SettingsError(f"{name} must be positive, got {value}")
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum:g}, got {value:g}")
-    if value > maximum:
+    minimum, maximum = setting.minimum, setting.maximum
+    if minimum is not None:
+        if minimum == 0 and setting.exclusive and value <= 0:
+            raise SettingsError(f"{name} must be positive, got {value}")
+        if minimum == 0 and value < 0:
+            raise SettingsError(f"{name} must not be negative, got {value}")
+        if value < minimum or (setting.exclusive and value == minimum):
+            raise SettingsError(
+                f"{name} must be {'more than' if setting.exclusive else 'at least'} {minimum:g}, got {value:g}"
+            )
+    if maximum is not None and value > maximum:
         raise SettingsError(f"{name} must be at most {maximum:g}, got {value:g}")
+
+
+def from_environment(setting: Setting, env: Mapping[str, str]) -> Any:
+    """The setting's value from its environment variable, parsed as its type (None: unset or empty)."""
+    text = env.get(setting.env) if setting.env else None
+    if not text:
+        return None
+    if setting.kind is str:
+        return text
+    try:
+        if setting.kind is bool:
+            return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[text.lower()]
+        return setting.kind(text)
+    except (KeyError, ValueError):
+        shown = "a value that is not shown" if setting.secret else repr(text)
+        raise SettingsError(f"{setting.env} must be {TYPE_NAMES[setting.kind]}, got {shown}") from None
 
 
 def secret_values(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> list[str]:
     """Every credential the settings could hold (flags, environment, config file, userinfo of the base URL), for
     redacting the terminal before the settings are even resolved; never raises."""
     env = os.environ if env is None else env
-    names = ("auth_token", "ak", "sk", "readonly_token", "readonly_ak", "readonly_sk", "token")
+    # "token" is serve's flag for the token it accepts.
+    names = (*(setting.name for setting in table.secrets()), "token")
     from_file: Mapping[str, Any] = {}
     if flags.get("config"):
         try:
             from_file = read_config_file(Path(flags["config"]))
         except SettingsError:
             from_file = {}
-    values = [flags.get(name) for name in names] + [env.get(variable) for variable in CREDENTIAL_ENV]
+    values = [flags.get(name) for name in names] + [env.get(variable) for variable in table.credential_variables()]
     values += [from_file.get(name) for name in names]
-    urls = [flags.get("base_url"), env.get(ENV["base_url"]), from_file.get("base_url")]
+    urls = [flags.get("base_url"), env.get(table.get("base_url").env or ""), from_file.get("base_url")]
     found: list[str] = []
     for value in values:
         if isinstance(value, str) and value:
@@ -255,8 +250,9 @@ def resolve(
     def pick(key: str) -> Any:
         if flags.get(key) is not None:
             return flags[key]
-        if key in ENV and env.get(ENV[key]):
-            return env[ENV[key]]
+        from_env = from_environment(table.get(key), env)
+        if from_env is not None:
+            return from_env
         return from_file.get(key)
 
     base_url = pick("base_url")
@@ -271,7 +267,10 @@ def resolve(
         raise SettingsError(f"--project-id must be a non-empty printable ASCII ID without '/', got {project_id!r}")
 
     try:
-        check_credentials({name: pick(key) for key, name in CREDENTIAL_NAMES.items()}, KEY_CREDENTIALS)
+        check_credentials(
+            {setting.described: pick(setting.name) for setting in table.secrets()},
+            frozenset(setting.described for setting in table.secrets() if setting.key),
+        )
     except CredentialError as exc:
         raise SettingsError(str(exc)) from None
     token, ak, sk = pick("auth_token"), pick("ak"), pick("sk")
@@ -293,27 +292,9 @@ def resolve(
             fixtures_file.read(Path(fixtures))
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
-    seed = pick("seed")
-    max_examples = pick("max_examples")
-    rate_limit = pick("rate_limit")
-    max_requests = pick("max_requests")
-    timeout = pick("timeout")
-    max_response_bytes = pick("max_response_bytes")
-    workers = pick("workers")
+    for setting in table.SETTINGS:
+        check_range(setting, pick(setting.name))
     embedded_restartable, embedded_not_restartable = pick("embedded_restartable"), pick("embedded_not_restartable")
-    check_number("--max-examples", max_examples, 1)
-    check_number("--rate-limit", rate_limit, MIN_RATE_LIMIT)
-    check_number("--max-requests", max_requests, 1)
-    check_number("--timeout", timeout, 0, MAX_TIMEOUT)
-    check_number("--max-response-bytes", max_response_bytes, 1024)
-    check_number("--workers", workers, 1, MAX_WORKERS)
-    for name, count in (
-        ("--embedded-restartable", embedded_restartable),
-        ("--embedded-not-restartable", embedded_not_restartable),
-    ):
-        if count is not None and count < 0:
-            raise SettingsError(f"{name} must not be negative, got {count}")
-    report_dir = pick("report_dir")
     if base_url is not None and (embedded_restartable is not None or embedded_not_restartable is not None):
         raise SettingsError(
             "--embedded-restartable and --embedded-not-restartable seed the embedded reference; drop --base-url"
@@ -327,6 +308,12 @@ def resolve(
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
     tls_options = _tls_options(pick, flags, from_file, base_url, env)
+
+    def given(name: str) -> Any:
+        """The setting as given, as its type; its table default when it is not."""
+        return _as_kind(table.get(name), pick(name))
+
+    seed, workers, report_dir = pick("seed"), pick("workers"), pick("report_dir")
     return RunSettings(
         base_url=base_url or None,
         project_id=project_id or EMBEDDED_PROJECT_ID,
@@ -336,22 +323,37 @@ def resolve(
         ),
         report_dir=Path(report_dir) if report_dir else None,
         seed=int(seed) if seed is not None else secrets.randbits(32),
-        max_examples=int(max_examples) if max_examples is not None else DEFAULT_MAX_EXAMPLES,
-        rate_limit=float(rate_limit) if rate_limit is not None else None,
-        max_requests=int(max_requests) if max_requests is not None else None,
-        timeout=float(timeout) if timeout is not None else DEFAULT_TIMEOUT_S,
-        max_response_bytes=int(max_response_bytes) if max_response_bytes is not None else DEFAULT_MAX_RESPONSE_BYTES,
-        embedded_restartable=(
-            int(embedded_restartable) if embedded_restartable is not None else DEFAULT_EMBEDDED_RESTARTABLE
-        ),
-        embedded_not_restartable=int(embedded_not_restartable) if embedded_not_restartable is not None else None,
+        max_examples=given("max_examples"),
+        rate_limit=given("rate_limit"),
+        max_requests=given("max_requests"),
+        timeout=given("timeout"),
+        max_response_bytes=given("max_response_bytes"),
+        embedded_restartable=given("embedded_restartable"),
+        embedded_not_restartable=given("embedded_not_restartable"),
         workers=int(workers) if workers is not None else (DEFAULT_REMOTE_WORKERS if base_url else 1),
-        strict=bool(pick("strict")),
-        certify=bool(pick("certify")),
+        strict=given("strict"),
+        certify=given("certify"),
         faults=faults,
         variants=variants,
         tls=tls_options,
+        extra={
+            setting.name: _as_kind(setting, pick(setting.name))
+            for setting in table.SETTINGS
+            if (setting.attr or setting.name).split(".")[0] not in _FIELDS
+        },
     )
+
+
+def _as_kind(setting: Setting, value: Any) -> Any:
+    """A value given for the setting, as its type (a float may come as a whole number, a switch as None); its
+    default when not given."""
+    if setting.kind is bool:
+        return bool(value if value is not None else setting.default)
+    if value is None:
+        return tuple(setting.default or ()) if setting.kind is list else setting.default
+    if setting.kind is list:
+        return tuple(value)
+    return setting.kind(value)
 
 
 def _tls_options(

@@ -1,7 +1,8 @@
 """One conformance run: pick the target, run every phase through one client, and judge.
 
-The run returns a typed RunResult; turning it into report.json and the other files is conformance.app.run's job, so
-that nothing here knows a report format or a report directory.
+The run returns a typed RunResult (the ledger's records, what it counted); turning it into report.json is
+conformance.report.build's job and writing the files conformance.app.run's, so that nothing here knows a report
+format or a report directory.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from conformance import __version__
 from conformance.checks.responses import check_response
@@ -42,9 +43,18 @@ from conformance.engine.setup_gate import SetupGate, SetupRejected
 from conformance.engine.stats import AimedStats, GeneratedStats
 from conformance.judging.diagnosis import diagnose
 from conformance.judging.fixture_health import RESTARTABLE_SUCCEEDS, FixtureHealth, leave_unjudged
-from conformance.judging.results import Exchange, Judgements, Ledger, Verdict, decide_verdict, unexercised_musts
+from conformance.judging.results import (
+    Exchange,
+    Judgements,
+    Ledger,
+    ObservationResult,
+    RequirementResult,
+    Verdict,
+    decide_verdict,
+    unexercised_musts,
+)
 from conformance.judging.trace import Trace, role_function
-from conformance.report.model import FirstFailure, Observation, Requirement, RunStats
+from conformance.report.build import RunCounts
 from conformance.report.sanitize import scrub
 from conformance.wire import tls
 
@@ -89,9 +99,9 @@ class RunResult:
     transport: dict[str, Any]
     started_at: datetime
     duration_s: float
-    stats: RunStats
-    requirements: list[Requirement]
-    observations: list[Observation]
+    stats: RunCounts
+    requirements: list[RequirementResult]
+    observations: list[ObservationResult]
     trace: dict[str, Any]
     verdict: Verdict
     verdict_reason: str | None
@@ -286,18 +296,18 @@ def judge(
             for req in catalogue.requirements:
                 if not ledger.checked(req.id):
                     ledger.skip(req.id, stop_reason)
-        stats: RunStats = {
-            "requests": client.sent,
-            "unanswered": client.unanswered,
-            "throttled": client.throttled,
-            "aimed_cases": aimed.cases,
-            "aimed_shrink_requests": aimed.shrink_requests,
-            "shrunk_reproducers": dict(aimed.reproducers),
-            "generated_cases": generated.cases,
-            "generated_by_phase": dict(generated.by_phase),
-            "generated_refused_by_guard": generated.refused_by_guard,
-            "first_must_failure": cast(FirstFailure | None, ledger.first_failure),
-        }
+        stats = RunCounts(
+            requests=client.sent,
+            unanswered=client.unanswered,
+            throttled=client.throttled,
+            aimed_cases=aimed.cases,
+            aimed_shrink_requests=aimed.shrink_requests,
+            shrunk_reproducers=dict(aimed.reproducers),
+            generated_cases=generated.cases,
+            generated_by_phase=dict(generated.by_phase),
+            generated_refused_by_guard=generated.refused_by_guard,
+            first_must_failure=ledger.first_failure,
+        )
 
     requirements = ledger.requirement_results(strict=settings.strict)
     diagnosis = diagnose(
@@ -325,8 +335,8 @@ def judge(
         started_at=started_at,
         duration_s=round(time.perf_counter() - clock, 3),
         stats=stats,
-        requirements=cast(list[Requirement], requirements),
-        observations=cast(list[Observation], ledger.observation_results()),
+        requirements=requirements,
+        observations=ledger.observation_results(),
         trace=trace.to_dict(),
         verdict=verdict,
         verdict_reason=_verdict_reason(verdict, requirements, run_error, diagnosis.messages, settings.certify),
@@ -385,7 +395,7 @@ def _print_traceback(target: Target) -> None:
 
 def _verdict_reason(
     verdict: Verdict,
-    requirements: list[dict[str, Any]],
+    requirements: list[RequirementResult],
     run_error: str | None,
     diagnosis: list[str],
     certify: bool,
@@ -398,6 +408,6 @@ def _verdict_reason(
     missing = unexercised_musts(requirements, certify=certify)
     if diagnosis and not missing:
         return diagnosis[0]
-    ids = ", ".join(item["id"] for item in missing[:8]) + (" ..." if len(missing) > 8 else "")
+    ids = ", ".join(item.id for item in missing[:8]) + (" ..." if len(missing) > 8 else "")
     why = f"{len(missing)} MUST requirement(s) not exercised: {ids}"
-    return f"{diagnosis[0]}; {why}" if diagnosis else f"{why} ({missing[0]['reason']})" if missing else why
+    return f"{diagnosis[0]}; {why}" if diagnosis else f"{why} ({missing[0].reason})" if missing else why

@@ -18,12 +18,12 @@ fresh fixtures), never conformant.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conformance.contract.task_ids import TASK_ID_SHAPE, task_key
-from conformance.judging.results import Exchange
+from conformance.judging.results import Exchange, RequirementResult, Status
 
 #: The requirement a used-up fixture would fail, and so the one left unjudged when the fixtures look used up.
 RESTARTABLE_SUCCEEDS = "BR-REQ-014"
@@ -115,12 +115,12 @@ class FixtureHealth:
         return f"{every} came back failed, {cause}"
 
 
-def leave_unjudged(requirements: list[dict[str, Any]], requirement: str, why: str) -> list[dict[str, Any]]:
+def leave_unjudged(requirements: Sequence[RequirementResult], requirement: str, why: str) -> list[RequirementResult]:
     """The requirement results with ``requirement`` skipped for ``why`` if it failed: a failure the fixtures
     explain is no verdict on the target. Its evidence stays, for whoever wants to look."""
     return [
-        {**item, "status": "skipped", "reason": why}
-        if item["id"] == requirement and item["status"] == "failed"
+        replace(item, status=Status.SKIPPED, reason=why)
+        if item.id == requirement and item.status == Status.FAILED
         else item
         for item in requirements
     ]

@@ -1,19 +1,21 @@
 """The run's data model: exchanges (evidence), findings (what checks concluded), and the ledger that turns them
 into one status per requirement and a verdict.
 
-Checks produce findings; the ledger collects them; reporters read only the finished report dictionary.
+Checks produce findings; the ledger collects them and hands out typed records (RequirementResult,
+ObservationResult, with the evidence they keep); report.build turns those into report.json, and reporters read only
+the finished report.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypedDict, TypeVar, cast
 
-from conformance.contract import Catalogue
+from conformance.contract import Catalogue, Source
 from conformance.support import jsontext
 
 MAX_BODY_CHARS = 16 * 1024
@@ -41,16 +43,42 @@ NOT_JSON = object()
 T = TypeVar("T")
 
 
-def _body(body: bytes | None) -> dict[str, Any]:
-    """A body as report text, folded past MAX_BODY_CHARS; how much was folded is data for the reporters too."""
+@dataclass(frozen=True)
+class KeptBody:
+    """A body as evidence keeps it: decoded as UTF-8 (errors replaced), folded past MAX_BODY_CHARS with a note
+    appended; how much was folded is data for the reporters too."""
+
+    text: str | None
+    #: Characters left out of ``text`` (0: the body is whole).
+    folded_chars: int = 0
+
+
+def keep_body(body: bytes | None) -> KeptBody:
     if body is None:
-        return {"body": None}
+        return KeptBody(None)
     text = body.decode("utf-8", errors="replace")
     left_out = len(text) - MAX_BODY_CHARS
     if left_out <= 0:
-        return {"body": text}
-    folded = text[:MAX_BODY_CHARS] + f"... [{left_out} more characters folded]"
-    return {"body": folded, "body_truncated_chars": left_out}
+        return KeptBody(text)
+    return KeptBody(text[:MAX_BODY_CHARS] + f"... [{left_out} more characters folded]", left_out)
+
+
+@dataclass(frozen=True)
+class ExchangeRecord:
+    """An exchange as evidence keeps it, once recorded: bodies kept (folded), headers as the client redacted them."""
+
+    label: str
+    seq: int
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: KeptBody
+    #: None when no complete answer arrived.
+    status: int | None
+    response_headers: dict[str, str]
+    response_body: KeptBody
+    elapsed_ms: float
+    failure: str | None
 
 
 @dataclass
@@ -114,25 +142,32 @@ class Exchange:
                 return value
         return None
 
-    def to_dict(self, note: str = "") -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "seq": self.seq,
-            "request": {
-                "method": self.method,
-                "url": self.url,
-                "headers": dict(self.request_headers),
-                **_body(self.request_body),
-            },
-            "response": {
-                "status": self.status or None,
-                "headers": dict(self.response_headers),
-                **_body(self.response_body),
-                "elapsed_ms": round(self.elapsed_ms, 1),
-                **({"failure": self.failure} if self.failure else {}),
-            },
-            "explanation": note,
-        }
+    def record(self) -> ExchangeRecord:
+        """What evidence keeps of this exchange."""
+        return ExchangeRecord(
+            label=self.label,
+            seq=self.seq,
+            method=self.method,
+            url=self.url,
+            request_headers=dict(self.request_headers),
+            request_body=keep_body(self.request_body),
+            status=self.status or None,
+            response_headers=dict(self.response_headers),
+            response_body=keep_body(self.response_body),
+            elapsed_ms=round(self.elapsed_ms, 1),
+            failure=self.failure or None,
+        )
+
+
+class Detail(TypedDict, total=False):
+    """What a check already knew when it found a violation, so that views need not work it out again; report.json
+    carries it as it is (report.model.Detail)."""
+
+    missing: list[str]
+    foreign: list[str]
+    repeated: list[str]
+    expected: str
+    actual: str
 
 
 @dataclass(frozen=True)
@@ -144,7 +179,7 @@ class Finding:
     message: str = ""
     #: What the message says, as data for views: ``missing``, ``foreign``, ``repeated`` (task IDs), ``expected``
     #: and ``actual`` (an outcome such as "success" or "failed"). Empty when there is nothing to structure.
-    detail: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    detail: Detail = field(default_factory=lambda: Detail(), hash=False)
 
 
 @dataclass(frozen=True)
@@ -155,18 +190,76 @@ class Seen:
     value: str
 
 
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """One piece of evidence: an exchange (or, when none was involved, only an explanation) and what the check
+    said about it."""
+
+    exchange: ExchangeRecord | None
+    explanation: str = ""
+    detail: Detail = field(default_factory=lambda: Detail())
+    #: The smallest failing request the shrinker found.
+    shrunk: bool = False
+    #: An observation's value, when the exchange illustrates one.
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class FirstMustFailure:
+    """The first violation of a MUST requirement: which, at which request, how far into the run."""
+
+    requirement: str
+    request: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RequirementResult:
+    """What the run concluded about one catalogue requirement."""
+
+    id: str
+    level: str
+    title: str
+    statement: str
+    #: What the user could provide to exercise it (the catalogue's needs, and a skip's).
+    needs: list[str]
+    sources: tuple[Source, ...]
+    status: Status
+    reason: str
+    checks: int
+    violations: int
+    evidence: list[EvidenceRecord]
+
+
+@dataclass(frozen=True)
+class SeenCount:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ObservationResult:
+    """What the run saw of one undocumented behaviour: each value, most frequent first, and a few exchanges."""
+
+    id: str
+    title: str
+    about: str
+    seen: list[SeenCount]
+    evidence: list[EvidenceRecord]
+
+
 @dataclass
 class _RequirementTally:
     checked: int = 0
     violations: int = 0
-    evidence: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[EvidenceRecord] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
 @dataclass
 class _ObservationTally:
     values: Counter[str] = field(default_factory=Counter)
-    evidence: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[EvidenceRecord] = field(default_factory=list)
 
 
 class Judgements(Protocol):
@@ -190,7 +283,7 @@ class Ledger:
         self.skip_reasons: dict[str, str] = {}
         self.skip_needs: dict[str, tuple[str, ...]] = {}
         self.valid_answers: Counter[str] = Counter()
-        self.first_failure: dict[str, Any] | None = None
+        self.first_failure: FirstMustFailure | None = None
         self._must = {req.id for req in catalogue.requirements if req.level == "MUST"}
         self._watchers: list[Callable[[Exchange], None]] = []
         self._noted: set[int] = set()
@@ -222,11 +315,7 @@ class Ledger:
             tally.checked += 1
             if not item.ok:
                 if self.first_failure is None and item.requirement in self._must and exchange is not None:
-                    self.first_failure = {
-                        "requirement": item.requirement,
-                        "request": exchange.seq,
-                        "seconds": exchange.at_s,
-                    }
+                    self.first_failure = FirstMustFailure(item.requirement, exchange.seq, exchange.at_s)
                 tally.violations += 1
                 if len(tally.evidence) < EVIDENCE_PER_REQUIREMENT:
                     tally.evidence.append(_evidence(item, exchange))
@@ -244,14 +333,14 @@ class Ledger:
         tally = self._observations[item.observation]
         first_time = item.value not in tally.values
         if first_time and exchange is not None and len(tally.evidence) < MAX_OBSERVATION_EVIDENCE:
-            tally.evidence.append({"value": item.value, **exchange.to_dict()})
+            tally.evidence.append(EvidenceRecord(exchange.record(), value=item.value))
         tally.values[item.value] += 1
 
     def lead(self, finding: Finding, exchange: Exchange) -> None:
         """Put a case already judged first in a requirement's evidence: the smallest failing request the shrinker
         found is what a reader should see before any other."""
         tally = self._requirements[finding.requirement]
-        tally.evidence.insert(0, {**_evidence(finding, exchange), "shrunk": True})
+        tally.evidence.insert(0, replace(_evidence(finding, exchange), shrunk=True))
         del tally.evidence[EVIDENCE_PER_REQUIREMENT:]
 
     def error(self, requirement: str, message: str) -> None:
@@ -287,7 +376,7 @@ class Ledger:
         """How many requirements were violated so far, for the live progress line of a long run."""
         return sum(1 for tally in self._requirements.values() if tally.violations)
 
-    def requirement_results(self, *, strict: bool = False) -> list[dict[str, Any]]:
+    def requirement_results(self, *, strict: bool = False) -> list[RequirementResult]:
         results = []
         for req in self.catalogue.requirements:
             tally = self._requirements[req.id]
@@ -305,63 +394,56 @@ class Ledger:
                 reason = self.skip_reasons.get(req.id, "no check exercised it in this run")
             needs = list(dict.fromkeys((*req.needs, *self.skip_needs.get(req.id, ()))))
             results.append(
-                {
-                    "id": req.id,
-                    "level": req.level,
-                    "title": req.title,
-                    "statement": req.statement,
-                    "needs": needs,
-                    "sources": [{"cite": source.cite(), "quote": source.quote} for source in req.sources],
-                    "status": str(status),
-                    "reason": reason,
-                    "checks": tally.checked,
-                    "violations": tally.violations,
-                    "evidence": tally.evidence,
-                }
+                RequirementResult(
+                    id=req.id,
+                    level=req.level,
+                    title=req.title,
+                    statement=req.statement,
+                    needs=needs,
+                    sources=req.sources,
+                    status=status,
+                    reason=reason,
+                    checks=tally.checked,
+                    violations=tally.violations,
+                    evidence=list(tally.evidence),
+                )
             )
         return results
 
-    def observation_results(self) -> list[dict[str, Any]]:
-        results = []
-        for obs in self.catalogue.observations:
-            tally = self._observations[obs.id]
-            results.append(
-                {
-                    "id": obs.id,
-                    "title": obs.title,
-                    "about": obs.about,
-                    "seen": [{"value": value, "count": count} for value, count in tally.values.most_common()],
-                    "evidence": tally.evidence,
-                }
+    def observation_results(self) -> list[ObservationResult]:
+        return [
+            ObservationResult(
+                id=obs.id,
+                title=obs.title,
+                about=obs.about,
+                seen=[SeenCount(value, count) for value, count in self._observations[obs.id].values.most_common()],
+                evidence=list(self._observations[obs.id].evidence),
             )
-        return results
+            for obs in self.catalogue.observations
+        ]
 
 
-def _evidence(finding: Finding, exchange: Exchange | None) -> dict[str, Any]:
-    """A violation as report evidence: the exchange, the explanation and, when the check structured it, its
-    detail beside the explanation."""
-    entry: dict[str, Any] = exchange.to_dict(finding.message) if exchange else {"explanation": finding.message}
-    if finding.detail:
-        entry["detail"] = dict(finding.detail)
-    return entry
+def _evidence(finding: Finding, exchange: Exchange | None) -> EvidenceRecord:
+    """A violation as evidence: the exchange, the explanation and, when the check structured it, its detail."""
+    return EvidenceRecord(exchange.record() if exchange else None, finding.message, finding.detail)
 
 
 def _checks(count: int) -> str:
     return "1 check" if count == 1 else f"{count} checks"
 
 
-def unexercised_musts(requirements: list[dict[str, Any]], *, certify: bool = False) -> list[dict[str, Any]]:
+def unexercised_musts(requirements: Sequence[RequirementResult], *, certify: bool = False) -> list[RequirementResult]:
     """MUST requirements left unexercised that the run should have judged: those that need nothing from the user
     (no fixtures, no extra credentials), or every one of them for a certification."""
     return [
         item
         for item in requirements
-        if item["level"] == "MUST" and item["status"] == Status.SKIPPED and (certify or not item.get("needs"))
+        if item.level == "MUST" and item.status == Status.SKIPPED and (certify or not item.needs)
     ]
 
 
 def decide_verdict(
-    requirements: list[dict[str, Any]],
+    requirements: Sequence[RequirementResult],
     *,
     certify: bool = False,
     setup_problem: bool = False,
@@ -374,7 +456,7 @@ def decide_verdict(
     diagnosis found the target unusable as configured (credentials rejected, wrong URL), whatever else it saw, or
     whose restartable fixtures all came back as unusable tasks do (unless something else failed).
     """
-    statuses = {(item["level"], item["status"]) for item in requirements}
+    statuses = {(item.level, item.status) for item in requirements}
     if any(status == Status.ERROR for _, status in statuses):
         return Verdict.ERROR
     if setup_problem:
@@ -390,9 +472,9 @@ def decide_verdict(
     return Verdict.CONFORMANT
 
 
-def count_statuses(requirements: list[dict[str, Any]]) -> dict[str, int]:
+def count_statuses(requirements: Sequence[RequirementResult]) -> dict[str, int]:
     counts = {str(status): 0 for status in Status}
     for item in requirements:
-        counts[item["status"]] += 1
+        counts[str(item.status)] += 1
     counts["total"] = len(requirements)
     return counts

@@ -13,14 +13,13 @@ about it. It reads only exchanges, which the client has already redacted, and ke
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Collection
 from typing import Any
 
-from conformance.contract.task_ids import TASK_ID_SHAPE
+from conformance.contract.task_ids import TASK_ID_SHAPE, task_key
 from conformance.judging.results import Exchange
-from conformance.support.jsontext import dumps_strict
+from conformance.support.jsontext import dumps_strict, loads
 
 #: Bumped when the meaning of a trace entry changes: traces of different formats are not compared.
 TRACE_FORMAT = 1
@@ -50,20 +49,22 @@ RoleOf = Callable[[str], str]
 def role_function(
     restartable: Collection[str], not_restartable: Collection[str], is_minted: Callable[[str], bool]
 ) -> RoleOf:
-    """The role of a task ID in this run, from the fixtures and the ID guard's minted set."""
-    fixtures = {task.lower(): RESTARTABLE for task in restartable}
-    fixtures.update({task.lower(): NOT_RESTARTABLE for task in not_restartable})
+    """The role of a task ID in this run, from the fixtures and the ID guard's minted set; a fixture is recognised
+    however it is spelled (case, a UUID's hyphens), as the guard and the fixtures file compare IDs (task_key)."""
+    fixtures = {task_key(task): RESTARTABLE for task in restartable}
+    fixtures.update({task_key(task): NOT_RESTARTABLE for task in not_restartable})
 
     def role_of(task_id: str) -> str:
-        if task_id.lower() in fixtures:
-            return fixtures[task_id.lower()]
+        role = fixtures.get(task_key(task_id))
+        if role is not None:
+            return role
         return UNKNOWN if is_minted(task_id) else OTHER
 
     return role_of
 
 
-def scrub(text: str, limit: int | None = MAX_TEXT) -> str:
-    """Text as the trace may keep it: no task ID, and (for what the target wrote) a bounded length."""
+def mask_ids(text: str, limit: int | None = MAX_TEXT) -> str:
+    """Text as the trace may keep it: every task ID masked, and (for what the target wrote) cut to ``limit``."""
     text = TASK_ID_SHAPE.sub(MASKED_ID, text)
     return text if limit is None or len(text) <= limit else text[:limit] + "…"
 
@@ -81,7 +82,7 @@ class Trace:
 
     def see(self, exchange: Exchange) -> None:
         """Take one exchange into the trace (the ledger shows each exchange once)."""
-        label = scrub(exchange.label or "unlabelled", limit=None)  # our own words: kept whole, keys stay unique
+        label = mask_ids(exchange.label or "unlabelled", limit=None)  # our own words: kept whole, keys stay unique
         if label.startswith(AIMED_PREFIX):
             # Aimed batches are drawn by hypothesis: their sizes change with the seed, so they are summarised.
             self._see_generated(f"{GENERATED_PREFIX}aimed)", exchange)
@@ -147,7 +148,7 @@ class Trace:
                 continue
             task = item["task_id"]
             role = FOREIGN if requested is not None and task not in requested else self._role_of(task)
-            result = scrub(item["result"]) if isinstance(item.get("result"), str) else "(no result)"
+            result = mask_ids(item["result"]) if isinstance(item.get("result"), str) else "(no result)"
             items.setdefault(role, Counter())[result] += 1
             self._role_items.setdefault(role, Counter())[result] += 1
             if item.get("error_code") is not None:
@@ -201,14 +202,14 @@ def error_code(exchange: Exchange) -> str | None:
 
 def _text(value: Any) -> str:
     """Any JSON value as text, whatever the target put there (a 100,000-digit number included)."""
-    return scrub(value if isinstance(value, str) else dumps_strict(value, indent=None))
+    return mask_ids(value if isinstance(value, str) else dumps_strict(value, indent=None))
 
 
 def _requested(body: bytes | None) -> set[str] | None:
     """The IDs a batch request named, or None when the body is not a batch of strings (items then keep their
     own role: nothing can be called foreign)."""
     try:
-        document = json.loads(body or b"")
+        document = loads(body or b"")
     except (ValueError, RecursionError):
         return None
     tasks = document.get("migration_tasks") if isinstance(document, dict) else None

@@ -6,11 +6,12 @@
 It is registered in every pytest session of an environment that installs the suite (the ``pytest11`` entry point),
 so it must cost nothing where it is not wanted: unless one of its ``--dcs-*`` options is given it only adds those
 options and three fixtures that skip. This module's imports are therefore the standard library, pytest and
-:mod:`.options` alone; the engine (schemathesis, httpx, the reference server) is imported from :mod:`.session` when
-an option turns the plugin on.
+:mod:`.options` alone (with the settings table it reads, standard library only too); the engine (schemathesis,
+httpx, the reference server) is imported from :mod:`.session` when an option turns the plugin on.
 
-The options are the ``run`` command's settings under a ``--dcs-`` prefix, with the same environment variables and
-config file; each option's destination minus ``dcs_`` is the setting's name in ``settings.resolve``.
+The options are the ``run`` command's settings (``conformance.config.table``) under a ``--dcs-`` prefix, with the
+same environment variables and config file; each option's destination minus ``dcs_`` is the setting's name in
+``settings.resolve``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.pytest_plugin.options import DESTS, OPTIONS
+from conformance.pytest_plugin.options import dests, options
 
 if TYPE_CHECKING:
     from conformance.app.run import RunOutcome
@@ -34,13 +35,13 @@ SESSION = pytest.StashKey["DcsSession"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dcs-conformance", "DCS batch-restart conformance (inert unless a --dcs option is given)")
-    for flag, kwargs in OPTIONS:
+    for flag, kwargs in options():
         group.addoption(flag, dest=flag[2:].replace("-", "_"), **kwargs)
 
 
 def given_options(config: pytest.Config) -> dict[str, Any]:
     """The --dcs-* options given on the command line (or in addopts), by destination."""
-    return {dest: value for dest in DESTS if (value := config.getoption(dest, None)) not in (None, False, [])}
+    return {dest: value for dest in dests() if (value := config.getoption(dest, None)) not in (None, False, [])}
 
 
 def pytest_configure(config: pytest.Config) -> None:

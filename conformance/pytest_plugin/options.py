@@ -1,45 +1,44 @@
 """The plugin's options and its warning: shared by the inert plugin and the session it starts, with nothing but the
-standard library and pytest to import (the plugin is loaded in every pytest session of an environment that
-installs the suite)."""
+standard library, pytest and the settings table (itself standard library only) to import: the plugin is loaded in
+every pytest session of an environment that installs the suite."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-#: The ``run`` command's settings, under a ``--dcs-`` prefix (same meaning, same environment variables).
-OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("--dcs-base-url", {"metavar": "URL", "help": "the target's base URL (env DCS_BASE_URL)"}),
-    ("--dcs-project-id", {"metavar": "ID", "help": "project ID in the request path (env DCS_PROJECT_ID)"}),
-    ("--dcs-fixtures", {"metavar": "FILE", "help": 'known tasks: {"restartable": [...], "not_restartable": [...]}'}),
-    ("--dcs-auth-token", {"metavar": "TOKEN", "help": "IAM token (env DCS_AUTH_TOKEN); AK/SK: CLOUD_SDK_AK/SK"}),
-    ("--dcs-readonly-token", {"metavar": "TOKEN", "help": "a token lacking the modify permission (403 check)"}),
-    ("--dcs-readonly-ak", {"metavar": "AK", "help": "an access key lacking the modify permission (403 check)"}),
-    ("--dcs-readonly-sk", {"metavar": "SK", "help": "the secret key of --dcs-readonly-ak"}),
-    ("--dcs-report-dir", {"metavar": "DIR", "help": "where reports go (default: reports/<UTC timestamp>/)"}),
-    ("--dcs-seed", {"type": int, "metavar": "N", "help": "seed that reproduces the run (default: random)"}),
-    ("--dcs-max-examples", {"type": int, "metavar": "N", "help": "fuzzing examples (default: 100)"}),
-    ("--dcs-rate-limit", {"type": float, "metavar": "N", "help": "at most N requests per second"}),
-    ("--dcs-max-requests", {"type": int, "metavar": "N", "help": "request budget, your dcs_client requests too"}),
-    ("--dcs-timeout", {"type": float, "metavar": "S", "help": "seconds each response may take (default: 30)"}),
-    ("--dcs-max-response-bytes", {"type": int, "metavar": "N", "help": "largest response body read (8 MiB)"}),
-    ("--dcs-workers", {"type": int, "metavar": "N", "help": "most requests in flight at once (default: 16 remote)"}),
-    ("--dcs-ca-bundle", {"metavar": "FILE", "help": "PEM CA bundle for the target's certificate (DCS_CA_BUNDLE)"}),
-    ("--dcs-insecure", {"action": "store_true", "default": None, "help": "do not verify the certificate (warned)"}),
-    ("--dcs-client-cert", {"metavar": "FILE", "help": "client certificate for mutual TLS"}),
-    ("--dcs-client-key", {"metavar": "FILE", "help": "the key of --dcs-client-cert"}),
-    ("--dcs-embedded-restartable", {"type": int, "metavar": "N", "help": "restartable tasks the reference seeds"}),
-    ("--dcs-embedded-not-restartable", {"type": int, "metavar": "N", "help": "non-restartable tasks it seeds"}),
+from conformance.config import table
+
+#: The plugin's own options, beside the run settings: the config file (as ``run --config``), which target, and the
+#: CI summary file the CLI writes with --summary-md.
+OWN: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--dcs-config", {"metavar": "FILE", "help": "TOML file with the same settings as 'dcs-conformance run'"}),
-    ("--dcs-strict", {"action": "store_true", "default": None, "help": "SHOULD violations fail their items"}),
-    ("--dcs-certify", {"action": "store_true", "default": None, "help": "any MUST left unexercised: incomplete"}),
-    ("--dcs-fault", {"action": "append", "metavar": "NAME", "help": "with --dcs-embedded: switch on a fault"}),
-    ("--dcs-variant", {"action": "append", "metavar": "NAME", "help": "with --dcs-embedded: switch on a variant"}),
-    # The plugin's own: which target, and the CI summary file the CLI writes with --summary-md.
     ("--dcs-embedded", {"action": "store_true", "default": None, "help": "judge the embedded reference server"}),
     ("--dcs-summary-md", {"metavar": "FILE", "help": "also write the run's markdown summary to FILE"}),
 )
-#: Destinations of the options above: the plugin is on when any of them is given.
-DESTS = tuple(flag[2:].replace("-", "_") for flag, _ in OPTIONS)
+_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z-]*)")
+
+
+def options() -> list[tuple[str, dict[str, Any]]]:
+    """Every ``--dcs-*`` option and its pytest ``addoption`` arguments: each run setting of the table (same type,
+    same environment variable, its help naming the plugin's options), then the plugin's own."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for setting in table.flagged():
+        found.append(
+            (setting.option, {"help": plugin_names(setting.pytest_help or setting.cli_help), **setting.arguments})
+        )
+    return [*found, *OWN]
+
+
+def dests() -> tuple[str, ...]:
+    """Destinations of the options: the plugin is on when any of them is given."""
+    return tuple(flag[2:].replace("-", "_") for flag, _ in options())
+
+
+def plugin_names(message: str) -> str:
+    """Settings errors and help texts name the CLI's flags (--base-url); in pytest they are --dcs-base-url."""
+    known = {setting.flag_name[2:] for setting in table.flagged()} | {flag[len("--dcs-") :] for flag, _ in OWN}
+    return _FLAG.sub(lambda m: f"--dcs-{m.group(1)}" if m.group(1) in known else m.group(0), message)
 
 
 class DcsShouldViolation(UserWarning):

@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from conformance.config.settings import RunSettings, SettingsError, resolve
 from conformance.contract import Requirement, load_catalogue
 from conformance.engine.client import TargetClient
 from conformance.engine.runner import open_run
-from conformance.pytest_plugin.options import DESTS, DcsShouldViolation
+from conformance.pytest_plugin.options import DcsShouldViolation, plugin_names
 from conformance.reference.embedded import check_deviations
 from conformance.reporters.ci_summary import publish, report_annotations, report_markdown
 from conformance.reporters.text import finding
@@ -38,17 +37,10 @@ SUITE = "dcs-conformance"
 COMPLETENESS = "completeness"
 #: Exit codes of a run stopped by SIGINT or SIGTERM: the pytest session stops as on Ctrl-C.
 INTERRUPTED = (130, 143)
-_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z-]*)")
 
 
 class DcsUsageError(Exception):
     """A mistake in the --dcs-* options, the environment or the config file."""
-
-
-def plugin_names(message: str) -> str:
-    """Settings errors name the CLI's flags (--base-url); in pytest they are --dcs-base-url."""
-    known = {dest[len("dcs_") :].replace("_", "-") for dest in DESTS}
-    return _FLAG.sub(lambda m: f"--dcs-{m.group(1)}" if m.group(1) in known else m.group(0), message)
 
 
 class DcsFinding(Exception):

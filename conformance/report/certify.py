@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 from conformance import __version__
 from conformance.contract import catalogue_sha256, spec_sha256
 from conformance.report.model import Report
-from conformance.report.store import load_report
+from conformance.report.store import ReportError, load_report
 from conformance.support.files import write_atomically
 
 SUMS_FILE = "SHA256SUMS"
@@ -96,7 +96,7 @@ def verify(directory: Path) -> list[str]:
             problems.append(f"{name} was modified after the run (SHA-256 mismatch)")
     try:
         report = load_report(directory)
-    except ValueError as exc:
+    except ReportError as exc:
         return [*problems, str(exc)]
     if report.get("spec_sha256") != spec_sha256():
         problems.append(

@@ -10,20 +10,18 @@ versions, a report without a trace. Those are listed and left out of the figure.
 trace is built so that two runs of one implementation agree whatever their seeds; generated cases, which do depend
 on the seed, are summarised for information and never count as a difference.
 
-This module reads finished reports only; ``conformance.reporters.compare_*`` render what it returns.
+This module reads finished reports only (``report.store.load_report`` reads them, loosely: by their keys, as another
+suite version may have written them); ``conformance.reporters.compare_*`` render what it returns.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from conformance import __version__
 
 COMPARE_FORMAT = 1
-REPORT_FILE = "report.json"
 #: The kinds of difference ``--fail-on`` can act on; ``any`` is all of them.
 KINDS = ("requirements", "observations", "exchanges")
 FAIL_ON = ("requirements", "observations", "any")
@@ -31,72 +29,8 @@ FAIL_ON = ("requirements", "observations", "any")
 COMPARED_FIELDS = ("status", "error_code", "failure", "items", "item_codes", "malformed_items")
 
 
-class CompareInputError(ValueError):
-    """A BASE or CANDIDATE that is not a readable dcs-conformance report; the message says which and why."""
-
-
-def load_report(path: Path) -> tuple[dict[str, Any], Path]:
-    """The report in ``path``: a report.json file, or a report directory holding one."""
-    file = path / REPORT_FILE if path.is_dir() else path
-    if not file.exists():
-        where = f"{path} holds no {REPORT_FILE}" if path.is_dir() else f"{path} does not exist"
-        raise CompareInputError(f"{where}: give a report directory or its {REPORT_FILE}")
-    try:
-        report = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CompareInputError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
-    except ValueError as exc:
-        raise CompareInputError(f"{file} is not JSON: {exc}") from None
-    if not isinstance(report, dict) or not isinstance(report.get("requirements"), list):
-        raise CompareInputError(f"{file} is not a dcs-conformance report (no requirements list)")
-    problem = shape_problem(report)
-    if problem:
-        raise CompareInputError(f"{file} is not a well-formed dcs-conformance report: {problem}")
-    return report, file
-
-
-def shape_problem(report: dict[str, Any]) -> str | None:
-    """What makes a report unusable for a comparison (a hand-edited or truncated file), or None."""
-    for name, key in (("requirements", "id"), ("observations", "id")):
-        items = report.get(name, [])
-        if not isinstance(items, list) or not all(isinstance(item, dict) and key in item for item in items):
-            return f"'{name}' must be a list of objects with an '{key}'"
-    trace = report.get("trace")
-    if trace is None:
-        return None
-    if not isinstance(trace, dict):
-        return "'trace' must be an object"
-    scenarios, generated, roles = trace.get("scenarios", []), trace.get("generated", []), trace.get("roles", {})
-    if not isinstance(scenarios, list) or not all(_is_entry(entry) for entry in scenarios):
-        return "'trace.scenarios' must be a list of objects with a string 'key'"
-    if not isinstance(generated, list) or not all(_is_summary(summary) for summary in generated):
-        return "'trace.generated' must be a list of objects with 'label', 'count', 'statuses' and 'error_codes'"
-    if not isinstance(roles, dict) or not all(isinstance(role, dict) for role in roles.values()):
-        return "'trace.roles' must map each role to an object"
-    return None
-
-
-def _is_entry(entry: object) -> bool:
-    if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
-        return False
-    items, codes = entry.get("items"), entry.get("item_codes", {})
-    return (items is None or (isinstance(items, dict) and all(isinstance(v, dict) for v in items.values()))) and (
-        isinstance(codes, dict) and all(isinstance(v, list) for v in codes.values())
-    )
-
-
-def _is_summary(summary: object) -> bool:
-    return (
-        isinstance(summary, dict)
-        and isinstance(summary.get("label"), str)
-        and isinstance(summary.get("statuses"), dict)
-        and isinstance(summary.get("error_codes"), dict)
-        and "count" in summary
-    )
-
-
 def compare(
-    base: dict[str, Any], candidate: dict[str, Any], *, base_name: str = "base", candidate_name: str = "candidate"
+    base: Mapping[str, Any], candidate: Mapping[str, Any], *, base_name: str = "base", candidate_name: str = "candidate"
 ) -> dict[str, Any]:
     """The comparison of two reports, as written to compare.json."""
     requirements = _requirements(base, candidate)
@@ -163,7 +97,7 @@ def describe(entry: dict[str, Any] | None) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _side(report: dict[str, Any], name: str) -> dict[str, Any]:
+def _side(report: Mapping[str, Any], name: str) -> dict[str, Any]:
     target = report.get("target") or {}
     options = report.get("options") or {}
     return {
@@ -183,7 +117,7 @@ def _side(report: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def _notices(base: dict[str, Any], candidate: dict[str, Any]) -> list[str]:
+def _notices(base: Mapping[str, Any], candidate: Mapping[str, Any]) -> list[str]:
     notices = []
     if base.get("suite_version") != candidate.get("suite_version"):
         notices.append(
@@ -206,7 +140,7 @@ def _notices(base: dict[str, Any], candidate: dict[str, Any]) -> list[str]:
     return notices
 
 
-def _requirements(base: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
+def _requirements(base: Mapping[str, Any], candidate: Mapping[str, Any]) -> dict[str, Any]:
     left = {str(item.get("id")): item for item in base.get("requirements", [])}
     right = {str(item.get("id")): item for item in candidate.get("requirements", [])}
     rows = []
@@ -237,7 +171,7 @@ def _requirements(base: dict[str, Any], candidate: dict[str, Any]) -> dict[str, 
     return _tally(rows)
 
 
-def _observations(base: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
+def _observations(base: Mapping[str, Any], candidate: Mapping[str, Any]) -> dict[str, Any]:
     """Observations agree when the same values were seen; counts depend on the seed and are shown, not compared."""
     left = {str(item.get("id")): item for item in base.get("observations", [])}
     right = {str(item.get("id")): item for item in candidate.get("observations", [])}
@@ -272,7 +206,7 @@ def _values(seen: list[dict[str, Any]] | None) -> set[str]:
     return {s["value"] for s in seen or []}
 
 
-def _trace(base: dict[str, Any], candidate: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+def _trace(base: Mapping[str, Any], candidate: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     exchanges: dict[str, Any] = {
         "comparable": False,
         "compared": 0,
@@ -354,7 +288,7 @@ def _roles(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     return {"rows": rows, "differ": sum(1 for row in rows if row["comparable"] and not row["same"])}
 
 
-def _generated(base: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
+def _generated(base: Mapping[str, Any], candidate: Mapping[str, Any]) -> dict[str, Any]:
     """Generated cases side by side, for information: what they send depends on the seed and --max-examples."""
     left = {g["label"]: g for g in (base.get("trace") or {}).get("generated", [])}
     right = {g["label"]: g for g in (candidate.get("trace") or {}).get("generated", [])}

@@ -1,15 +1,20 @@
-"""The shape of report.json, as types: what ``app.run`` writes and every reader (the reporters, ``report``,
-``verify``, the console summary, the CI summaries) may rely on.
+"""The shape of report.json, as types: what ``report.build`` builds (and ``app.run`` writes) and every reader (the
+reporters, ``report``, ``verify``, the console summary, the CI summaries) may rely on.
 
 TypedDicts rather than classes, because the report is JSON first: it is written once, read back from disk by later
 commands, compared across versions, and hand-edited reports must still be readable. ``total=False`` marks the parts a
 reader must not take for granted (fields added after the first release, or absent from a hand-made report);
 ``report.store.load_report`` checks a report read from disk against the schema of the required parts.
+
+One type is the judging layer's own: ``Detail``, what a check already knew when it found a violation
+(judging.results.Detail), which report.json carries as the finding made it.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
+
+from conformance.judging.results import Detail as Detail
 
 #: Bumped when a field changes meaning or disappears; new optional fields keep the format.
 REPORT_FORMAT = 1
@@ -35,16 +40,6 @@ class Response(TypedDict):
     body_truncated_chars: NotRequired[int]
     #: Why no complete answer arrived (timeout, reset, not HTTP, body over the cap).
     failure: NotRequired[str]
-
-
-class Detail(TypedDict, total=False):
-    """What a check already knew when it found a violation, so that views need not work it out again."""
-
-    missing: list[str]
-    foreign: list[str]
-    repeated: list[str]
-    expected: str
-    actual: str
 
 
 class Evidence(TypedDict, total=False):

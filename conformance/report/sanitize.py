@@ -30,5 +30,6 @@ Document = TypeVar("Document")
 
 def scrub(report: Document, credentials: Credentials, base_url: str | None) -> Document:
     """The report (or any JSON-like document) without the run's credentials or the base URL's userinfo, in any
-    form; same shape in, same shape out."""
+    form; same shape in, same shape out (redact_document keeps every container and maps strings to strings, which
+    its type cannot say: hence the one cast of the report's way out)."""
     return cast(Document, redact_document(report, Redactor([*credentials.secrets(), *userinfo_secrets(base_url)])))

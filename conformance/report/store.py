@@ -4,8 +4,12 @@ A directory reused for another run must not keep the previous run's files: a bad
 a non-conformant report.json is a false certificate. So before a run the suite removes the files it owns, and
 refuses (a usage error) a directory holding anything else, since that is not ours to delete or to mix with.
 
-Reading back (``report``, ``verify``): report.json must be a dcs-conformance report in the shape the reporters
-read; anything else is named in one line, never met with a traceback.
+Reading back: ``load_report`` is the one reader of a report.json, for every command that reads one (``report``,
+``verify``, ``compare``, ``summarize`` and the overview of ``run --config``): it reads the file, parses it (jsontext)
+and checks it is a dcs-conformance report, naming in one line why not (ReportError), never with a traceback. What it
+checks follows what the reader reads: the report page and ``verify`` rely on every part in REPORT_SCHEMA; ``compare``
+and the overview read reports of other runs (other suite versions, CI jobs elsewhere) by their keys, and need only a
+verdict, the requirements and observations by ID and, if there is one, a well-formed trace.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import jsonschema
 
@@ -178,23 +182,104 @@ def claim(directory: Path) -> None:
             raise SettingsError(f"cannot clear {entry} from an earlier run: {exc.strerror or exc}") from None
 
 
-def load_report(directory: Path) -> Report:
-    """The report.json of a report directory, or ValueError with one line saying why it cannot be used."""
-    path = directory / REPORT_FILE
+class ReportError(ValueError):
+    """A path that holds no usable report.json; the message says which file and why, in one line."""
+
+
+def report_file(path: Path) -> Path:
+    """The report.json a path names: a report directory's, or the path itself."""
+    return path / REPORT_FILE if path.is_dir() else path
+
+
+def load_report(path: Path, *, or_file: bool = False, loosely: bool = False) -> Report:
+    """The report.json of the report directory ``path`` (or, ``or_file``, ``path`` itself when it is a file), or
+    ReportError saying why it cannot be used.
+
+    Checked against REPORT_SCHEMA, or, ``loosely``, only for what readers of other runs' reports read (see the
+    module docstring): a report read loosely may lack any other part, and its reader must read it with ``get``."""
+    file = report_file(path) if or_file else path / REPORT_FILE
     try:
-        raw = path.read_bytes()
+        raw = file.read_bytes()
     except FileNotFoundError:
-        raise ValueError(f"{directory} holds no {REPORT_FILE}: give the directory a run wrote its reports to") from None
+        advice = (
+            f"give a report directory or its {REPORT_FILE}"
+            if or_file
+            else "give the directory a run wrote its reports to"
+        )
+        where = f"{path} does not exist" if file == path else f"{path} holds no {REPORT_FILE}"
+        raise ReportError(f"{where}: {advice}") from None
     except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise ReportError(f"cannot read {file}: {exc.strerror or exc}") from None
     try:
-        report = loads(raw.decode("utf-8"))
+        document = loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ValueError(f"{path} is not UTF-8 text") from None
+        raise ReportError(f"{file} is not UTF-8 text") from None
     except (ValueError, RecursionError) as exc:
-        raise ValueError(f"{path} is not valid JSON: {str(exc)[:120]}") from None
-    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(report))
-    if error is not None:
-        where = "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
-        raise ValueError(f"{path} is not a dcs-conformance report: at {where}, {error.message[:160]}")
-    return cast(Report, report)
+        raise ReportError(f"{file} is not valid JSON: {str(exc)[:120]}") from None
+    problem = _loose_problem(document) if loosely else _schema_problem(document)
+    if problem:
+        raise ReportError(f"{file} {problem}")
+    # The parser's document, checked above: from here on it is typed as what it was checked to be.
+    report: Report = document
+    return report
+
+
+def _schema_problem(document: Any) -> str | None:
+    """Where the document departs from REPORT_SCHEMA, or None."""
+    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(document))
+    if error is None:
+        return None
+    where = "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+    return f"is not a dcs-conformance report: at {where}, {error.message[:160]}"
+
+
+def _loose_problem(document: Any) -> str | None:
+    """What makes another run's report unusable to the readers that read it by its keys (compare, the overview):
+    a hand-edited or truncated file, or not a report at all; None if it is usable."""
+    if (
+        not isinstance(document, dict)
+        or "verdict" not in document
+        or not isinstance(document.get("requirements"), list)
+    ):
+        return "is not a dcs-conformance report (no verdict or no requirements list)"
+    problem = _shape_problem(document)
+    return f"is not a well-formed dcs-conformance report: {problem}" if problem else None
+
+
+def _shape_problem(report: dict[str, Any]) -> str | None:
+    for name, key in (("requirements", "id"), ("observations", "id")):
+        items = report.get(name, [])
+        if not isinstance(items, list) or not all(isinstance(item, dict) and key in item for item in items):
+            return f"'{name}' must be a list of objects with an '{key}'"
+    trace = report.get("trace")
+    if trace is None:
+        return None
+    if not isinstance(trace, dict):
+        return "'trace' must be an object"
+    scenarios, generated, roles = trace.get("scenarios", []), trace.get("generated", []), trace.get("roles", {})
+    if not isinstance(scenarios, list) or not all(_is_entry(entry) for entry in scenarios):
+        return "'trace.scenarios' must be a list of objects with a string 'key'"
+    if not isinstance(generated, list) or not all(_is_summary(summary) for summary in generated):
+        return "'trace.generated' must be a list of objects with 'label', 'count', 'statuses' and 'error_codes'"
+    if not isinstance(roles, dict) or not all(isinstance(role, dict) for role in roles.values()):
+        return "'trace.roles' must map each role to an object"
+    return None
+
+
+def _is_entry(entry: object) -> bool:
+    if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+        return False
+    items, codes = entry.get("items"), entry.get("item_codes", {})
+    return (items is None or (isinstance(items, dict) and all(isinstance(v, dict) for v in items.values()))) and (
+        isinstance(codes, dict) and all(isinstance(v, list) for v in codes.values())
+    )
+
+
+def _is_summary(summary: object) -> bool:
+    return (
+        isinstance(summary, dict)
+        and isinstance(summary.get("label"), str)
+        and isinstance(summary.get("statuses"), dict)
+        and isinstance(summary.get("error_codes"), dict)
+        and "count" in summary
+    )

@@ -7,14 +7,14 @@ same RESULTS the check uses.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
 from conformance.checks.batch import RESULTS
 from conformance.report.model import Detail
 from conformance.reporters.html_model import BatchRow, BatchView
-from conformance.reporters.html_text import json_text, visible
+from conformance.reporters.html_text import visible
+from conformance.support.jsontext import dumps_readable, loads
 
 #: Per-ID problems about which IDs came back, as opposed to what came back for them.
 STRUCTURAL = ("missing", "foreign", "duplicated")
@@ -27,12 +27,13 @@ def batch_view(request_body: Any, response_body: Any, detail: Detail | None = No
     with the coverage problems ``detail`` names.
 
     Only for a request body of the form {"migration_tasks": [strings]} answered by a body whose migration_tasks is
-    a list; anything else is not a batch answer to compare."""
+    a list (both read as the checks read them: jsontext, numbers of any length); anything else is not a batch
+    answer to compare."""
     requested = _requested_ids(request_body)
     if requested is None or not isinstance(response_body, str):
         return None
     try:
-        answer = json.loads(response_body)
+        answer = loads(response_body)
     except (ValueError, RecursionError):
         return None
     if not isinstance(answer, dict) or not isinstance(answer.get("migration_tasks"), list):
@@ -45,7 +46,7 @@ def batch_view(request_body: Any, response_body: Any, detail: Detail | None = No
         if isinstance(item, dict) and isinstance(item.get("task_id"), str):
             answered.setdefault(item["task_id"], []).append((index, item))
         else:
-            malformed.append(f"$.migration_tasks[{index}] is {json_text(item, None)[:120]}")
+            malformed.append(f"$.migration_tasks[{index}] is {dumps_readable(item, indent=None)[:120]}")
 
     found = detail or {}
     coverage = {
@@ -88,7 +89,7 @@ def _requested_ids(body: Any) -> list[str] | None:
     if not isinstance(body, str):
         return None
     try:
-        request = json.loads(body)
+        request = loads(body)
     except (ValueError, RecursionError):
         return None
     if not isinstance(request, dict):
@@ -103,7 +104,7 @@ def _batch_row(
     task: str, order: int | None, requested: int, items: list[tuple[int, dict[str, Any]]], flagged: list[str]
 ) -> BatchRow:
     results = [
-        json_text(item.get("result"), None) if not isinstance(item.get("result"), str) else item["result"]
+        dumps_readable(item.get("result"), indent=None) if not isinstance(item.get("result"), str) else item["result"]
         for _, item in items
     ]
     codes = [str(item["error_code"]) for _, item in items if item.get("error_code") is not None]
@@ -115,7 +116,7 @@ def _batch_row(
     problems = [(css, words[css]) for css in STRUCTURAL if css in flagged]
     if any(item.get("result") not in RESULTS for _, item in items):
         problems.append(("unexpected", "result is not success or failed"))
-    full = json_text(task, None)
+    full = dumps_readable(task, indent=None)
     shown_id = full if len(full) <= ID_DISPLAY_CHARS else f"{full[:ID_DISPLAY_CHARS]}… ({len(task)} characters)"
     return BatchRow(
         task_id=visible(shown_id),

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from conformance.config.settings import CREDENTIAL_ENV
+from conformance.config.table import credential_variables
 from conformance.report.model import Report, Requirement
 from conformance.reporters.text import evidence_summary, one_line
 from conformance.support.redaction import Redactor
@@ -186,7 +186,7 @@ def report_annotations(report: Report, name: str | None = None) -> list[str]:
 def known_secrets(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> list[str]:
     """Every credential value the process knows of: the run's own, and those in the environment variables that
     carry credentials (including the ones a targets file names)."""
-    values = [env.get(name) for name in CREDENTIAL_ENV]
+    values = [env.get(name) for name in credential_variables()]
     return [value for value in (*values, *extra) if value]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+from conformance.config import table
 from conformance.judging.results import MAX_BODY_CHARS
 from conformance.support.redaction import MASK
 
@@ -11,7 +12,7 @@ from conformance.support.redaction import MASK
 HOP_BY_HOP = frozenset({"host", "content-length", "connection", "accept-encoding", "transfer-encoding", "keep-alive"})
 #: What to send instead of a masked credential: a shell variable, expanded by the shell (hence double quotes).
 TOKEN_PLACEHOLDERS = {
-    "x-auth-token": ("X-Auth-Token", "DCS_AUTH_TOKEN"),
+    "x-auth-token": ("X-Auth-Token", table.environment()["auth_token"]),
     "x-security-token": ("X-Security-Token", "DCS_SECURITY_TOKEN"),
     "x-subject-token": ("X-Subject-Token", "DCS_SUBJECT_TOKEN"),
 }

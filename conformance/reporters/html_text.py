@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import http
-import json
 import re
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from conformance.reporters.html_model import Body, Header
+from conformance.support import jsontext
 from conformance.support.redaction import MASK
 
 #: Bodies longer than this are folded into a <details> element, so one 50-item answer does not bury the page.
 FOLD_CHARS = 1200
 FOLD_LINES = 24
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CODE_SPAN = re.compile(r"`([^`]+)`")
 
@@ -37,15 +36,10 @@ def visible(text: str) -> str:
     return _CONTROL.sub(lambda m: "\u2421" if m.group() == "\x7f" else chr(0x2400 + ord(m.group())), text)
 
 
-def json_text(value: Any, indent: int | None = 2) -> str:
-    """JSON as a reader wants it (non-ASCII kept), with lone surrogates written back as escapes."""
-    text = json.dumps(value, indent=indent, ensure_ascii=False)
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
 def body(raw: Any, truncated_chars: int = 0) -> Body:
     """A body as the page shows it; ``truncated_chars`` is what report.json left out of it (body_truncated_chars),
-    and a cut body is shown as text, since it cannot parse."""
+    and a cut body is shown as text, since it cannot parse. A body is JSON when the checks read it as JSON
+    (jsontext: numbers of any length), and is then pretty-printed with every digit."""
     if raw is None:
         return Body("", "none", 0, 0, False, 0)
     raw = str(raw)
@@ -54,7 +48,7 @@ def body(raw: Any, truncated_chars: int = 0) -> Body:
     text, kind = visible(raw), "text"
     if not truncated_chars:
         with contextlib.suppress(ValueError, RecursionError):
-            text, kind = json_text(json.loads(raw)), "json"
+            text, kind = jsontext.dumps_readable(jsontext.loads(raw)), "json"
     lines = text.count("\n") + 1
     return Body(
         text=text,

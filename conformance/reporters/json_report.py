@@ -1,13 +1,12 @@
 """report.json: the complete, machine-readable record of a run; every other reporter reads only this.
 
 Written as strict JSON whatever the target sent (see jsontext.dumps_strict): any parser must be able to read it.
+Read back by report.store.load_report, the one reader.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import cast
 
 from conformance.report.model import Report
 from conformance.support.files import write_atomically
@@ -18,7 +17,3 @@ FILENAME = "report.json"
 
 def write(report: Report, directory: Path) -> Path:
     return write_atomically(directory / FILENAME, dumps_strict(report) + "\n")
-
-
-def read(directory: Path) -> Report:
-    return cast(Report, json.loads((directory / FILENAME).read_text(encoding="utf-8")))

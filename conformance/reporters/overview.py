@@ -8,24 +8,23 @@ incomplete (4) > a target whose settings were unusable (2) > conformant (0).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 from conformance import __version__
 from conformance.report.model import Report
+from conformance.report.store import ReportError, load_report
 from conformance.support.files import write_atomically
 from conformance.support.jsontext import dumps_strict
 
 SUMMARY_FILE = "summary.json"
 INDEX_FILE = "index.html"
-REPORT_FILE = "report.json"
 TEMPLATE = "overview.html.j2"
 STYLESHEET = "overview.css"
 
@@ -84,16 +83,12 @@ def worst_verdict(verdicts: Iterable[str]) -> str:
 
 
 def read_report_dir(directory: Path, name: str) -> TargetReport:
-    path = directory / REPORT_FILE
-    if not path.is_file():
-        raise OverviewError(f"{directory} holds no {REPORT_FILE}: give the directories the runs wrote their reports to")
+    """The report in ``directory``, read as report.store.load_report reads other runs' reports: loosely, by its keys
+    (a CI job elsewhere may have run another suite version)."""
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise OverviewError(f"{path} cannot be read as JSON: {exc}") from None
-    if not isinstance(report, dict) or not isinstance(report.get("requirements"), list) or "verdict" not in report:
-        raise OverviewError(f"{path} is not a dcs-conformance report (no verdict or requirements)")
-    return TargetReport(name, directory, cast(Report, report))
+        return TargetReport(name, directory, load_report(directory, loosely=True))
+    except ReportError as exc:
+        raise OverviewError(str(exc)) from None
 
 
 def names_for(directories: list[Path]) -> list[str]:
@@ -131,7 +126,7 @@ def _relative(directory: Path, start: Path) -> str:
 
 
 def _target_entry(target: TargetReport, overview_dir: Path) -> dict[str, Any]:
-    # Reports from other runs are read loosely (read_report_dir checks only the verdict and requirements).
+    # Reports from other runs are read loosely (read_report_dir): any part may be missing.
     report: dict[str, Any] = dict(target.report or {})
     facts: dict[str, Any] = dict(report.get("target") or {})
     return {

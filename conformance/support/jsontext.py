@@ -6,7 +6,11 @@ up to MAX_DIGITS; beyond that the body is treated as unparseable, a guard agains
 abbreviated, so a check that quotes one cannot fail either.
 
 Writing: report.json must be strict JSON that any parser reads: no NaN or Infinity, lone surrogates (which UTF-8
-cannot carry) written as ``\\udXXX`` escapes, and integers too long to print written as strings.
+cannot carry) written as ``\\udXXX`` escapes, and integers too long to print written as strings. A body shown to a
+reader (the report page) is written back as the target sent it instead, its long integers as their digits.
+
+This is the one JSON parser for what a target sends, wherever it is read: the checks, the trace and the report page
+must agree on what is JSON.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -103,3 +108,33 @@ def dumps_strict(document: Any, *, indent: int | None = 2) -> str:
     """Strict JSON text (RFC 8259) for any document built by the suite, whatever strings it carries."""
     text = json.dumps(_strict(document), indent=indent, ensure_ascii=False, allow_nan=False)
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def dumps_readable(document: Any, *, indent: int | None = 2) -> str:
+    """JSON text for a reader (the report page): non-ASCII kept, every integer written with all its digits (which
+    json.dumps refuses past CPython's conversion limit), lone surrogates written as ``\\udXXX`` escapes."""
+    try:
+        text = json.dumps(document, indent=indent, ensure_ascii=False)
+    except ValueError:  # an integer too long for int.__repr__: only a LongInt is, in a parsed document
+        text = _dumps_with_long_integers(document, indent)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _dumps_with_long_integers(document: Any, indent: int | None) -> str:
+    """json.dumps, each LongInt written as its digits: it is written as a string first (a fresh random marker,
+    which no body can have guessed), then that string is replaced by the digits."""
+    marker = f"long-integer-{uuid.uuid4().hex}-"
+    digits: list[str] = []
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: swap(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [swap(item) for item in value]
+        if isinstance(value, LongInt):
+            digits.append(value.digits)
+            return f"{marker}{len(digits) - 1}"
+        return value
+
+    text = json.dumps(swap(document), indent=indent, ensure_ascii=False)
+    return re.sub(f'"{marker}(\\d+)"', lambda m: digits[int(m.group(1))], text)

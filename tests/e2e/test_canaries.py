@@ -233,5 +233,5 @@ def test_no_canary_in_any_form_reaches_a_file_or_the_terminal(tmp_path: Path, mo
     if mode != "aksk":
         report = json.loads((tmp_path / "out" / "report.json").read_text())
         assert report["target"]["base_url"].startswith("http://***@127.0.0.1:")
-        assert "--base-url http://***@127.0.0.1:" in report["command"]
+        assert "--base-url 'http://***@127.0.0.1:" in report["command"], "masked, then quoted for the shell"
         assert b"http://***@127.0.0.1:" in result.stderr

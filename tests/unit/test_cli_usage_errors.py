@@ -111,7 +111,7 @@ CASES: dict[str, tuple[list[str], dict[str, str], Callable[[Path], None], str]] 
         ["run", *TARGET, "--auth-token", "tok-ok", "--readonly-token", TOKEN + "\x1b"],
         {},
         nothing,
-        "the read-only token (--readonly-token) ends with an escape character",
+        "the read-only token (--readonly-token or DCS_READONLY_TOKEN) ends with an escape character",
     ),
     "report dir whose index.html is a directory": (
         ["run", "--report-dir", "r"],

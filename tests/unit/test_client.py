@@ -40,7 +40,8 @@ from conformance.engine.client import (
     retry_after,
 )
 from conformance.engine.guard import GuardRefusal, IdGuard
-from conformance.judging.results import Exchange
+from conformance.judging.results import EvidenceRecord, Exchange
+from conformance.report.build import evidence, response
 from conformance.support.redaction import MASK
 from conformance.wire import signing
 
@@ -95,7 +96,7 @@ def verify(request: httpx.Request, known: dict[str, str] | None = None) -> str:
 
 
 def dumped(exchange: Exchange) -> str:
-    return json.dumps(exchange.to_dict("explanation"), ensure_ascii=False)
+    return json.dumps(evidence(EvidenceRecord(exchange.record(), "explanation")), ensure_ascii=False)
 
 
 # -- the ID guard -----------------------------------------------------------------------------------------------------
@@ -551,8 +552,8 @@ def test_a_request_without_an_answer_is_an_exchange_without_a_status(
     assert exchange.status == 0
     assert not exchange.complete
     assert exchange.failure is not None and exchange.failure.startswith(expected)
-    assert exchange.to_dict()["response"]["status"] is None
-    assert exchange.to_dict()["response"]["failure"] == exchange.failure
+    assert response(exchange.record())["status"] is None
+    assert response(exchange.record())["failure"] == exchange.failure
     assert client.unanswered == 1
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from conformance.cli.main import main
-from conformance.report.compare import CompareInputError, compare, describe, load_report, should_fail
+from conformance.report.compare import compare, describe, should_fail
+from conformance.report.store import ReportError, load_report, report_file
 from conformance.reporters import compare_html
 
 
@@ -231,22 +232,24 @@ def test_a_trace_entry_is_described_in_one_line() -> None:
     assert describe(None) == "–"
 
 
-# -- loading ---------------------------------------------------------------------------------------------------
+# -- loading: report.store.load_report as compare reads a report (a directory or its file, by its keys) ------------
+
+
+def load(path: Path) -> Any:
+    return load_report(path, or_file=True, loosely=True)
 
 
 def test_a_report_loads_from_its_directory_or_its_file(tmp_path: Path) -> None:
     (tmp_path / "report.json").write_text(json.dumps(report()), encoding="utf-8")
-    from_dir, file = load_report(tmp_path)
-    from_file, _ = load_report(tmp_path / "report.json")
-    assert from_dir == from_file == report()
-    assert file == tmp_path / "report.json"
+    assert load(tmp_path) == load(tmp_path / "report.json") == report()
+    assert report_file(tmp_path) == report_file(tmp_path / "report.json") == tmp_path / "report.json"
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         (None, "does not exist"),
-        ("{not json", "is not JSON"),
+        ("{not json", "is not valid JSON"),
         ('{"verdict": "conformant"}', "is not a dcs-conformance report"),
         ("[1, 2]", "is not a dcs-conformance report"),
     ],
@@ -255,8 +258,8 @@ def test_what_is_not_a_report_is_refused_with_the_reason(tmp_path: Path, content
     path = tmp_path / "report.json"
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    with pytest.raises(CompareInputError, match=message):
-        load_report(path)
+    with pytest.raises(ReportError, match=message):
+        load(path)
 
 
 @pytest.mark.parametrize(
@@ -276,13 +279,13 @@ def test_a_damaged_report_is_refused_with_what_is_wrong(tmp_path: Path, damage: 
     damage(document)
     path = tmp_path / "report.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    with pytest.raises(CompareInputError, match=f"is not a well-formed dcs-conformance report: {re.escape(message)}"):
-        load_report(path)
+    with pytest.raises(ReportError, match=f"is not a well-formed dcs-conformance report: {re.escape(message)}"):
+        load(path)
 
 
 def test_a_directory_without_a_report_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(CompareInputError, match=r"holds no report\.json"):
-        load_report(tmp_path)
+    with pytest.raises(ReportError, match=r"holds no report\.json: give a report directory or its report\.json"):
+        load(tmp_path)
 
 
 def test_comparing_leaves_both_reports_untouched() -> None:

@@ -4,11 +4,12 @@ restartable fixture failed exactly as the target fails tasks it cannot restart o
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from conformance.judging.diagnosis import diagnose
 from conformance.judging.fixture_health import FixtureHealth, leave_unjudged
-from conformance.judging.results import Verdict, decide_verdict
+from conformance.judging.results import RequirementResult, Status, Verdict, decide_verdict
 from tests.conftest import exchange
 
 R1, R2 = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
@@ -22,6 +23,10 @@ def item(task_id: str, failure: tuple[str, str] | None = None) -> dict[str, Any]
     if failure is None:
         return {"task_id": task_id, "result": "success"}
     return {"task_id": task_id, "result": "failed", "error_code": failure[0], "error_msg": failure[1]}
+
+
+def result(requirement: str, status: Status) -> RequirementResult:
+    return RequirementResult(requirement, "MUST", "", "", [], (), status, "", 1, 0, [])
 
 
 def health(*answers: list[dict[str, Any]]) -> FixtureHealth:
@@ -70,14 +75,11 @@ def test_used_up_fixtures_leave_br_req_014_unjudged_and_the_run_incomplete_unles
     why = health([item(R1, STATE), item(N1, STATE)], [item(R2, STATE)]).used_up()
     diagnosis = diagnose(Counter({"200": 3}), credentials_configured=True, fixtures_used_up=why)
     assert diagnosis.fixtures_unusable and diagnosis.messages[0].startswith("the fixtures cannot be judged")
-    results = [
-        {"id": "BR-REQ-014", "level": "MUST", "status": "failed", "reason": "violated", "evidence": []},
-        {"id": "BR-REQ-009", "level": "MUST", "status": "passed", "reason": "", "evidence": []},
-    ]
+    results = [result("BR-REQ-014", Status.FAILED), result("BR-REQ-009", Status.PASSED)]
     judged = leave_unjudged(results, "BR-REQ-014", diagnosis.messages[0])
-    assert judged[0]["status"] == "skipped" and judged[0]["reason"] == diagnosis.messages[0]
+    assert judged[0].status == Status.SKIPPED and judged[0].reason == diagnosis.messages[0]
     assert decide_verdict(judged, fixtures_unusable=True) is Verdict.INCOMPLETE
-    judged[1]["status"] = "failed"
+    judged[1] = replace(judged[1], status=Status.FAILED)
     assert decide_verdict(judged, fixtures_unusable=True) is Verdict.NON_CONFORMANT
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from conformance.judging.results import MAX_BODY_CHARS
+from conformance.report.store import load_report
 from conformance.reporters import html, json_report
 from conformance.reporters.batch_view import batch_view
 from conformance.reporters.curl import curl_command
@@ -240,7 +241,7 @@ def test_the_per_id_view_marks_the_dropped_id_as_missing(runs: dict[str, dict[st
 
 def test_the_page_is_rendered_from_report_json_alone(runs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
     json_report.write(runs["non-conformant"], tmp_path)
-    assert html.render(json_report.read(tmp_path)) == html.render(runs["non-conformant"])
+    assert html.render(load_report(tmp_path)) == html.render(runs["non-conformant"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -287,6 +288,28 @@ def test_batch_view_derives_no_coverage_problem_the_finding_does_not_name() -> N
     assert [row.problems for row in view.rows] == [[], []]
     assert [row.answered for row in view.rows] == [1, 0]  # the facts are still laid out
     assert view.problem_count == 0 and view.highlights == []
+
+
+def test_a_batch_answer_holding_a_5000_digit_number_keeps_its_per_id_view_and_is_pretty_printed() -> None:
+    """The page reads a body as the checks do (jsontext): a number CPython's json.loads refuses to convert is still
+    JSON, so the answer keeps its per-ID table and is shown pretty-printed with every digit."""
+    digits = "7" * 5000
+    request = json.dumps({"migration_tasks": ["a", "b"]})
+    response = (
+        '{"migration_tasks": [{"task_id": "a", "result": "success"}, '
+        f'{{"task_id": "b", "result": "failed", "error_code": {digits}, "error_msg": "no"}}], "total": -{digits}}}'
+    )
+    view = batch_view(request, response)
+    assert view is not None
+    assert [row.task_id for row in view.rows] == ['"a"', '"b"']
+    assert [row.answered for row in view.rows] == [1, 1] and view.items == 2
+    assert view.rows[1].error_codes == ["77777777777777777777...(5000 digits)"]  # shortened in the table
+    evidence = exchange(request_body=request, response_body=response)
+    page = html.render(make_report([requirement("BR-REQ-009", "failed", evidence=[evidence])]))
+    details = section(page, "req-BR-REQ-009")
+    assert '<details class="batch" open>' in details
+    assert f"&#34;error_code&#34;: {digits},\n" in details  # pretty-printed, the number whole
+    assert f"&#34;total&#34;: -{digits}\n}}" in details
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,11 @@ def test_keys_may_hold_no_whitespace_or_comma_but_tokens_may_hold_inner_spaces()
         ),
         (TARGET, {"CLOUD_SDK_AK": "AK\r", "CLOUD_SDK_SK": "sk"}, "the access key (CLOUD_SDK_AK) ends with"),
         (TARGET, {"CLOUD_SDK_AK": "AK", "CLOUD_SDK_SK": "s k"}, "the secret key (CLOUD_SDK_SK) contains a space"),
-        ({**TARGET, "readonly_token": "tök"}, {}, "the read-only token (--readonly-token) contains a non-ASCII"),
+        (
+            {**TARGET, "readonly_token": "tök"},
+            {},
+            "the read-only token (--readonly-token or DCS_READONLY_TOKEN) contains a non-ASCII",
+        ),
     ],
 )
 def test_resolve_refuses_unsendable_credentials_naming_which(flags, env, fragment: str) -> None:

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from conformance.judging.results import NOT_JSON
-from conformance.support.jsontext import MAX_DIGITS, LongInt, dumps_strict, loads, strings
+from conformance.support.jsontext import MAX_DIGITS, LongInt, dumps_readable, dumps_strict, loads, strings
 from tests.conftest import exchange
 
 
@@ -51,3 +51,13 @@ def test_report_json_is_strict_whatever_it_carries() -> None:
     assert strict == {"nan": None, "inf": None, "surrogate": "x\ud800y", "control": "\x1b[31m", "long": "5" * 5000}
     text.encode("utf-8")  # no lone surrogate left raw
     assert "\\ud800" in text
+
+
+def test_a_body_written_back_for_a_reader_keeps_every_digit_of_its_numbers() -> None:
+    """What the report page shows: the body as the target sent it, not report.json's strict form (no digits as
+    strings), and exactly json.dumps's text for a body without long integers."""
+    body = '{"n": [' + "4" * 5000 + ", -" + "2" * 4200 + ', 3], "s": "\u00e9\ud800"}'
+    text = dumps_readable(loads(body), indent=None)
+    assert text == '{"n": [' + "4" * 5000 + ", -" + "2" * 4200 + ', 3], "s": "é\\ud800"}'
+    ordinary = {"a": [1, 2.5, None, True], "b": "x"}
+    assert dumps_readable(ordinary) == json.dumps(ordinary, indent=2)

@@ -9,7 +9,7 @@ report -> reporters, the engine drives the checks, the reference server sits bes
     2 config      config/ (settings, credentials, fixtures file, the reproducing command)
     3 judging     judging/ (exchanges, findings, the ledger, the verdict, diagnosis, trace)
     4 checks      checks/
-    5 report      report/ (report.json's model and store, sanitize, certify, compare)
+    5 report      report/ (report.json's model, builder and store, sanitize, certify, compare)
     6 engine      engine/       \
     6 reference   reference/     } side by side: none of the three imports another
     6 reporters   reporters/    /

@@ -23,8 +23,8 @@ def finding(requirement: str, message: str) -> Finding:
 
 
 def evidence(ledger: Ledger, requirement: str) -> list[str]:
-    results = {item["id"]: item for item in ledger.requirement_results()}
-    return [item["explanation"] for item in results[requirement]["evidence"]]
+    results = {item.id: item for item in ledger.requirement_results()}
+    return [item.explanation for item in results[requirement].evidence]
 
 
 def test_the_lane_s_judgements_reach_the_ledger_after_the_scenarios_in_the_order_judged() -> None:
@@ -37,7 +37,7 @@ def test_the_lane_s_judgements_reach_the_ledger_after_the_scenarios_in_the_order
     deferred.open()
     deferred.record([finding("BR-REQ-009", "lane 3")], exchange(seq=4))
     assert evidence(ledger, "BR-REQ-009")[:3] == ["scenario", "lane 1", "lane 2"]
-    assert ledger.first_failure is not None and ledger.first_failure["request"] == 2
+    assert ledger.first_failure is not None and ledger.first_failure.request == 2
 
 
 def test_nothing_the_lane_judges_after_the_seal_reaches_the_ledger() -> None:

@@ -41,8 +41,8 @@ def phases(ran: list[str]) -> list[Recording]:
 
 
 def evidence(ledger: Ledger) -> list[str]:
-    results = {item["id"]: item for item in ledger.requirement_results()}
-    return [item["explanation"] for item in results["BR-REQ-011"]["evidence"]]
+    results = {item.id: item for item in ledger.requirement_results()}
+    return [item.explanation for item in results["BR-REQ-011"].evidence]
 
 
 def test_the_runner_runs_the_phases_of_its_plan_in_order() -> None:

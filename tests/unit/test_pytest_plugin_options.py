@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from conformance.cli.main import build_parser
-from conformance.pytest_plugin import DESTS, OPTIONS
+from conformance.pytest_plugin.options import dests, options
 from conformance.pytest_plugin.session import plugin_names
 
 #: Run flags that make no sense for one pytest session: its output, and parallel targets.
@@ -24,10 +24,10 @@ def run_flags() -> dict[str, argparse.Action]:
 
 def test_every_run_setting_has_a_dcs_option_of_the_same_name() -> None:
     cli = run_flags()
-    plugin = {dest.removeprefix("dcs_") for dest in DESTS}
-    assert set(cli) - CLI_ONLY - plugin == set(), "add the new run flag to conformance.pytest_plugin.OPTIONS"
+    plugin = {dest.removeprefix("dcs_") for dest in dests()}
+    assert set(cli) - CLI_ONLY - plugin == set(), "declare the new run flag in conformance/config/table.py"
     assert plugin - set(cli) == PLUGIN_ONLY
-    for flag, _ in OPTIONS:
+    for flag, _ in options():
         dest = flag.removeprefix("--dcs-").replace("-", "_")
         if dest in cli:
             assert cli[dest].option_strings == [f"--{flag.removeprefix('--dcs-')}"]
@@ -35,7 +35,7 @@ def test_every_run_setting_has_a_dcs_option_of_the_same_name() -> None:
 
 def test_options_take_values_as_the_cli_flags_do() -> None:
     cli = run_flags()
-    for flag, kwargs in OPTIONS:
+    for flag, kwargs in options():
         action = cli.get(flag.removeprefix("--dcs-").replace("-", "_"))
         if action is None:
             continue

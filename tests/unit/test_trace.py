@@ -86,6 +86,17 @@ def test_roles_follow_the_fixtures_case_insensitively_and_the_guards_minted_set(
     assert role_of("") == "other"
 
 
+def test_a_fixture_sent_and_answered_without_hyphens_or_in_upper_case_keeps_its_role(trace: Trace) -> None:
+    """The trace recognises a fixture as the guard and the fixtures file do (task_ids.task_key), not by lower-casing
+    alone: a fixture spelled without hyphens is still restartable or non-restartable, never "other"."""
+    bare, shouted = RESTARTABLE[0].replace("-", ""), NOT_RESTARTABLE[0].upper()
+    assert role_function(RESTARTABLE, NOT_RESTARTABLE, lambda _: False)(bare.upper()) == "restartable"
+    answer = {"migration_tasks": [item(bare, "success"), item(shouted, code="DCS.4957")]}
+    trace.see(sent("mixed batch: 1+1+0", 200, answer, [bare, shouted]))
+    (entry,) = trace.to_dict()["scenarios"]
+    assert entry["items"] == {"restartable": {"success": 1}, "non-restartable": {"failed": 1}}
+
+
 def test_an_exchange_the_ledger_records_several_times_is_traced_once(trace: Trace) -> None:
     ledger = Ledger(load_catalogue())
     ledger.watch(trace.see)

@@ -4,18 +4,26 @@ one word, and the diagnosis that explains a run in which nothing well-formed was
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import pytest
 
 from conformance.contract import load_catalogue
 from conformance.judging.diagnosis import diagnose
-from conformance.judging.results import Finding, Ledger, Verdict, decide_verdict, unexercised_musts
+from conformance.judging.results import (
+    Finding,
+    Ledger,
+    RequirementResult,
+    SeenCount,
+    Status,
+    Verdict,
+    decide_verdict,
+    unexercised_musts,
+)
 from tests.conftest import exchange
 
 
-def requirement(req_id: str, level: str, status: str, needs: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"id": req_id, "level": level, "status": status, "needs": list(needs)}
+def requirement(req_id: str, level: str, status: str, needs: tuple[str, ...] = ()) -> RequirementResult:
+    return RequirementResult(req_id, level, "", "", list(needs), (), Status(status), "", 0, 0, [])
 
 
 PASSED = [requirement("A", "MUST", "passed"), requirement("B", "SHOULD", "passed")]
@@ -76,45 +84,45 @@ def test_what_a_run_lacks_skips_every_requirement_the_catalogue_says_needs_it_wi
     ledger.skip_unmet(
         {"fixtures": "needs at least 1 restartable fixture", "credentials": catalogue.needs["credentials"]}
     )
-    results = {item["id"]: item for item in ledger.requirement_results()}
-    assert results["BR-REQ-014"]["reason"] == "needs at least 1 restartable fixture"
-    assert results["BR-REQ-015"]["status"] == "passed"  # exercised by other means: judged all the same
-    assert results["BR-REQ-018"]["reason"] == results["BR-REQ-019"]["reason"] == catalogue.needs["credentials"]
-    assert results["BR-REQ-020"]["reason"] == "no check exercised it in this run"
+    results = {item.id: item for item in ledger.requirement_results()}
+    assert results["BR-REQ-014"].reason == "needs at least 1 restartable fixture"
+    assert results["BR-REQ-015"].status == "passed"  # exercised by other means: judged all the same
+    assert results["BR-REQ-018"].reason == results["BR-REQ-019"].reason == catalogue.needs["credentials"]
+    assert results["BR-REQ-020"].reason == "no check exercised it in this run"
 
 
 def test_a_violation_keeps_its_detail_beside_the_explanation_and_no_detail_key_without_one() -> None:
     ledger = Ledger(load_catalogue())
     ledger.record([Finding("BR-REQ-009", False, "1 missing", {"missing": ["a"]})], exchange(200))
     ledger.record([Finding("BR-REQ-003", False, "status 500")], exchange(500))
-    results = {item["id"]: item for item in ledger.requirement_results()}
-    [missing] = results["BR-REQ-009"]["evidence"]
-    assert (missing["explanation"], missing["detail"]) == ("1 missing", {"missing": ["a"]})
-    assert "detail" not in results["BR-REQ-003"]["evidence"][0]
+    results = {item.id: item for item in ledger.requirement_results()}
+    [missing] = results["BR-REQ-009"].evidence
+    assert (missing.explanation, missing.detail) == ("1 missing", {"missing": ["a"]})
+    assert results["BR-REQ-003"].evidence[0].detail == {}
 
 
 def test_a_throttled_exchange_is_never_evidence_only_an_observation() -> None:
     ledger = Ledger(load_catalogue())
     ledger.record([Finding("BR-REQ-003", False, "429")], exchange(429, throttled=True))
-    results = {item["id"]: item for item in ledger.requirement_results()}
-    assert results["BR-REQ-003"]["checks"] == 0
-    seen = {item["id"]: item["seen"] for item in ledger.observation_results()}
-    assert seen["OBS-012"][0]["count"] == 1
+    results = {item.id: item for item in ledger.requirement_results()}
+    assert results["BR-REQ-003"].checks == 0
+    seen = {item.id: item.seen for item in ledger.observation_results()}
+    assert seen["OBS-012"][0].count == 1
 
 
 def test_a_skip_may_add_what_the_user_could_provide() -> None:
     ledger = Ledger(load_catalogue())
     ledger.skip("BR-REQ-016", "needs 50 known tasks", needs=("fixtures",))
-    result = next(item for item in ledger.requirement_results() if item["id"] == "BR-REQ-016")
-    assert (result["status"], result["needs"]) == ("skipped", ["fixtures"])
+    result = next(item for item in ledger.requirement_results() if item.id == "BR-REQ-016")
+    assert (result.status, result.needs) == ("skipped", ["fixtures"])
 
 
 def test_a_skip_without_needs_keeps_the_catalogue_needs() -> None:
     ledger = Ledger(load_catalogue())
     ledger.skip("BR-REQ-007", "no 200 answer")
-    results = {item["id"]: item for item in ledger.requirement_results()}
-    assert results["BR-REQ-007"]["needs"] == []
-    assert results["BR-REQ-014"]["needs"] == ["fixtures"]
+    results = {item.id: item for item in ledger.requirement_results()}
+    assert results["BR-REQ-007"].needs == []
+    assert results["BR-REQ-014"].needs == ["fixtures"]
 
 
 # -- the diagnosis ----------------------------------------------------------------------------------------------
@@ -154,6 +162,6 @@ def test_what_belongs_to_an_exchange_is_noted_once_however_many_findings_are_rec
     throttled = exchange(429, throttled=True, seq=7, earlier_failure="request #6: reset on a reused connection")
     for _ in range(3):
         ledger.record([], throttled)
-    seen = {item["id"]: item["seen"] for item in ledger.observation_results()}
-    assert seen["OBS-012"] == [{"value": "status 429: still throttled after every resend", "count": 1}]
-    assert [value["count"] for value in seen["OBS-013"]] == [1]
+    seen = {item.id: item.seen for item in ledger.observation_results()}
+    assert seen["OBS-012"] == [SeenCount("status 429: still throttled after every resend", 1)]
+    assert [value.count for value in seen["OBS-013"]] == [1]
