@@ -3,11 +3,11 @@
     pytest --dcs-base-url URL --dcs-project-id ID [--dcs-fixtures FILE] [--dcs-report-dir DIR] [...]
     pytest --dcs-embedded                      # judge the embedded reference server
 
-It is registered in every pytest session of an environment that installs dcs-conformance (the ``pytest11`` entry
-point), so it must cost nothing where it is not wanted: unless one of its ``--dcs-*`` options is given it only adds
-those options and three fixtures that skip. This module's imports are therefore the standard library and pytest
-alone; the engine (schemathesis, httpx, the reference server) is imported from :mod:`conformance.pytest_run` when
-an option turns the plugin on.
+It is registered in every pytest session of an environment that installs dcs-batch-restart-conformance (its
+``pytest11`` entry point), so it must cost nothing where it is not wanted: unless one of its ``--dcs-*`` options is
+given it only adds those options and three fixtures that skip. This module's imports are therefore the standard
+library and pytest alone; the engine (schemathesis, httpx, the reference server) is imported from
+:mod:`conformance.pytest_run` when an option turns the plugin on.
 
 The options are the ``run`` command's settings under a ``--dcs-`` prefix, with the same environment variables and
 config file; each option's destination minus ``dcs_`` is the setting's name in ``settings.resolve``.
