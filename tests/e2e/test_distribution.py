@@ -96,3 +96,15 @@ def test_the_installed_plugin_is_inert_in_a_plain_pytest_session(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
     assert not (tmp_path / "reports").exists()
+
+
+def test_with_autoload_pytest_refuses_the_plugin_named_by_module_as_the_readme_says(
+    wheel_venv: WheelVenv, tmp_path: Path
+) -> None:
+    """The limitation README.md documents: loaded by entry point already, the module named again by -p is a second
+    registration of one module, which pytest (pluggy) refuses; the entry point's name is the one to give there."""
+    (tmp_path / "test_inert.py").write_text(INERT_CHECK)
+    argv = [str(wheel_venv.bin / "python"), "-m", "pytest", "-p", "conformance.pytest_plugin", "-q", "test_inert.py"]
+    result = run(argv, wheel_venv, tmp_path)
+    assert result.returncode != 0
+    assert "Plugin already registered under a different name" in result.stderr

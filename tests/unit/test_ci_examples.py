@@ -111,7 +111,7 @@ ACTION_FILE = PROJECT / "action.yml"
 TEMPLATE = PROJECT / "templates" / "dcs-conformance.gitlab-ci.yml"
 WORKFLOWS = [GITHUB, *sorted((PROJECT / ".github" / "workflows").glob("*.yml"))]
 #: An install of the bare name dcs-conformance from a package index: PyPI's dcs-conformance is another project.
-INDEX_INSTALL = re.compile(r"""\b(?:pip|pipx)3?\s+install\s+(?:-\S+\s+)*["']?dcs[-_.]conformance(?:[\s"'=<>!~\[;]|$)""")
+INDEX_INSTALL = re.compile(r"""\b(?:pip|pipx)3?\s+install\s+(?:-\S+\s+)*["'`]?dcs[-_.]conformance(?![\w./@-])""")
 #: A `uses:` of another repository's action, pinned to a commit with its tag beside: `owner/repo@<sha> # vX.Y.Z`.
 PINNED = re.compile(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
