@@ -175,6 +175,8 @@ def test_the_gitlab_example_judges_every_region_of_its_targets_file_into_the_mer
         targets = targets.replace(f'"{target["base_url"]}"', f'"{region.base_url}"')  # staging: here, loopback
         region.write_fixtures(project)
         tokens[target["auth_token_env"]] = region.token
+    # Fewer generated cases than staging gets: at the file's rate limit, the default run takes a quarter of a minute.
+    targets = targets.replace("[dcs-conformance]\n", "[dcs-conformance]\nmax_examples = 10\n", 1)
     (project / "examples" / "ci" / "targets.toml").write_text(targets)
 
     result = run_gitlab_job(job, project, wheel_venv, tokens)
