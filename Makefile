@@ -3,14 +3,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint serve bench clean
+.PHONY: run test test-fast lint dist serve bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The distribution was called dcs-conformance before it got a name of its own: a venv made before the rename keeps
+# that editable install beside the new one (the pytest plugin registered twice), so it goes first.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip uninstall --quiet --yes dcs-conformance 2>/dev/null || true
+	$(BIN)/python -m pip install --quiet -e ".[test,lint]"
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -31,11 +34,27 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	bench/killrate $(ARGS)
 
-# What CI runs before the tests, and what the pre-commit hooks run (.pre-commit-config.yaml).
+# The GitHub workflows and the action, and the GitLab files, as their users' tools check them.
+GITHUB_WORKFLOWS := examples/ci/github-actions.yml $(wildcard .github/workflows/*.yml)
+GITLAB_FILES := examples/ci/gitlab-ci.yml templates/dcs-conformance.gitlab-ci.yml
+
+# What CI runs before the tests; the pre-commit hooks (.pre-commit-config.yaml) run its Python part. zizmor runs
+# offline: its online audits need a GitHub token and the network, which CI does not have.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/actionlint $(GITHUB_WORKFLOWS)
+	$(BIN)/zizmor --offline --quiet $(GITHUB_WORKFLOWS) action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(GITHUB_WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.gitlab-ci $(GITLAB_FILES)
+
+# The sdist and the wheel (the wheel built from the sdist, so the sdist is proven complete), checked as PyPI would.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
 
 clean:
 	rm -rf $(VENV) .hypothesis .schemathesis

@@ -1,13 +1,14 @@
 """What the dcs-conformance pytest plugin costs a pytest session that does not use it, as figures.
 
-The plugin loads in every pytest session of an environment that installs dcs-conformance (its ``pytest11`` entry
-point). Without a --dcs-* option it must stay inert: import nothing but pytest and the standard library, add its
-options and fixtures, and do nothing else. This prints:
+The plugin loads in every pytest session of an environment that installs dcs-batch-restart-conformance (its
+``pytest11`` entry point). Without a --dcs-* option it must stay inert: import nothing but pytest and the standard
+library, add its options and fixtures, and do nothing else. This prints:
 
 - the import time of ``conformance.pytest_plugin`` in a pytest session (``python -X importtime``): all the plugin
   adds before its hooks, which only register options and fixtures;
 - the CPU and wall time of a small pytest session (one trivial test), the plugin on and off
-  (``-p no:dcs_conformance``), alternated so that machine noise falls on both sides, as medians and differences;
+  (``-p no:dcs_batch_restart_conformance``), alternated so that machine noise falls on both sides, as medians and
+  differences;
 - the same difference with the schemathesis plugin loaded too, for scale (it is not ours to trim).
 
 Figures only: it never passes or fails. The promise (< 50 ms) is checked by eye; ``tests/e2e/test_pytest_plugin.py``
@@ -66,7 +67,7 @@ def paired(workdir: Path, rounds: int, *common: str) -> dict[str, tuple[float, f
     runs: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}
     for _ in range(rounds):
         runs["on"].append(session_seconds(workdir, *common))
-        runs["off"].append(session_seconds(workdir, *common, "-p", "no:dcs_conformance"))
+        runs["off"].append(session_seconds(workdir, *common, "-p", "no:dcs_batch_restart_conformance"))
     return {
         key: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
         for key, values in runs.items()

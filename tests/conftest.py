@@ -1,5 +1,6 @@
 """What many test modules share: exchanges built without HTTP for the checks and the ledger, the helpers that read
-their findings, and a server-side recorder of the request bodies a run sent.
+their findings, a server-side recorder of the request bodies a run sent, and the distribution as users install it
+(the sdist and wheel ``make dist`` builds, and a fresh venv with the wheel installed), built once per session.
 
 Checks read only what the client recorded (status, headers, body, failure), so an ``Exchange`` built here is what
 a round trip through ``TargetClient`` would have given them; the client's own recording is tested in test_client.
@@ -9,13 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hypothesis.configuration
+import pytest
 
 from conformance.contract import load_catalogue
 from conformance.judging.results import Exchange, Finding, Ledger, Seen
@@ -133,3 +138,69 @@ class Recorder:
 # Hypothesis keeps its caches in .hypothesis/ under the working directory, the repository when tests run: point it
 # at a temporary directory instead (tests never write into the repository).
 hypothesis.configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "dcs-conformance-tests-hypothesis")
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """What ``make dist`` builds: the sdist, and the wheel built from it."""
+
+    sdist: Path
+    wheel: Path
+
+
+@pytest.fixture(scope="session")
+def built_dist(tmp_path_factory: pytest.TempPathFactory) -> Distribution:
+    """The sdist and the wheel, built as ``make dist`` builds them (``python -m build``: the wheel from the sdist,
+    so a file the sdist forgets breaks the wheel too), into a temporary directory, once per session."""
+    out = tmp_path_factory.mktemp("dist")
+    build = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(PROJECT_ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-4000:]
+    (sdist,) = out.glob("*.tar.gz")
+    (wheel,) = out.glob("*.whl")
+    return Distribution(sdist, wheel)
+
+
+@dataclass(frozen=True)
+class WheelVenv:
+    """A fresh virtual environment holding the built wheel (and pytest), as a user's after ``pip install``."""
+
+    root: Path
+    wheel: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.root / "bin"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """A clean environment (clean_env) whose PATH finds this venv's python, pip and dcs-conformance first, and
+        nothing of the project's own .venv."""
+        path = os.pathsep.join(
+            entry for entry in os.environ.get("PATH", "").split(os.pathsep) if not entry.startswith(sys.prefix)
+        )
+        return clean_env("VIRTUAL_ENV", "PYTHONPATH", PATH=f"{self.bin}{os.pathsep}{path}", **extra)
+
+
+@pytest.fixture(scope="session")
+def wheel_venv(built_dist: Distribution, tmp_path_factory: pytest.TempPathFactory) -> WheelVenv:
+    """The built wheel installed into a fresh venv by pip, its dependencies from the package index as a user gets
+    them; pytest too, for the plugin. Once per session: every test that needs an installed suite shares it."""
+    root = tmp_path_factory.mktemp("wheel-venv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, timeout=120)
+    install = subprocess.run(
+        [str(root / "bin" / "python"), "-m", "pip", "install", "--quiet", str(built_dist.wheel), "pytest>=8,<9.2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr[-4000:]
+    return WheelVenv(root, built_dist.wheel)

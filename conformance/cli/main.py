@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from conformance import __version__
+from conformance import DISTRIBUTION, __version__
 from conformance.cli.args import (
     EXIT_USAGE,
     OneLineParser,
@@ -32,12 +32,38 @@ from conformance.contract import ENDPOINT
 from conformance.support.terminal import guarded
 
 
+def distribution_version() -> str:
+    """The installed distribution's name and version: the name is what ``pip install`` needs to get this suite
+    again, and the command's own name would install somebody else's project. A source checkout that was never
+    installed has no metadata: its constant and ``__version__`` then."""
+    from importlib import metadata
+
+    try:
+        installed = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return f"{DISTRIBUTION} {__version__}"
+    return f"{installed.metadata['Name']} {installed.version}"
+
+
+class VersionAction(argparse.Action):
+    """``--version``, looked up only when asked for: every other command line pays nothing for the metadata."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help="print the version"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(distribution_version())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="dcs-conformance",
         description="Conformance suite for Huawei Cloud DCS API V2 POST " + ENDPOINT,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_run_parser(commands).set_defaults(handler=cmd_run)
     add_serve_parser(commands).set_defaults(handler=cmd_serve)

@@ -1,4 +1,9 @@
-"""junit.xml: one testcase per requirement, so any CI system shows the verdict requirement by requirement.
+"""junit.xml: one testcase per requirement, so any CI system shows the verdict requirement by requirement, and one
+``completeness`` testcase for the run as a whole (as the pytest plugin has).
+
+A run that is ``incomplete`` (credentials rejected, a wrong URL, a MUST left unexercised) or an ``error`` (target
+unreachable, interrupted) leaves its requirements skipped, not failed: without the completeness testcase, a CI's
+test report (GitLab's merge request widget) would show a clean run while the job fails.
 
 Failure messages quote the target's answers, which may hold characters XML 1.0 cannot carry at all (control
 characters, lone surrogates); they are written as visible escapes (``\\x1b``) so the file always parses.
@@ -32,15 +37,38 @@ def _clean(element: ET.Element) -> None:
             node.text = xml_text(node.text)
 
 
+#: The testcase for the run as a whole, named as the pytest plugin's item (``dcs-conformance::completeness``).
+COMPLETENESS = "completeness"
+
+
+def _completeness(suite: ET.Element, report: Report) -> None:
+    """Fails for an incomplete run and errors for an error run, with why as its message and the diagnosis in its
+    text; passes otherwise: a non-conformant run's failed requirements speak for themselves."""
+    case = ET.SubElement(suite, "testcase", classname="dcs-conformance", name=COMPLETENESS)
+    verdict = report["verdict"]
+    if verdict not in ("incomplete", "error"):
+        return
+    # An incomplete run's reason starts with its diagnosis (credentials rejected, every answer 404...); an error's
+    # is the error itself (target unreachable, interrupted, a bug of ours).
+    reason, error = report.get("verdict_reason"), report.get("error")
+    why = ((error or reason) if verdict == "error" else (reason or error)) or verdict
+    lines = [f"verdict: {verdict}: {why}", *(f"diagnosis: {message}" for message in report.get("diagnosis") or [])]
+    if verdict == "incomplete":
+        ET.SubElement(case, "failure", message=why, type="incomplete").text = "\n".join(lines)
+    else:
+        ET.SubElement(case, "error", message=why, type="error").text = "\n".join(lines)
+
+
 def render(report: Report) -> bytes:
     requirements = report["requirements"]
     counts = report["counts"]
+    verdict = report["verdict"]
     suite = ET.Element(
         "testsuite",
         name="dcs-conformance",
-        tests=str(len(requirements)),
-        failures=str(counts["failed"]),
-        errors=str(counts["error"]),
+        tests=str(len(requirements) + 1),
+        failures=str(counts["failed"] + (verdict == "incomplete")),
+        errors=str(counts["error"] + (verdict == "error")),
         skipped=str(counts["skipped"]),
         time=f"{report['duration_s']:.3f}",
         timestamp=report["started_at"],
@@ -68,6 +96,7 @@ def render(report: Report) -> bytes:
             ET.SubElement(case, "skipped", message=item["reason"])
         elif item["status"] == "warning":
             ET.SubElement(case, "system-out").text = f"WARNING ({item['level']}): {item['reason']}\n{detail}"
+    _completeness(suite, report)
     _clean(suite)
     ET.indent(suite)
     document: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)

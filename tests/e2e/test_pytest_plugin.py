@@ -234,7 +234,7 @@ def test_nothing_heavy_was_imported_and_nothing_was_added(request):
     light |= {"conformance.config", "conformance.config.table"}
     assert [name for name in sys.modules if name.startswith("conformance.") and name not in light] == []
     assert [name for name in ("schemathesis", "yaml", "jinja2", "uvicorn", "starlette") if name in sys.modules] == []
-    assert request.config.pluginmanager.has_plugin("dcs_conformance")
+    assert request.config.pluginmanager.has_plugin("dcs_batch_restart_conformance")
     assert all(item.nodeid.startswith("test_inert.py::") for item in request.session.items)
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +21,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from conformance.contract import CATALOGUE_FILE, ENDPOINT, MAX_BATCH, SPEC_FILE, contract_dir, load_spec, spec_sha256
+from tests.conftest import Distribution
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPEC_URI = "urn:dcs-conformance:batch-restart"
 ERROR_STATUSES = ("400", "401", "403", "404", "500")
 UUID_A = "091434c0-d6d7-47c6-9e14-17cc9502b27b"
@@ -300,16 +297,8 @@ def test_contract_dir_holds_the_spec_the_catalogue_and_their_sources() -> None:
     assert len(spec_sha256()) == 64
 
 
-def test_built_wheel_contains_the_contract(tmp_path: Path) -> None:
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(PROJECT_ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert build.returncode == 0, build.stderr
-    (wheel,) = tmp_path.glob("dcs_conformance-*.whl")
+def test_built_wheel_contains_the_contract(built_dist: Distribution) -> None:
+    wheel = built_dist.wheel
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         assert {
