@@ -35,6 +35,7 @@ from typing import Any
 
 from conformance.config.settings import ENV, FILE_KEYS, TYPE_NAMES, RunSettings, SettingsError, load_toml, resolve
 from conformance.reporters import overview
+from conformance.support.files import LinkRefused, refuse_links
 
 #: Credentials are named by an environment variable, never written in the file: key -> the setting it fills.
 CREDENTIAL_ENV_KEYS = {
@@ -355,6 +356,11 @@ def run_from_config(path: Path, flags: Mapping[str, Any], *, jobs: int | None, q
     planned = plan(path, flags, os.environ, run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
+        refuse_links(run_dir, [overview.SUMMARY_FILE, overview.INDEX_FILE, *(target.name for target in planned)])
+    except LinkRefused as exc:
+        raise SettingsError(
+            f"the report directory {run_dir} holds a link the run would write through: {exc.filename}"
+        ) from None
     except OSError as exc:
         raise SettingsError(f"cannot create the report directory {run_dir}: {exc.strerror}") from None
     workers = jobs or min(DEFAULT_MAX_JOBS, len(planned))

@@ -85,6 +85,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     policy = auth_policy_from_args(args)
     check_server_tls_files(args)
+    if args.fixtures_out and args.fixtures_out.is_symlink():
+        raise UsageError(
+            f"--fixtures-out {args.fixtures_out} is a symbolic link, and the suite never writes through one"
+        )
     try:
         app, fixtures = assemble(
             policy,

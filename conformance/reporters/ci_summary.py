@@ -193,6 +193,8 @@ def known_secrets(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> l
 def unwritable(path: Path) -> str | None:
     """Why a summary file could not be written there (checked before a run, so a typo costs no run); None if it
     can. Missing directories are fine: they are created, as the report directory is."""
+    if path.is_symlink():
+        return "is a symbolic link, and the suite never writes through one"
     if path.is_dir():
         return "is a directory"
     ancestor = path.parent
