@@ -40,6 +40,7 @@ MODES: tuple[str, ...] = (
     "status-400",
     "status-401",
     "status-500",
+    "echo-headers",
 )
 
 MAX_BATCH = 50
@@ -204,6 +205,7 @@ class HostileServer:
         self._lock = threading.Lock()
         self._requests = 0
         self._bodies: list[bytes] = []
+        self._heads: list[dict[str, str]] = []
         self._connections: set[socket.socket] = set()
         self._handlers: set[threading.Thread] = set()
         self._listener: socket.socket | None = None
@@ -222,6 +224,12 @@ class HostileServer:
         """A snapshot, so a caller iterating it cannot race the handlers appending to it."""
         with self._lock:
             return list(self._bodies)
+
+    @property
+    def heads(self) -> list[dict[str, str]]:
+        """The headers of every well-framed request (names lower-cased), in arrival order."""
+        with self._lock:
+            return list(self._heads)
 
     def start(self) -> HostileServer:
         if self._listener is not None:
@@ -400,6 +408,16 @@ class HostileServer:
         """Answer per mode; False when the connection must not carry another request."""
         answer = _baseline_answer(request.method, request.target, request.body)
         mode = self.mode
+        with self._lock:
+            self._heads.append(dict(request.headers))
+        if mode == "echo-headers":
+            # A proxy or gateway that echoes what it was sent (its error pages, a debugging header).
+            echoed = "; ".join(f"{name}: {value}" for name, value in request.headers.items())
+            answer = replace(
+                answer,
+                payload={**answer.payload, "echo": echoed},
+                headers=(*answer.headers, ("X-Echo", echoed)),
+            )
         if mode == "hang-on-invalid-json" and answer.status != 404 and not _parseable(request.body):
             return self._hold(conn)
         if mode == "hang-after" and number > self.after:

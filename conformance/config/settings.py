@@ -20,7 +20,7 @@ import httpx
 from conformance.config import fixtures_file
 from conformance.config.credentials import Credentials
 from conformance.config.credentials_check import CredentialError, check_credentials
-from conformance.support.redaction import mask_userinfo, userinfo_secrets
+from conformance.support.redaction import mask_userinfo, proxy_secrets, userinfo_secrets
 from conformance.wire.tls import TlsOptions, options_from
 
 ENV = {
@@ -222,7 +222,7 @@ def secret_values(flags: Mapping[str, Any], env: Mapping[str, str] | None = None
         except SettingsError:
             from_file = {}
         values += [from_file.get(name) for name in names]
-    found: list[str] = []
+    found: list[str] = proxy_secrets(env)
     for value in values:
         if isinstance(value, str) and value:
             found += userinfo_secrets(value) if "://" in value else [value, value.strip()]

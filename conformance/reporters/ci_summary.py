@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from conformance.config.settings import CREDENTIAL_ENV
 from conformance.report.model import Report, Requirement
 from conformance.reporters.text import evidence_summary, one_line
-from conformance.support.redaction import Redactor
+from conformance.support.redaction import Redactor, proxy_secrets
 
 #: Environment variables that may hold a credential: masked in every summary even if a report somehow held one.
 MARKS = {
@@ -187,7 +187,7 @@ def known_secrets(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> l
     """Every credential value the process knows of: the run's own, and those in the environment variables that
     carry credentials (including the ones a targets file names)."""
     values = [env.get(name) for name in CREDENTIAL_ENV]
-    return [value for value in (*values, *extra) if value]
+    return [value for value in (*values, *extra, *proxy_secrets(env)) if value]
 
 
 def unwritable(path: Path) -> str | None:
