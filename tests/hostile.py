@@ -41,7 +41,12 @@ MODES: tuple[str, ...] = (
     "status-401",
     "status-500",
     "echo-headers",
+    "inject-commands",
 )
+#: GitHub workflow commands and line breaks, as a target that wants to command a CI runner would answer them: the
+#: legacy form anywhere in a line (stop-commands silences every annotation after it), the :: form after a line break.
+FORGED = "X\n::error title=forged::error code\r##[set-output name=forged]1\n::stop-commands::tok2"
+FORGED_KEY = "##[stop-commands]tok"
 
 MAX_BATCH = 50
 HUGE_BODY_BYTES = 50 * 1024 * 1024
@@ -131,6 +136,22 @@ def _baseline_answer(method: str, target: str, body: bytes) -> _Answer:
         for task in dict.fromkeys(tasks)
     ]
     return _Answer(200, {"migration_tasks": items})
+
+
+def _injecting(answer: _Answer, number: int) -> _Answer:
+    """The answer with workflow commands in its keys, its values and a header: every third batch a 200 body without
+    migration_tasks (BR-REQ-007 prints its keys), the others with a forged error_code on every item and a foreign
+    item; errors with a forged error_code and error_msg."""
+    if answer.status == 200 and number % 3 == 0:
+        return _Answer(200, {FORGED_KEY: "::error::forged", "::warning::key\n##[add-mask]x": [FORGED]})
+    if answer.status == 200:
+        items = [
+            {**item, "error_code": FORGED, FORGED_KEY: "::error::forged\n::warning::w"}
+            for item in answer.payload["migration_tasks"]
+        ]
+        items.append({"task_id": "::error::foreign\n##[stop-commands]id", "result": "failed", "error_code": FORGED})
+        return _Answer(200, {"migration_tasks": items}, (("X-Forged", "::error::header ##[stop-commands]h"),))
+    return replace(answer, payload={**answer.payload, "error_code": FORGED, "error_msg": "::error::e\n" + FORGED})
 
 
 def _encode(payload: dict[str, Any]) -> bytes:
@@ -410,6 +431,8 @@ class HostileServer:
         mode = self.mode
         with self._lock:
             self._heads.append(dict(request.headers))
+        if mode == "inject-commands":
+            answer = _injecting(answer, number)
         if mode == "echo-headers":
             # A proxy or gateway that echoes what it was sent (its error pages, a debugging header).
             echoed = "; ".join(f"{name}: {value}" for name, value in request.headers.items())

@@ -36,6 +36,7 @@ from typing import Any
 from conformance.config.settings import ENV, FILE_KEYS, TYPE_NAMES, RunSettings, SettingsError, load_toml, resolve
 from conformance.reporters import overview
 from conformance.support.files import LinkRefused, refuse_links
+from conformance.support.terminal import one_line
 
 #: Credentials are named by an environment variable, never written in the file: key -> the setting it fills.
 CREDENTIAL_ENV_KEYS = {
@@ -335,7 +336,8 @@ def _result(future: concurrent.futures.Future[tuple[int, str | None]]) -> tuple[
 def _announce(name: str, result: tuple[int, str | None], planned: list[PlannedTarget]) -> None:
     code, problem = result
     directory = next(t.settings.report_dir for t in planned if t.name == name)
-    print(f"{name}: exit {code}{f' ({problem})' if problem else ''}; reports: {directory}", flush=True)
+    why = f" ({one_line(problem)})" if problem else ""
+    print(f"{name}: exit {code}{why}; reports: {directory}", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -393,5 +395,5 @@ def run_from_config(path: Path, flags: Mapping[str, Any], *, jobs: int | None, q
         print(f"warning: {problem}", file=sys.stderr)
     code = interrupted or summary["exit_code"]
     where = run_dir / overview.INDEX_FILE
-    print(f"verdict: {summary['verdict']}  ({len(reports)} targets, exit {code}; overview: {where})")
+    print(f"verdict: {one_line(summary['verdict'])}  ({len(reports)} targets, exit {code}; overview: {where})")
     return code

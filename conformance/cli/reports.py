@@ -10,6 +10,7 @@ from conformance import __version__
 from conformance.cli.args import UsageError
 from conformance.report.model import Report
 from conformance.support.files import refuse_links
+from conformance.support.terminal import one_line
 
 
 def _load_report(directory: Path) -> Report:
@@ -49,7 +50,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         problems = verify(args.directory)
     if problems:
         for problem in problems:
-            print(f"INVALID: {problem}")
+            print(f"INVALID: {one_line(problem)}")
         return 1
     print(f"valid: {args.directory} is a conformant, untampered certificate for dcs-conformance {__version__}")
     return 0

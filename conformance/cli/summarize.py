@@ -38,6 +38,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     from conformance.cli.args import UsageError
     from conformance.reporters.ci_summary import overview_markdown, publish, report_annotations, unwritable
     from conformance.support.files import refuse_links
+    from conformance.support.terminal import one_line
 
     out = args.out or Path("reports") / f"overview-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     problem = unwritable(args.summary_md) if args.summary_md else None
@@ -64,5 +65,6 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write --summary-md {args.summary_md}: {exc.strerror or exc}") from None
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
-    print(f"verdict: {summary['verdict']}  ({len(reports)} targets; overview: {out / overview.INDEX_FILE})")
+    verdict = one_line(summary["verdict"])  # the worst of the reports' own verdicts: any string a report holds
+    print(f"verdict: {verdict}  ({len(reports)} targets; overview: {out / overview.INDEX_FILE})")
     return int(summary["exit_code"])
