@@ -27,8 +27,12 @@ Sources ported (quoted in the comments below and in NOTES.md):
   answered by ICU collation, in which zero-width characters such as U+200D are
   *ignorable*: ``":\\u200d:"`` is found as ``"::"``.  See NOTES.md.
 
-In this repository it is the oracle of tests/unit/test_output_guard.py and tests/e2e/test_workflow_commands.py: a
-faithful port, changed only when the runner changes (re-port it from the sources above, then rerun those tests).
+In this repository it is the oracle of tests/unit/test_output_guard.py and tests/e2e/test_workflow_commands.py
+(tests/unit/test_gh_commands.py tests the port itself): a faithful port, changed only when the runner changes
+(re-port it from the sources above, then rerun those tests). actions/runner, actions/toolkit and dotnet/runtime are
+MIT-licensed (Copyright (c) GitHub, Inc. and contributors; Copyright (c) .NET Foundation and Contributors); the
+lines quoted here and the logic ported from them are used under that license. The Unicode tables are derived from
+ICU 72 data (Unicode license).
 
 Everything works on UTF-16 code units (like .NET ``string``), so offsets, and
 therefore the substrings the runner cuts, are reproduced exactly, including a
@@ -426,6 +430,7 @@ class _Matcher:
     """The three string primitives the runner uses, in culture (ICU) or ordinal (invariant) flavour."""
 
     def __init__(self, culture_sensitive: bool) -> None:
+        """Pick ICU (culture) or ordinal (invariant globalization) semantics."""
         self.culture_sensitive = culture_sensitive
 
     def starts_with(self, units: str, prefix: str) -> bool:
@@ -600,6 +605,7 @@ class StopTokenRejected(Exception):
     """
 
     def __init__(self, token: str, line: int, commands: list[Command]) -> None:
+        """Keep the token, the line and the commands executed so far for the test's assertion message."""
         super().__init__(f"line {line}: stop-commands token {token!r} is rejected by the runner")
         self.token = token
         self.line = line
@@ -617,6 +623,7 @@ class _Runner:
         plugin_internal_commands: bool,
         allow_unsecure_stop_tokens: bool,
     ) -> None:
+        """Build the registered set as ActionCommandManager.Initialize does."""
         self.matcher = _Matcher(culture_sensitive)
         self.enhanced_annotations = enhanced_annotations
         self.allow_unsecure_stop_tokens = allow_unsecure_stop_tokens
@@ -686,7 +693,7 @@ def split_lines(text: str) -> list[str]:
     n = len(text)
     while i < n:
         ch = text[i]
-        if ch == "\r" or ch == "\n":
+        if ch in "\r\n":
             lines.append(text[start:i])
             i += 2 if ch == "\r" and i + 1 < n and text[i + 1] == "\n" else 1
             start = i
@@ -703,13 +710,14 @@ def decode_like_runner(raw: bytes) -> str:
     .NET's Process opens the pipe with UTF-8 and byte-order-mark detection; invalid UTF-8 becomes
     U+FFFD per maximal subpart (same policy as Python's ``errors="replace"``).
     """
-    for bom, codec in (
+    boms = (
         (b"\xef\xbb\xbf", "utf-8"),
         (b"\xff\xfe\x00\x00", "utf-32-le"),
         (b"\x00\x00\xfe\xff", "utf-32-be"),
         (b"\xff\xfe", "utf-16-le"),
         (b"\xfe\xff", "utf-16-be"),
-    ):
+    )
+    for bom, codec in boms:
         if raw.startswith(bom):
             return raw[len(bom) :].decode(codec, errors="replace")
     return raw.decode("utf-8", errors="replace")

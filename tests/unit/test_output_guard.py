@@ -25,7 +25,7 @@ from conformance.support.terminal import (
     inert_in_ci,
     workflow_command,
 )
-from tests.gh_commands import Command, parse_line, parse_log
+from tests.gh_commands import Command, neutralize, parse_line, parse_log
 
 CULTURES = pytest.mark.parametrize("culture", [True, False], ids=["ICU runner", "invariant runner"])
 
@@ -70,6 +70,12 @@ def test_each_hostile_line_is_a_command_as_it_is_and_none_once_inert(culture: bo
 def test_no_text_made_inert_holds_a_command(culture: bool, text: str) -> None:
     assert commands(inert(text), culture) == []
     assert inert(inert(text)) == inert(text), "idempotent"
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from([*TRICKY, *"::##[x"]), max_size=30))
+def test_inert_is_the_neutralisation_the_port_recommends(text: str) -> None:
+    assert inert(text) == neutralize(text)
 
 
 def test_inert_only_adds_joiners_between_colons_and_before_brackets() -> None:
