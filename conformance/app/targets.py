@@ -226,16 +226,27 @@ def _worker_init(pids: Any, stop: Any) -> None:
 
 
 def judge(name: str, settings: RunSettings, command: str, quiet: bool) -> tuple[int, str | None]:
-    """One target's run, in a worker process: its exit code, and why it wrote no report if it could not."""
-    from conformance.app.run import execute
-    from conformance.engine.runner import SIGNAL_EXIT_CODES, Interrupted
+    """One target's run, in a worker process: its exit code, and why it wrote no report if it could not. The
+    worker's stdout and stderr are guarded as the command's are (redacted, target text escaped, in GitHub Actions
+    no workflow command), and so is the reason it returns."""
+    from conformance.support.redaction import Redactor, proxy_secrets
+    from conformance.support.terminal import guarded
 
     if _stop is not None and _stop.value:
         return 128 + _stop.value, "interrupted before this target started"
+    secrets = [secret for secret in (*settings.credentials.secrets(), *proxy_secrets(os.environ)) if secret]
+    with guarded(secrets):
+        code, problem = _judge(name, settings, command, quiet)
+    return code, Redactor(secrets).text(problem) if problem else problem
+
+
+def _judge(name: str, settings: RunSettings, command: str, quiet: bool) -> tuple[int, str | None]:
+    from conformance.app.run import execute
+    from conformance.engine.runner import SIGNAL_EXIT_CODES, Interrupted
 
     def say(message: str) -> None:
         if not quiet:
-            sys.stderr.write(f"[{name}] {message}\n")
+            sys.stderr.write(f"[{name}] {one_line(message)}\n")
             sys.stderr.flush()
 
     try:
