@@ -42,6 +42,11 @@ INTERRUPTED = (130, 143)
 _FLAG = re.compile(r"(?<![\w-])--([a-z][a-z-]*)")
 
 
+def _log_progress(message: str) -> None:
+    """The run's progress, to the log pytest shows with a failing item: on one line, and in GitHub Actions inert."""
+    log.info("%s", inert_in_ci(one_line(message)))
+
+
 class DcsUsageError(Exception):
     """A mistake in the --dcs-* options, the environment or the config file."""
 
@@ -195,7 +200,7 @@ class DcsSession:
         try:
             self._opened = self._stack.enter_context(open_run(self.settings, open_target))
             self._outcome = execute(
-                self.settings, command=reproducer(self.settings), progress=log.info, opened=self._opened
+                self.settings, command=reproducer(self.settings), progress=_log_progress, opened=self._opened
             )
         except SettingsError as exc:
             self._failure = plugin_names(str(exc))
