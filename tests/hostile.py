@@ -40,7 +40,13 @@ MODES: tuple[str, ...] = (
     "status-400",
     "status-401",
     "status-500",
+    "echo-headers",
+    "inject-commands",
 )
+#: GitHub workflow commands and line breaks, as a target that wants to command a CI runner would answer them: the
+#: legacy form anywhere in a line (stop-commands silences every annotation after it), the :: form after a line break.
+FORGED = "X\n::error title=forged::error code\r##[set-output name=forged]1\n::stop-commands::tok2"
+FORGED_KEY = "##[stop-commands]tok"
 
 MAX_BATCH = 50
 HUGE_BODY_BYTES = 50 * 1024 * 1024
@@ -132,6 +138,22 @@ def _baseline_answer(method: str, target: str, body: bytes) -> _Answer:
     return _Answer(200, {"migration_tasks": items})
 
 
+def _injecting(answer: _Answer, number: int) -> _Answer:
+    """The answer with workflow commands in its keys, its values and a header: every third batch a 200 body without
+    migration_tasks (BR-REQ-007 prints its keys), the others with a forged error_code on every item and a foreign
+    item; errors with a forged error_code and error_msg."""
+    if answer.status == 200 and number % 3 == 0:
+        return _Answer(200, {FORGED_KEY: "::error::forged", "::warning::key\n##[add-mask]x": [FORGED]})
+    if answer.status == 200:
+        items = [
+            {**item, "error_code": FORGED, FORGED_KEY: "::error::forged\n::warning::w"}
+            for item in answer.payload["migration_tasks"]
+        ]
+        items.append({"task_id": "::error::foreign\n##[stop-commands]id", "result": "failed", "error_code": FORGED})
+        return _Answer(200, {"migration_tasks": items}, (("X-Forged", "::error::header ##[stop-commands]h"),))
+    return replace(answer, payload={**answer.payload, "error_code": FORGED, "error_msg": "::error::e\n" + FORGED})
+
+
 def _encode(payload: dict[str, Any]) -> bytes:
     """UTF-8 JSON; an ID holding a lone surrogate (legal as a JSON escape) cannot be UTF-8, so it is echoed escaped."""
     try:
@@ -204,6 +226,7 @@ class HostileServer:
         self._lock = threading.Lock()
         self._requests = 0
         self._bodies: list[bytes] = []
+        self._heads: list[dict[str, str]] = []
         self._connections: set[socket.socket] = set()
         self._handlers: set[threading.Thread] = set()
         self._listener: socket.socket | None = None
@@ -222,6 +245,12 @@ class HostileServer:
         """A snapshot, so a caller iterating it cannot race the handlers appending to it."""
         with self._lock:
             return list(self._bodies)
+
+    @property
+    def heads(self) -> list[dict[str, str]]:
+        """The headers of every well-framed request (names lower-cased), in arrival order."""
+        with self._lock:
+            return list(self._heads)
 
     def start(self) -> HostileServer:
         if self._listener is not None:
@@ -400,6 +429,18 @@ class HostileServer:
         """Answer per mode; False when the connection must not carry another request."""
         answer = _baseline_answer(request.method, request.target, request.body)
         mode = self.mode
+        with self._lock:
+            self._heads.append(dict(request.headers))
+        if mode == "inject-commands":
+            answer = _injecting(answer, number)
+        if mode == "echo-headers":
+            # A proxy or gateway that echoes what it was sent (its error pages, a debugging header).
+            echoed = "; ".join(f"{name}: {value}" for name, value in request.headers.items())
+            answer = replace(
+                answer,
+                payload={**answer.payload, "echo": echoed},
+                headers=(*answer.headers, ("X-Echo", echoed)),
+            )
         if mode == "hang-on-invalid-json" and answer.status != 404 and not _parseable(request.body):
             return self._hold(conn)
         if mode == "hang-after" and number > self.after:

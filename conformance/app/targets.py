@@ -36,6 +36,8 @@ from typing import Any
 from conformance.config import table
 from conformance.config.settings import TYPE_NAMES, RunSettings, SettingsError, load_toml, resolve
 from conformance.reporters import overview
+from conformance.support.files import LinkRefused, refuse_links
+from conformance.support.terminal import one_line
 
 #: The shared section's and the targets' own keys that are not settings: a credential by the name of the
 #: environment variable that holds it (``auth_token_env``: the setting ``auth_token``), never inline.
@@ -219,16 +221,27 @@ def _worker_init(pids: Any, stop: Any) -> None:
 
 
 def judge(name: str, settings: RunSettings, command: str, quiet: bool) -> tuple[int, str | None]:
-    """One target's run, in a worker process: its exit code, and why it wrote no report if it could not."""
-    from conformance.app.run import execute
-    from conformance.engine.runner import SIGNAL_EXIT_CODES, Interrupted
+    """One target's run, in a worker process: its exit code, and why it wrote no report if it could not. The
+    worker's stdout and stderr are guarded as the command's are (redacted, target text escaped, in GitHub Actions
+    no workflow command), and so is the reason it returns."""
+    from conformance.support.redaction import Redactor, proxy_secrets
+    from conformance.support.terminal import guarded
 
     if _stop is not None and _stop.value:
         return 128 + _stop.value, "interrupted before this target started"
+    secrets = [secret for secret in (*settings.credentials.secrets(), *proxy_secrets(os.environ)) if secret]
+    with guarded(secrets):
+        code, problem = _judge(name, settings, command, quiet)
+    return code, Redactor(secrets).text(problem) if problem else problem
+
+
+def _judge(name: str, settings: RunSettings, command: str, quiet: bool) -> tuple[int, str | None]:
+    from conformance.app.run import execute
+    from conformance.engine.runner import SIGNAL_EXIT_CODES, Interrupted
 
     def say(message: str) -> None:
         if not quiet:
-            sys.stderr.write(f"[{name}] {message}\n")
+            sys.stderr.write(f"[{name}] {one_line(message)}\n")
             sys.stderr.flush()
 
     try:
@@ -329,7 +342,8 @@ def _result(future: concurrent.futures.Future[tuple[int, str | None]]) -> tuple[
 def _announce(name: str, result: tuple[int, str | None], planned: list[PlannedTarget]) -> None:
     code, problem = result
     directory = next(t.settings.report_dir for t in planned if t.name == name)
-    print(f"{name}: exit {code}{f' ({problem})' if problem else ''}; reports: {directory}", flush=True)
+    why = f" ({one_line(problem)})" if problem else ""
+    print(f"{name}: exit {code}{why}; reports: {directory}", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -350,6 +364,11 @@ def run_from_config(path: Path, flags: Mapping[str, Any], *, jobs: int | None, q
     planned = plan(path, flags, os.environ, run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
+        refuse_links(run_dir, [overview.SUMMARY_FILE, overview.INDEX_FILE, *(target.name for target in planned)])
+    except LinkRefused as exc:
+        raise SettingsError(
+            f"the report directory {run_dir} holds a link the run would write through: {exc.filename}"
+        ) from None
     except OSError as exc:
         raise SettingsError(f"cannot create the report directory {run_dir}: {exc.strerror}") from None
     workers = jobs or min(DEFAULT_MAX_JOBS, len(planned))
@@ -382,5 +401,5 @@ def run_from_config(path: Path, flags: Mapping[str, Any], *, jobs: int | None, q
         print(f"warning: {problem}", file=sys.stderr)
     code = interrupted or summary["exit_code"]
     where = run_dir / overview.INDEX_FILE
-    print(f"verdict: {summary['verdict']}  ({len(reports)} targets, exit {code}; overview: {where})")
+    print(f"verdict: {one_line(summary['verdict'])}  ({len(reports)} targets, exit {code}; overview: {where})")
     return code

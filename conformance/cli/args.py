@@ -66,7 +66,11 @@ def add_serve_parser(commands: argparse._SubParsersAction[OneLineParser]) -> arg
         help="start the reference server",
         description="Serve the reference implementation of POST " + ENDPOINT + " on loopback until interrupted.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: %(default)s); any other than loopback is warned about on stderr",
+    )
     serve.add_argument(
         "--port", type=_port, default=18080, help="port to bind, 0 for any free port (default: %(default)s)"
     )
@@ -75,6 +79,11 @@ def add_serve_parser(commands: argparse._SubParsersAction[OneLineParser]) -> arg
         choices=["none", "token", "aksk"],
         default="none",
         help="how callers authenticate (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve with --auth none on an address other than loopback (refused without it)",
     )
     serve.add_argument("--token", help="the accepted X-Auth-Token (default: $DCS_AUTH_TOKEN)")
     serve.add_argument("--readonly-token", help="a token that authenticates but lacks dcs:migrationTask:modify (403)")

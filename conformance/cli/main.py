@@ -29,7 +29,7 @@ from conformance.cli.run import cmd_run
 from conformance.cli.serve import cmd_serve
 from conformance.cli.summarize import add_summarize_parser
 from conformance.contract import ENDPOINT
-from conformance.support.terminal import guarded
+from conformance.support.terminal import guarded, one_line
 
 
 def distribution_version() -> str:
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             code: int = args.handler(args)
             return code
         except UsageError as exc:
-            print(f"dcs-conformance {args.command}: error: {exc}", file=sys.stderr)
+            print(f"dcs-conformance {args.command}: error: {one_line(exc)}", file=sys.stderr)
             return EXIT_USAGE
         except KeyboardInterrupt:
             # Only before or after a run's sending: a run interrupted while sending writes its reports, exits 130.

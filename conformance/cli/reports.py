@@ -9,6 +9,8 @@ from pathlib import Path
 from conformance import __version__
 from conformance.cli.args import UsageError
 from conformance.report.model import Report
+from conformance.support.files import refuse_links
+from conformance.support.terminal import one_line
 
 
 def _load_report(path: Path, *, or_file: bool = False, loosely: bool = False) -> Report:
@@ -28,6 +30,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     directory = args.directory
     report = _load_report(directory)
     try:
+        refuse_links(directory, [html.FILENAME])
         path = html.write(report, directory)
     except OSError as exc:
         raise UsageError(f"cannot write {directory / html.FILENAME}: {exc.strerror or exc}") from None
@@ -38,13 +41,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from conformance.report.certify import verify
+    from conformance.report.certify import links_in, verify
 
-    _load_report(args.directory)
-    problems = verify(args.directory)
+    # Before anything is read: a link would have us hash (or parse) a file outside the certificate.
+    problems = links_in(args.directory)
+    if not problems:
+        _load_report(args.directory)
+        problems = verify(args.directory)
     if problems:
         for problem in problems:
-            print(f"INVALID: {problem}")
+            print(f"INVALID: {one_line(problem)}")
         return 1
     print(f"valid: {args.directory} is a conformant, untampered certificate for dcs-conformance {__version__}")
     return 0
@@ -65,9 +71,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         problem = f"{type(exc).__name__}: {exc}"
         raise UsageError(f"{base_file} or {candidate_file} is not a well-formed report ({problem})") from None
     try:
+        refuse_links(args.out, [compare_json.FILENAME, compare_html.FILENAME])
         written = [compare_json.write(comparison, args.out), compare_html.write(comparison, args.out)]
     except OSError as exc:
-        raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write to {exc.filename or args.out}: {exc.strerror or exc}") from None
     print(compare_text.render(comparison))
     print(f"wrote {written[0]} and {written[1]}")
     return 1 if should_fail(comparison, args.fail_on) else 0

@@ -4,9 +4,12 @@ files, deviations) to Ctrl-C or SIGTERM."""
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import signal
+import socket
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -74,6 +77,43 @@ def check_server_tls_files(args: argparse.Namespace) -> None:
         raise UsageError(str(exc)) from None
 
 
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` serves this machine only: a loopback address, ``localhost``, or a name every address
+    of which is loopback. ``0.0.0.0``, ``::`` and the empty host bind every interface."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.partition("%")[0]).is_loopback
+    except ValueError:
+        pass
+    if not name:
+        return False
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(str(a).partition("%")[0]).is_loopback for a in addresses)
+
+
+def check_exposure(args: argparse.Namespace) -> None:
+    """A reference served beyond loopback is warned about; unauthenticated, it is refused unless asked for."""
+    if is_loopback(args.host):
+        return
+    if args.auth == "none" and not args.allow_unauthenticated:
+        raise UsageError(
+            f"--host {args.host} is not a loopback address, and with --auth none anyone who can reach it may call the "
+            "reference server: give --auth token or --auth aksk, or --allow-unauthenticated to serve it so anyway"
+        )
+    unauthenticated = " without authentication (--allow-unauthenticated)" if args.auth == "none" else ""
+    print(
+        f"dcs-conformance serve: warning: {args.host} is not a loopback address: anyone who can reach this machine "
+        f"can call the reference server{unauthenticated}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from conformance.reference import deviations
     from conformance.reference.embedded import assemble
@@ -86,6 +126,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     policy = auth_policy_from_args(args)
     check_server_tls_files(args)
+    check_exposure(args)
+    if args.fixtures_out and args.fixtures_out.is_symlink():
+        raise UsageError(
+            f"--fixtures-out {args.fixtures_out} is a symbolic link, and the suite never writes through one"
+        )
     try:
         app, fixtures = assemble(
             policy,

@@ -37,9 +37,14 @@ def add_summarize_parser(commands: argparse._SubParsersAction[OneLineParser]) ->
 def cmd_summarize(args: argparse.Namespace) -> int:
     from conformance.cli.args import UsageError
     from conformance.report.store import REPORT_FILE
-    from conformance.reporters.ci_summary import overview_markdown, publish, report_annotations
+    from conformance.reporters.ci_summary import overview_markdown, publish, report_annotations, unwritable
+    from conformance.support.files import refuse_links
+    from conformance.support.terminal import one_line
 
     out = args.out or Path("reports") / f"overview-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    problem = unwritable(args.summary_md) if args.summary_md else None
+    if problem:
+        raise UsageError(f"--summary-md {args.summary_md}: {problem}")
     try:
         reports = overview.read_report_dirs(args.directories)
     except overview.OverviewError as exc:
@@ -48,9 +53,10 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         raise UsageError(f"{out} is a report directory: give --out a directory of its own for the overview")
     summary = overview.build(reports, out)
     try:
+        refuse_links(out, [overview.SUMMARY_FILE, overview.INDEX_FILE])
         overview.write(summary, out)
     except OSError as exc:
-        raise UsageError(f"cannot write the overview to {out}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write the overview to {exc.filename or out}: {exc.strerror or exc}") from None
     for line in overview.text_lines(summary):
         print(line)
     annotations = [line for t in reports if t.report for line in report_annotations(t.report, t.name)]
@@ -60,5 +66,6 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write --summary-md {args.summary_md}: {exc.strerror or exc}") from None
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
-    print(f"verdict: {summary['verdict']}  ({len(reports)} targets; overview: {out / overview.INDEX_FILE})")
+    verdict = one_line(summary["verdict"])  # the worst of the reports' own verdicts: any string a report holds
+    print(f"verdict: {verdict}  ({len(reports)} targets; overview: {out / overview.INDEX_FILE})")
     return int(summary["exit_code"])

@@ -24,7 +24,7 @@ from conformance.config.credentials_check import CredentialError, check_credenti
 from conformance.config.table import DEFAULT_EMBEDDED_RESTARTABLE, Setting
 from conformance.config.table import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
 from conformance.config.table import DEFAULT_TIMEOUT_S as DEFAULT_TIMEOUT_S
-from conformance.support.redaction import mask_userinfo, userinfo_secrets
+from conformance.support.redaction import mask_userinfo, proxy_secrets, userinfo_secrets
 from conformance.wire.tls import TlsOptions, options_from
 
 TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
@@ -222,7 +222,7 @@ def secret_values(flags: Mapping[str, Any], env: Mapping[str, str] | None = None
     values = [flags.get(name) for name in names] + [env.get(variable) for variable in table.credential_variables()]
     values += [from_file.get(name) for name in names]
     urls = [flags.get("base_url"), env.get(table.get("base_url").env or ""), from_file.get("base_url")]
-    found: list[str] = []
+    found: list[str] = proxy_secrets(env)
     for value in values:
         if isinstance(value, str) and value:
             found += userinfo_secrets(value) if "://" in value else [value, value.strip()]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import secrets
 import ssl
 import threading
@@ -40,7 +41,7 @@ from conformance.engine.guard import IdGuard
 from conformance.engine.in_flight import InFlight
 from conformance.engine.setup_gate import SetupGate
 from conformance.judging.results import Exchange
-from conformance.support.redaction import Redactor, userinfo_secrets
+from conformance.support.redaction import Redactor, proxy_secrets, userinfo_secrets
 from conformance.wire import signing, tls
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
@@ -147,7 +148,13 @@ class TargetClient:
         self.project_id = project_id
         self.credentials = credentials or Credentials()
         self.guard = guard or IdGuard()
-        self.redactor = Redactor([*self.credentials.secrets(), *userinfo_secrets(base_url)])
+        self.redactor = Redactor(
+            [
+                *self.credentials.secrets(),
+                *userinfo_secrets(base_url),
+                *(proxy_secrets(os.environ) if trust_env else ()),
+            ]
+        )
         self.max_requests = max_requests
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes

@@ -30,6 +30,7 @@ from conformance.reference.embedded import check_deviations
 from conformance.reporters.ci_summary import publish, report_annotations, report_markdown
 from conformance.reporters.text import finding
 from conformance.support.redaction import MASK
+from conformance.support.terminal import inert_in_ci, one_line
 
 log = logging.getLogger("dcs_conformance")
 
@@ -37,6 +38,11 @@ SUITE = "dcs-conformance"
 COMPLETENESS = "completeness"
 #: Exit codes of a run stopped by SIGINT or SIGTERM: the pytest session stops as on Ctrl-C.
 INTERRUPTED = (130, 143)
+
+
+def _log_progress(message: str) -> None:
+    """The run's progress, to the log pytest shows with a failing item: on one line, and in GitHub Actions inert."""
+    log.info("%s", inert_in_ci(one_line(message)))
 
 
 class DcsUsageError(Exception):
@@ -70,7 +76,7 @@ class DcsItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, DcsFinding):
-            return str(excinfo.value)
+            return inert_in_ci(str(excinfo.value))  # pytest prints it unguarded: in GitHub Actions, no command
         return str(super().repr_failure(excinfo, style=style))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -96,10 +102,10 @@ class RequirementItem(DcsItem):
             return
         if status == "skipped":
             needs = f" (needs: {', '.join(item['needs'])})" if item.get("needs") else ""
-            pytest.skip(f"{item['reason']}{needs}")
+            pytest.skip(inert_in_ci(f"{item['reason']}{needs}"))
         text = finding(item, str(outcome.report_dir))
         if status == "warning":
-            warnings.warn(DcsShouldViolation(text), stacklevel=1)
+            warnings.warn(DcsShouldViolation(inert_in_ci(text)), stacklevel=1)
             return
         raise DcsFinding(text)
 
@@ -115,8 +121,9 @@ class CompletenessItem(DcsItem):
     def runtest(self) -> None:
         report = self.dcs.outcome().report
         if report["verdict"] in ("incomplete", "error"):
-            lines = [f"verdict: {report['verdict']}: {report.get('verdict_reason') or report.get('error') or ''}"]
-            lines += [f"diagnosis: {message}" for message in report.get("diagnosis") or []]
+            why = report.get("verdict_reason") or report.get("error") or ""
+            lines = [one_line(f"verdict: {report['verdict']}: {why}")]
+            lines += [one_line(f"diagnosis: {message}") for message in report.get("diagnosis") or []]
             raise DcsFinding("\n".join(lines))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -185,7 +192,7 @@ class DcsSession:
         try:
             self._opened = self._stack.enter_context(open_run(self.settings, open_target))
             self._outcome = execute(
-                self.settings, command=reproducer(self.settings), progress=log.info, opened=self._opened
+                self.settings, command=reproducer(self.settings), progress=_log_progress, opened=self._opened
             )
         except SettingsError as exc:
             self._failure = plugin_names(str(exc))
@@ -203,11 +210,12 @@ class DcsSession:
             return
         report, report_dir = self._outcome.report, str(self._outcome.report_dir)
         reporter.section(SUITE)
-        for message in report.get("diagnosis") or []:
-            reporter.write_line(f"diagnosis: {message}")
+        lines = [f"diagnosis: {message}" for message in report.get("diagnosis") or []]
         if report.get("verdict_reason"):
-            reporter.write_line(f"{report['verdict']}: {report['verdict_reason']}")
-        reporter.write_line(f"verdict: {report['verdict']}  (reports: {report_dir})")
+            lines.append(f"{report['verdict']}: {report['verdict_reason']}")
+        lines.append(f"verdict: {report['verdict']}  (reports: {report_dir})")
+        for line in lines:  # pytest's terminal is not guarded: escaped here, and in GitHub Actions inert
+            reporter.write_line(inert_in_ci(one_line(line)))
         try:
             problems = publish(
                 report_markdown(report, report_dir),
@@ -219,7 +227,7 @@ class DcsSession:
         except OSError as exc:
             problems = [f"cannot write --dcs-summary-md {self.summary_md}: {exc.strerror or exc}"]
         for problem in problems:
-            reporter.write_line(f"dcs-conformance: warning: {problem}")
+            reporter.write_line(inert_in_ci(one_line(f"dcs-conformance: warning: {problem}")))
 
     def close(self) -> None:
         self._stack.close()

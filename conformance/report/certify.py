@@ -60,12 +60,28 @@ def write_bundle(report: Report, directory: Path) -> list[Path]:
     return [badge, write_atomically(directory / SUMS_FILE, "".join(lines))]
 
 
+def links_in(directory: Path) -> list[str]:
+    """A problem for every symbolic link in the bundle directory: a certificate is made of files, and a link's
+    target (outside the bundle, perhaps) can change after the run, or be a file that is not the reader's to read."""
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError:
+        return []
+    return [
+        f"{entry.name!r} is a symbolic link: a certificate holds files only, so nothing is read through it"
+        for entry in entries
+        if entry.is_symlink()
+    ]
+
+
 def verify(directory: Path) -> list[str]:
     """Every reason the bundle in ``directory`` is not a valid certificate for this suite version (empty: valid).
 
     Every file of the bundle must be listed in SHA256SUMS and match it, and nothing else may sit beside them: an
     edited file whose line was dropped, or an added file, would otherwise pass as part of the certificate."""
-    problems: list[str] = []
+    problems = links_in(directory)
+    if problems:
+        return problems
     sums = directory / SUMS_FILE
     if not sums.is_file():
         return [f"{SUMS_FILE} is missing: the run was not made with --certify"]

@@ -8,10 +8,11 @@ line (userinfo), and whatever a check quoted. One pass over the finished report 
 
 from __future__ import annotations
 
+import os
 from typing import Any, TypeVar, cast
 
 from conformance.config.credentials import Credentials
-from conformance.support.redaction import Redactor, userinfo_secrets
+from conformance.support.redaction import Redactor, proxy_secrets, userinfo_secrets
 
 
 def redact_document(value: Any, redactor: Redactor) -> Any:
@@ -32,4 +33,5 @@ def scrub(report: Document, credentials: Credentials, base_url: str | None) -> D
     """The report (or any JSON-like document) without the run's credentials or the base URL's userinfo, in any
     form; same shape in, same shape out (redact_document keeps every container and maps strings to strings, which
     its type cannot say: hence the one cast of the report's way out)."""
-    return cast(Document, redact_document(report, Redactor([*credentials.secrets(), *userinfo_secrets(base_url)])))
+    secrets = [*credentials.secrets(), *userinfo_secrets(base_url), *proxy_secrets(os.environ)]
+    return cast(Document, redact_document(report, Redactor(secrets)))

@@ -23,12 +23,13 @@ import jsonschema
 
 from conformance.config.settings import SettingsError
 from conformance.report.model import Report
+from conformance.support.files import temporary_of
 from conformance.support.jsontext import loads
 
 REPORT_FILE = "report.json"
 #: Every file a run may write into its directory (certify.py's bundle files and sums among them).
 OWNED_FILES = ("report.json", "junit.xml", "index.html", "badge.svg", "SHA256SUMS")
-#: Left behind by an interrupted atomic write (files.write_atomically).
+#: Left behind by an interrupted atomic write (files.write_atomically): ``.<name>.<random>.tmp``, or this fixed name.
 OWNED_TEMPORARY = tuple(f".{name}.tmp" for name in OWNED_FILES)
 
 _STRING = {"type": "string"}
@@ -167,10 +168,11 @@ def claim(directory: Path) -> None:
         return
     owned: list[Path] = []
     for entry in sorted(directory.iterdir()):
-        if entry.name in OWNED_FILES + OWNED_TEMPORARY and entry.is_file() and not entry.is_symlink():
+        ours = entry.name in OWNED_FILES or temporary_of(entry.name) in OWNED_FILES
+        if ours and entry.is_file() and not entry.is_symlink():
             owned.append(entry)
             continue
-        what = "a directory" if entry.is_dir() else "a link" if entry.is_symlink() else "a file"
+        what = "a link" if entry.is_symlink() else "a directory" if entry.is_dir() else "a file"
         raise SettingsError(
             f"the report directory {directory} already holds {what} the suite did not write ({entry.name!r}); "
             "give --report-dir an empty or new directory"

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 from conformance.config.table import credential_variables
 from conformance.report.model import Report, Requirement
 from conformance.reporters.text import evidence_summary, one_line
-from conformance.support.redaction import Redactor
+from conformance.support.redaction import Redactor, proxy_secrets
+from conformance.support.terminal import GuardedStream, WorkflowCommand, inert, workflow_command
 
 #: Environment variables that may hold a credential: masked in every summary even if a report somehow held one.
 MARKS = {
@@ -52,7 +53,7 @@ STATUS_MARKS = {"passed": "✅", "failed": "❌", "warning": "⚠️", "skipped"
 def cell(text: Any, limit: int = 200) -> str:
     """Untrusted text made safe for one markdown table cell: one line, HTML-escaped, pipes and backticks
     neutralised (so a target cannot close the cell, open a code span or inject markup)."""
-    flat = html.escape(one_line(str(text), limit), quote=False)
+    flat = html.escape(one_line(str(text), limit), quote=False).replace("\\", "\\\\")
     return flat.replace("|", "\\|").replace("`", "'").replace("[", "\\[").replace("]", "\\]")
 
 
@@ -64,8 +65,8 @@ def _target_line(report: Report) -> str:
     for key in ("faults", "variants"):
         if target.get(key):
             parts.append(f"{key[:-1]} {', '.join(cell(name, 60) for name in target[key])}")
-    parts.append(f"seed {report.get('seed')}")
-    parts.append(f"dcs-conformance {report.get('suite_version', '?')}")
+    parts.append(f"seed {cell(report.get('seed'), 40)}")
+    parts.append(f"dcs-conformance {cell(report.get('suite_version', '?'), 40)}")
     return " · ".join(parts)
 
 
@@ -76,10 +77,11 @@ def _requirements_table(title: str, rows: list[Requirement], *, evidence: bool) 
     lines = [f"### {title}", "", header, "|---|---|---|"]
     for item in rows:
         why = evidence_summary(item) if evidence else str(item.get("reason", ""))
-        needs = f" (needs: {', '.join(item['needs'])})" if not evidence and item.get("needs") else ""
-        lines.append(
-            f"| **{cell(item['id'], 40)}** {cell(item['title'], 120)} | {item['level']} | {cell(why)}{needs} |"
+        needs = (
+            f" (needs: {cell(', '.join(map(str, item['needs'])), 120)})" if not evidence and item.get("needs") else ""
         )
+        name = f"**{cell(item['id'], 40)}** {cell(item['title'], 120)}"
+        lines.append(f"| {name} | {cell(item['level'], 20)} | {cell(why)}{needs} |")
     return [*lines, ""]
 
 
@@ -87,15 +89,18 @@ def report_markdown(report: Report, report_dir: str | None = None, *, heading: s
     """The markdown digest of one run: verdict, what failed and warned with one line of evidence each, the MUST
     requirements left unexercised and why, and where the reports are."""
     verdict = str(report.get("verdict", "error"))
-    lines = [f"{heading} {MARKS.get(verdict, '')} DCS conformance: {verdict}", "", _target_line(report), ""]
+    lines = [f"{heading} {MARKS.get(verdict, '')} DCS conformance: {cell(verdict, 40)}", "", _target_line(report), ""]
     if report.get("verdict_reason"):
         lines += [f"> **{cell(verdict, 40)}:** {cell(report['verdict_reason'], 400)}", ""]
     for message in report.get("diagnosis") or []:
         lines += [f"> **diagnosis:** {cell(message, 400)}", ""]
     counts = report.get("counts") or {}
     if counts:
-        shown = [f"{counts.get(status, 0)} {status}" for status in ("passed", "failed", "warning", "skipped", "error")]
-        lines += [f"{counts.get('total', 0)} requirements: " + ", ".join(shown), ""]
+        shown = [
+            f"{cell(counts.get(status, 0), 20)} {status}"
+            for status in ("passed", "failed", "warning", "skipped", "error")
+        ]
+        lines += [f"{cell(counts.get('total', 0), 20)} requirements: " + ", ".join(shown), ""]
     requirements = report.get("requirements") or []
     failed = [item for item in requirements if item.get("status") in ("failed", "error")]
     warned = [item for item in requirements if item.get("status") == "warning"]
@@ -112,14 +117,14 @@ def overview_markdown(summary: dict[str, Any], overview_dir: str | None = None) 
     """The markdown digest of many targets: one line per target, then each target's failures and warnings."""
     verdict = str(summary.get("verdict", "error"))
     targets = summary.get("targets") or []
-    lines = [f"## {MARKS.get(verdict, '')} DCS conformance: {verdict} ({len(targets)} targets)", ""]
+    lines = [f"## {MARKS.get(verdict, '')} DCS conformance: {cell(verdict, 40)} ({len(targets)} targets)", ""]
     lines += ["| Target | Verdict | Failed | Warnings | Skipped | Reason |", "|---|---|---|---|---|---|"]
     for target in targets:
         counts = target.get("counts") or {}
         lines.append(
             f"| **{cell(target['name'], 64)}** `{cell(target.get('base_url') or '', 100)}` "
-            f"| {MARKS.get(target['verdict'], '')} {cell(target['verdict'], 40)} | {counts.get('failed', 0)} "
-            f"| {counts.get('warning', 0)} | {counts.get('skipped', 0)} "
+            f"| {MARKS.get(target['verdict'], '')} {cell(target['verdict'], 40)} | {cell(counts.get('failed', 0), 20)} "
+            f"| {cell(counts.get('warning', 0), 20)} | {cell(counts.get('skipped', 0), 20)} "
             f"| {cell(target.get('verdict_reason') or '')} |"
         )
     lines.append("")
@@ -129,7 +134,7 @@ def overview_markdown(summary: dict[str, Any], overview_dir: str | None = None) 
         bad = {name: status for name, status in row["statuses"].items() if status in ("failed", "error", "warning")}
         if bad:
             where = ", ".join(f"{cell(name, 64)} {STATUS_MARKS.get(status, status)}" for name, status in bad.items())
-            lines.append(f"- **{cell(row['id'], 40)}** ({row['level']}) {cell(row['title'], 120)}: {where}")
+            lines.append(f"- **{cell(row['id'], 40)}** ({cell(row['level'], 20)}) {cell(row['title'], 120)}: {where}")
     if overview_dir:
         lines += ["", f"Overview: `{cell(overview_dir, 300)}/index.html`, one report directory per target{_run_link()}"]
     return "\n".join(lines) + "\n"
@@ -147,27 +152,20 @@ def _run_link() -> str:
 # GitHub workflow annotations.
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+def annotation(kind: str, title: str, message: str) -> WorkflowCommand:
+    """One workflow command, e.g. ``::error title=BR-REQ-009 (MUST)::...``, escaped as GitHub documents (see
+    support.terminal.workflow_command: the one way a command of ours is made)."""
+    return workflow_command(kind, {"title": title}, message)
 
 
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def annotation(kind: str, title: str, message: str) -> str:
-    """One workflow command, e.g. ``::error title=BR-REQ-009 (MUST)::...``, escaped as GitHub documents."""
-    return f"::{kind} title={_escape_property(title)}::{_escape_data(message)}"
-
-
-def report_annotations(report: Report, name: str | None = None) -> list[str]:
+def report_annotations(report: Report, name: str | None = None) -> list[WorkflowCommand]:
     """``::error`` per failed MUST requirement (and per requirement the run could not judge), ``::warning`` per
     violated SHOULD; one ``::error`` for a run that ended incomplete or in error, which no requirement shows."""
     prefix = f"{name}: " if name else ""
     out = []
     for item in report.get("requirements") or []:
         status, level = item.get("status"), item.get("level")
-        title = f"{prefix}{item['id']} ({level}) {one_line(item.get('title', ''), 80)}"
+        title = one_line(f"{prefix}{item.get('id')} ({level})", 120) + " " + one_line(item.get("title", ""), 80)
         if status in ("failed", "warning") and level != "MUST":
             out.append(annotation("warning", title, evidence_summary(item)))
         elif status in ("failed", "error"):
@@ -187,12 +185,14 @@ def known_secrets(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> l
     """Every credential value the process knows of: the run's own, and those in the environment variables that
     carry credentials (including the ones a targets file names)."""
     values = [env.get(name) for name in credential_variables()]
-    return [value for value in (*values, *extra) if value]
+    return [value for value in (*values, *extra, *proxy_secrets(env)) if value]
 
 
 def unwritable(path: Path) -> str | None:
     """Why a summary file could not be written there (checked before a run, so a typo costs no run); None if it
     can. Missing directories are fine: they are created, as the report directory is."""
+    if path.is_symlink():
+        return "is a symbolic link, and the suite never writes through one"
     if path.is_dir():
         return "is a directory"
     ancestor = path.parent
@@ -207,7 +207,7 @@ def unwritable(path: Path) -> str | None:
 
 def publish(
     markdown: str,
-    annotations: list[str],
+    annotations: list[WorkflowCommand],
     *,
     summary_md: Path | None = None,
     env: Mapping[str, str] | None = None,
@@ -234,7 +234,13 @@ def publish(
             warnings.append(f"could not append to GITHUB_STEP_SUMMARY ({step_summary}): {exc.strerror or exc}")
     if env.get("GITHUB_ACTIONS") == "true" and annotations:
         stream = out or sys.stdout
-        for line in annotations:
-            stream.write(redactor.text(line) + "\n")
+        for command in annotations:
+            redacted = redactor.text(command)
+            if not isinstance(command, WorkflowCommand):  # not made by workflow_command: never acted on
+                stream.write(inert(redacted) + "\n")
+            elif isinstance(stream, GuardedStream):  # the CLI's stdout: the one way past its inert()
+                stream.write_command(WorkflowCommand(redacted))
+            else:  # pytest's terminal reporter
+                stream.write(redacted + "\n")
         stream.flush()
     return warnings

@@ -6,14 +6,18 @@ that the output survives any terminal and CI log.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
+
+from conformance.support.terminal import printable
 
 DIFFERS, NOT_COMPARABLE, SAME = "*", "?", " "
 LIST_LIMIT = 8
 
 
 def render(comparison: dict[str, Any]) -> str:
-    """Everything ``dcs-conformance compare`` prints before the files it wrote."""
+    """Everything ``dcs-conformance compare`` prints before the files it wrote. Every value came from a report, so
+    each is shown on one line, its line breaks and control characters escaped (support.terminal.printable)."""
+    comparison = cast(dict[str, Any], printable(comparison))
     lines: list[str] = []
     for side in ("base", "candidate"):
         lines.append(f"{side + ':':<11}{side_line(comparison[side])}")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from conformance import __version__
@@ -22,6 +22,7 @@ from conformance.report.model import Report
 from conformance.report.store import ReportError, load_report
 from conformance.support.files import write_atomically
 from conformance.support.jsontext import dumps_strict
+from conformance.support.terminal import printable
 
 SUMMARY_FILE = "summary.json"
 INDEX_FILE = "index.html"
@@ -191,7 +192,8 @@ def write(summary: dict[str, Any], overview_dir: Path) -> list[Path]:
 
 
 def text_lines(summary: dict[str, Any]) -> list[str]:
-    """The overview for a terminal: one line per target, then the verdict that stands for them all."""
+    """The overview for a terminal: one line per target (its values from reports, so escaped onto that line)."""
+    summary = cast(dict[str, Any], printable(summary))
     width = max([len(t["name"]) for t in summary["targets"]] + [6])
     lines = []
     for target in summary["targets"]:

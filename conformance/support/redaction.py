@@ -7,7 +7,11 @@ form: the exact bytes, hex (either case), and base64 (standard and URL-safe, at 
 can have inside a longer encoded string); and within each of those, every character may arrive as itself or
 escaped (``%2B``, ``\\u002b``, ``\\/``, ``\\x2b``, ``&#43;``...), so one pattern covers ``quote``, ``quote_plus``,
 JSON, HTML and repr() output and any mixture of them. Userinfo in a URL (``http://user:pw@host``) is a credential
-too: it is masked wherever a URL is written (``http://***@host``).
+too: it is masked wherever a URL is written (``http://***@host``), and the userinfo of a proxy the environment names
+(``HTTPS_PROXY=http://user:pw@proxy``) is a secret like a token: a proxy that echoes what it was sent hands back its
+``Proxy-Authorization: Basic`` header, base64 of ``user:pw``. A reflected AK/SK request signature (``Signature=``
+and 64 hex digits, the ``=`` in any escaping) is masked wherever it appears: within minutes it signs that request
+again for anyone who replays it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ MIN_SECRET_CHARS = 4
 MIN_FORM_CHARS = 8
 USERINFO_MASK = "***"
 
+#: ``Signature=<64 hex digits>`` as an SDK-HMAC-SHA256 Authorization header carries it, reflected as it is, in JSON
+#: (``"signature": "..."``, ``\u003d``), URL-encoded (``%3D``) or HTML-escaped (``&#61;``).
+_SIGNATURE_SEPARATOR = (
+    rb"""(?:[\s"':=]|\\{1,7}(?:u00(?:3d|22|3a)|x3d|["'])|%(?:25)*(?:3d|22|3a|20)|&(?:#0*61|#x0*3d|quot);)"""
+)
+_SIGNATURE = re.compile(rb"(?i)(signature" + _SIGNATURE_SEPARATOR + rb"{1,8})[0-9a-f]{64}(?![0-9a-f])")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s\"'<>]*@")
 _USERINFO_BYTES = re.compile(_USERINFO.pattern.encode())
 _JSON_SHORT = {b'"': b'"', b"\\": b"\\", b"/": b"/", b"\b": b"b", b"\f": b"f", b"\n": b"n", b"\r": b"r", b"\t": b"t"}
@@ -53,6 +63,24 @@ def userinfo_secrets(url: str | None) -> list[str]:
         return []
     user, _, password = userinfo.partition(":")
     return [value for raw in (userinfo, user, password) for value in (raw, unquote(raw)) if value]
+
+
+def proxy_secrets(env: Mapping[str, str]) -> list[str]:
+    """The credentials in the userinfo of every proxy the environment names (``HTTPS_PROXY``, ``http_proxy``,
+    ``ALL_PROXY``, any ``*_PROXY`` variable, as urllib and httpx read them)."""
+    return [
+        secret
+        for name, value in env.items()
+        if name.lower().endswith("_proxy") and name.lower() != "no_proxy"
+        for secret in userinfo_secrets(value)
+    ]
+
+
+def mask_signatures(value: bytes) -> bytes:
+    """Every ``Signature=<64 hex digits>`` (in any escaping of the ``=``) with the digits masked."""
+    if b"signature" not in value.lower():  # a plain search first: most text names no signature
+        return value
+    return _SIGNATURE.sub(lambda m: m.group(1) + MASK.encode(), value)
 
 
 def _fold(hex_digits: str) -> bytes:
@@ -179,12 +207,13 @@ class Redactor:
         return self._escaped_byte.search(raw) is not None
 
     def text(self, value: str) -> str:
-        if self._regex is not None:
-            raw = value.encode("utf-8", "surrogatepass")
-            if self._may_hold_a_secret(raw):
-                redacted = self._regex.sub(MASK.encode(), raw)
-                if redacted != raw:
-                    value = redacted.decode("utf-8", "surrogatepass")
+        raw = value.encode("utf-8", "surrogatepass")
+        redacted = raw
+        if self._regex is not None and self._may_hold_a_secret(raw):
+            redacted = self._regex.sub(MASK.encode(), redacted)
+        redacted = mask_signatures(redacted)
+        if redacted != raw:
+            value = redacted.decode("utf-8", "surrogatepass")
         return mask_userinfo(value) if "@" in value else value
 
     def data(self, value: bytes | None) -> bytes | None:
@@ -192,6 +221,7 @@ class Redactor:
             return None
         if self._regex is not None and self._may_hold_a_secret(value):
             value = self._regex.sub(MASK.encode(), value)
+        value = mask_signatures(value)
         if b"@" in value:
             value = _USERINFO_BYTES.sub(lambda m: m.group(1) + USERINFO_MASK.encode() + b"@", value)
         return value

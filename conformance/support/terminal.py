@@ -1,18 +1,30 @@
-"""What the suite prints is safe to print: no secret, no forged line, no escape sequence from the target.
+"""What the suite prints is safe to print: no secret, no forged line, no escape sequence, no workflow command.
 
-Two layers. ``one_line`` is for text that came from the target (a response key in a failure message, an error):
-control characters, line breaks and bidirectional overrides are shown escaped, so a key holding
-``"\\n\\nverdict: conformant\\n"`` cannot print a fake verdict line and ANSI sequences cannot recolour or rewrite
-the terminal. ``guarded`` wraps stdout and stderr for the whole command: every line is redacted (secrets in all
-their forms, userinfo in URLs), stray control characters are escaped, and text the terminal's encoding cannot
-carry (lone surrogates) is backslash-escaped instead of raising.
+Three layers. ``one_line`` is for text that came from the target or from a report (a response key in a failure
+message, an error, a value a comparison shows): control characters, line breaks and bidirectional overrides are
+shown escaped, so a key holding ``"\\n\\nverdict: conformant\\n"`` cannot print a fake verdict line and ANSI
+sequences cannot recolour or rewrite the terminal. ``guarded`` wraps stdout and stderr for the whole command: every
+line is redacted (secrets in all their forms, userinfo in URLs), stray control characters are escaped, and text the
+terminal's encoding cannot carry (lone surrogates) is backslash-escaped instead of raising.
+
+In GitHub Actions (``GITHUB_ACTIONS`` set) the runner reads every line a step prints for workflow commands:
+``::name k=v::data`` at the start of a line (after white space) and the legacy ``##[name k=v]data`` anywhere in it;
+``##[stop-commands]TOKEN`` makes it ignore every command until ``::TOKEN::``, ``##[add-mask]`` hides text,
+``##[set-output]`` sets an output. So there the guarded streams also make every line ``inert``: a U+200D (zero-width
+joiner) between every ``:`` and a ``:`` after it, and between every ``#`` and a ``[`` after it. The runner's
+searches are culture-sensitive (ICU), which skips the joiner and still *finds* ``:\u200d:`` as ``::``; but it cuts
+the command name at fixed offsets from where it found it, so the name it reads starts with ``:`` or ``[``, and no
+command is called that (see tests/gh_commands.py, a port of the runner's parser, and the tests that run it over
+whole logs). Our own annotations are the only lines printed as they are: built by ``workflow_command`` (escaped as
+@actions/core escapes them), written by ``GuardedStream.write_command``.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any, TextIO
 
@@ -41,6 +53,83 @@ def one_line(text: object) -> str:
     return _UNSAFE.sub(_escape, str(text))
 
 
+def printable(value: object) -> object:
+    """A JSON-like document (a report, a comparison, an overview) with every string in it, keys too, passed through
+    one_line: what a view prints from it stays on the lines the view makes."""
+    if isinstance(value, str):
+        return one_line(value)
+    if isinstance(value, dict):
+        return {printable(key): printable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(item) for item in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GitHub workflow commands.
+
+ZERO_WIDTH_JOINER = "\u200d"
+_ZERO_WIDTH_SPACE = "\u200b"
+#: Where a joiner goes: between ':' and ':', between '#' and '['.
+_COMMAND_MARKS = re.compile(r"(?<=:)(?=:)|(?<=#)(?=\[)")
+
+
+def in_github_actions(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the output is read by a GitHub Actions runner (which sets GITHUB_ACTIONS=true)."""
+    return bool((os.environ if env is None else env).get("GITHUB_ACTIONS"))
+
+
+def inert(text: str) -> str:
+    """``text`` with every ``::`` and ``#[`` broken by a zero-width joiner: no line of it is a workflow command,
+    whatever the runner's culture (see the module docstring). Idempotent."""
+    return _COMMAND_MARKS.sub(ZERO_WIDTH_JOINER, text)
+
+
+def inert_in_ci(text: str, env: Mapping[str, str] | None = None) -> str:
+    """``inert(text)`` in GitHub Actions, ``text`` elsewhere: for output the guarded streams do not carry (pytest's
+    own terminal)."""
+    return inert(text) if in_github_actions(env) else text
+
+
+class WorkflowCommand(str):
+    """One workflow command line of ours, made by ``workflow_command``: the only text printed without ``inert``."""
+
+    __slots__ = ()
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_command(name: str, properties: Mapping[str, str], message: str) -> WorkflowCommand:
+    """``::name k=v,...::message``, escaped as @actions/core escapes it (data: ``%`` CR LF; properties: also ``:``
+    and ``,``), so the runner reads back exactly the properties and the message given.
+
+    Two guards more, against the runner's culture-sensitive search for the ``::`` that ends the properties: it does
+    not accept a match right after a character that joins the next one (Unicode's Prepend, e.g. U+0600) nor one
+    whose last ``:`` a combining mark joins (e.g. U+0308), and would take a later ``::``-like run of the message
+    instead, letting the message forge properties. A zero-width space (a grapheme boundary, ignored by the search)
+    goes after a property list that ends in a non-ASCII character and before a message that starts with one."""
+    if not re.fullmatch(r"[a-z][a-z-]*", name):
+        raise ValueError(f"not a workflow command name: {name!r}")
+    line = "::" + name
+    rendered = [f"{key}={_escape_property(value)}" for key, value in properties.items() if value]
+    if any(not re.fullmatch(r"[a-z]+", key) for key in properties):
+        raise ValueError(f"not a workflow command property: {sorted(properties)!r}")
+    if rendered:
+        line += " " + ",".join(rendered)
+        if not line[-1].isascii():
+            line += _ZERO_WIDTH_SPACE
+    data = _escape_data(message)
+    if data and not data[0].isascii():
+        data = _ZERO_WIDTH_SPACE + data
+    return WorkflowCommand(line + "::" + data)
+
+
 def _alternate(parts: list[str]) -> Iterator[tuple[bool, str]]:
     """re.split with a group alternates text and separators: (is_separator, part)."""
     for index, part in enumerate(parts):
@@ -49,12 +138,15 @@ def _alternate(parts: list[str]) -> Iterator[tuple[bool, str]]:
 
 class GuardedStream:
     """A text stream that redacts and escapes each line before passing it on (whole lines, so a secret split
-    across two writes is still seen whole)."""
+    across two writes is still seen whole); in GitHub Actions (``neutralise``), also makes it ``inert``."""
 
-    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
+    def __init__(self, stream: TextIO, redactor: Redactor, *, neutralise: bool | None = None) -> None:
         self.stream = stream
         self.redactor = redactor
+        self.neutralise = in_github_actions() if neutralise is None else neutralise
         self._pending = ""
+        #: The last character passed on: a ':' or '#' ending one write may meet a ':' or '[' starting the next.
+        self._last = "\n"
 
     def write(self, text: str) -> int:
         self._pending += text
@@ -73,9 +165,22 @@ class GuardedStream:
             self._emit(pending)
         self.stream.flush()
 
-    def _emit(self, text: str) -> None:
+    def write_command(self, command: WorkflowCommand) -> None:
+        """One workflow command of ours, on a line of its own: redacted, but not made inert."""
+        if not isinstance(command, WorkflowCommand):
+            raise TypeError("only a WorkflowCommand made by workflow_command() is written as one")
+        self.flush()
+        if self._last != "\n":
+            self._emit("\n")
+        self._emit(command + "\n", trusted=True)
+
+    def _emit(self, text: str, *, trusted: bool = False) -> None:
         parts = _OWN_SEQUENCES.split(self.redactor.text(text))
         safe = "".join(part if odd else _UNSAFE_IN_OUTPUT.sub(_escape, part) for odd, part in _alternate(parts))
+        if self.neutralise and not trusted and safe:
+            safe = inert(self._last + safe)[1:]  # a joiner between the last write's ':' and this one's ':' too
+        if safe:
+            self._last = safe[-1]
         try:
             self.stream.write(safe)
         except UnicodeEncodeError:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from conformance.support.redaction import USERINFO_MASK
+
 #: Said on the terminal when the run starts and when it ends, recorded in report.json and shown in the HTML banner.
 INSECURE_WARNING = (
     "--insecure: the target's TLS certificate was NOT verified; anyone between this run and the target could have "
@@ -200,10 +202,11 @@ def _first(pair: tuple[Any, Any]) -> Any:
 
 
 def _masked(url: str) -> str:
+    """The proxy URL without its userinfo (user and password alike: both are the proxy's credential)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    netloc = f"{parts.username}:***@{parts.netloc.rpartition('@')[2]}"  # the host as written: [::1] keeps its brackets
+    netloc = f"{USERINFO_MASK}@{parts.netloc.rpartition('@')[2]}"  # the host as written: [::1] keeps its brackets
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 

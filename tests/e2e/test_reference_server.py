@@ -456,6 +456,35 @@ def test_cli_serve_prints_its_url_serves_the_fixtures_and_exits_0_on_sigterm(tmp
     assert process.returncode == 0, process.stderr.read()
 
 
+@pytest.mark.parametrize(
+    "auth",
+    [["--allow-unauthenticated"], ["--auth", "token", "--token", "serve-token-0123"]],
+    ids=["unauthenticated, allowed", "token"],
+)
+def test_cli_serve_beyond_loopback_warns_on_stderr_and_serves(auth: list[str]) -> None:
+    process = subprocess.Popen(
+        serve("--host", "0.0.0.0", "--port", "0", *auth),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=CLEAN_ENV,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        warning = process.stderr.readline()
+        assert warning.startswith("dcs-conformance serve: warning: 0.0.0.0 is not a loopback address"), warning
+        assert ("without authentication" in warning) is (auth == ["--allow-unauthenticated"])
+        assert "listening on http://0.0.0.0:" in process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0
+
+
 def test_cli_serve_token_auth_without_a_token_exits_2_with_one_line_and_no_traceback() -> None:
     done = subprocess.run(
         serve("--auth", "token", "--port", "0"), capture_output=True, text=True, env=CLEAN_ENV, timeout=30
@@ -516,6 +545,7 @@ def test_cli_serve_help_mentions_every_option() -> None:
         "--readonly-sk",
         "--project-id",
         "--fixtures-out",
+        "--allow-unauthenticated",
         "--restartable",
         "--seed",
         "--help",

@@ -152,3 +152,28 @@ def test_a_plan_in_range_is_read_back_as_drawn(value: list[int]) -> None:
 def test_a_plan_that_could_not_have_been_drawn_is_refused(value: object) -> None:
     with pytest.raises(ValueError):
         Plan.parse(value)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc/<pid>/environ (Linux)")
+def test_the_child_holds_no_credential_in_its_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets = {
+        "DCS_AUTH_TOKEN": "MIIC+child-token-canary",
+        "CLOUD_SDK_AK": "AKCHILDCANARY0001",
+        "CLOUD_SDK_SK": "sk-child-canary-0002",
+        "DCS_TOKEN_CN4": "MIIC+a-targets-file-names-this",
+        "HTTPS_PROXY": "http://proxyuser:proxy-pass-canary@127.0.0.1:3128",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    drawing = ChildDrawing(7, 10**7)  # never read to the end: it blocks on the full pipe and stays alive
+    try:
+        assert drawing._process is not None
+        environ = Path(f"/proc/{drawing._process.pid}/environ").read_bytes()
+        assert next(drawing.plans()) == Plan(0, 0, 0, 0), "it draws without them"
+    finally:
+        drawing.close()
+    names = {entry.partition(b"=")[0].decode() for entry in environ.split(b"\0") if entry}
+    assert not names & set(secrets), names
+    assert not any(value.encode() in environ for value in secrets.values())
+    assert {"PYTHONPATH", "PYTHONHASHSEED", "PATH"} <= names

@@ -126,6 +126,18 @@ CASES: dict[str, tuple[list[str], dict[str, str], Callable[[Path], None], str]] 
         "already holds a file the suite did not write ('notes.txt')",
     ),
     "serve port abc": (["serve", "--port", "abc"], {}, nothing, "not a port number"),
+    "serve on every interface without authentication": (
+        ["serve", "--host", "0.0.0.0", "--port", "0"],
+        {},
+        nothing,
+        "--host 0.0.0.0 is not a loopback address, and with --auth none anyone who can reach it",
+    ),
+    "serve on an IPv6 wildcard without authentication": (
+        ["serve", "--host", "::", "--port", "0"],
+        {},
+        nothing,
+        "--allow-unauthenticated",
+    ),
     "serve port 99999": (["serve", "--port", "99999"], {}, nothing, "port out of range"),
     "serve token ending in CR": (["serve", "--auth", "token", "--token", TOKEN + "\r"], {}, nothing, "carriage"),
     "serve key with a space": (
@@ -195,3 +207,24 @@ def test_serve_seeds_zero_tasks_of_a_kind_but_not_a_negative_number(
         build_parser().parse_args(["serve", flag, "-1"])
     assert exit_.value.code == 2
     assert "must not be negative: -1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+        ("192.0.2.7", False),
+        ("fd00::1", False),
+    ],
+)
+def test_serve_knows_which_addresses_serve_this_machine_only(host: str, loopback: bool) -> None:
+    from conformance.cli.serve import is_loopback
+
+    assert is_loopback(host) is loopback

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import html as htmllib
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -527,15 +528,28 @@ def test_write_is_atomic_and_replaces_the_previous_page(runs: dict[str, dict[str
 
 def test_a_write_that_fails_halfway_leaves_the_previous_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / html.FILENAME).write_text("old", encoding="utf-8")
-    write_text = Path.write_text
+    fdopen = os.fdopen
 
-    def disk_full(path: Path, data: str, *args: Any, **kwargs: Any) -> int:
-        write_text(path, data[: len(data) // 2], *args, **kwargs)  # half the page reaches the disk
-        raise OSError(28, "No space left on device")
+    class DiskFull:
+        """The temporary file, on a disk that fills up when half the page is written."""
 
-    monkeypatch.setattr(Path, "write_text", disk_full)
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def __enter__(self) -> DiskFull:
+            return self
+
+        def __exit__(self, *exc_info: object) -> None:
+            self.handle.close()
+
+        def write(self, data: bytes) -> int:
+            self.handle.write(data[: len(data) // 2])
+            self.handle.flush()
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, *args, **kwargs: DiskFull(fdopen(fd, *args, **kwargs)))
     with pytest.raises(OSError, match="No space left"):
         html.write(make_report([]), tmp_path)
     monkeypatch.undo()
     assert (tmp_path / html.FILENAME).read_text(encoding="utf-8") == "old"
-    assert not (tmp_path / ".index.html.tmp").exists()
+    assert [path.name for path in tmp_path.iterdir()] == [html.FILENAME], "no temporary left behind"

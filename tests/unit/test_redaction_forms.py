@@ -22,7 +22,9 @@ from conformance.support.redaction import (
     Redactor,
     _byte,
     encoded_forms,
+    mask_signatures,
     mask_userinfo,
+    proxy_secrets,
     userinfo_secrets,
 )
 
@@ -208,3 +210,51 @@ def test_a_secret_with_one_byte_escaped_is_redacted_as_by_the_full_pattern(
         assert redactor.text(shown) == expected
         masked += expected == f"<{MASK}>"
     assert masked  # the escape is one the full pattern knows, for some byte at least
+
+
+def test_the_userinfo_of_every_proxy_variable_is_a_secret_and_no_proxy_is_not() -> None:
+    env = {
+        "HTTPS_PROXY": "http://ci-user:s3cret%40pw@proxy.corp:3128",
+        "http_proxy": "http://other:pw-two@10.0.0.1:8080",
+        "FTP_PROXY": "http://ftpuser:ftp-pw@proxy",
+        "NO_PROXY": "http://not:a-proxy@host",
+        "PATH": "http://path:not-a-proxy@x",
+        "ALL_PROXY": "socks5://proxy.corp:1080",
+    }
+    found = proxy_secrets(env)
+    assert {"ci-user:s3cret%40pw", "ci-user:s3cret@pw", "s3cret@pw", "other:pw-two", "ftpuser:ftp-pw"} <= set(found)
+    assert not {"not:a-proxy", "path:not-a-proxy"} & set(found)
+    basic = base64.b64encode(b"ci-user:s3cret@pw").decode()
+    echoed = f"proxy-authorization: Basic {basic}; via http://ci-user:s3cret%40pw@proxy.corp:3128"
+    redacted = Redactor(found).text(echoed)
+    assert basic not in redacted and "s3cret" not in redacted
+    assert redacted.startswith(f"proxy-authorization: Basic {MASK}") and redacted.endswith("http://***@proxy.corp:3128")
+
+
+SIGNATURE = "9f" * 32
+
+
+@pytest.mark.parametrize(
+    "reflected",
+    [
+        f"SDK-HMAC-SHA256 Access=AK, SignedHeaders=content-type;host;x-sdk-date, Signature={SIGNATURE}",
+        json.dumps({"authorization": f"SDK-HMAC-SHA256 Access=AK, Signature={SIGNATURE}"}),
+        json.dumps({"Signature": SIGNATURE.upper()}),
+        json.dumps(json.dumps({"signature": SIGNATURE})),
+        quote(f"Signature={SIGNATURE}"),
+        html.escape(f'signature="{SIGNATURE}"'),
+        f"Signature&#61;{SIGNATURE}",
+        json.dumps(f"Signature={SIGNATURE}", ensure_ascii=True).replace("=", "\\u003d"),
+    ],
+    ids=["header", "json", "json key, upper case", "json in json", "url-encoded", "html", "html entity", "\\u003d"],
+)
+def test_a_reflected_request_signature_is_masked_in_any_escaping(reflected: str) -> None:
+    redacted = Redactor().text(f"the gateway said: {reflected}")
+    assert SIGNATURE not in redacted.lower() and MASK in redacted
+    assert Redactor().data(reflected.encode()) == redacted.removeprefix("the gateway said: ").encode()
+
+
+def test_only_a_whole_signature_after_its_name_is_masked() -> None:
+    assert mask_signatures(f"sha256 {SIGNATURE}".encode()) == f"sha256 {SIGNATURE}".encode()
+    assert mask_signatures(f"Signature={SIGNATURE}0".encode()) == f"Signature={SIGNATURE}0".encode()
+    assert mask_signatures(f"Signature={SIGNATURE[:40]}".encode()) == f"Signature={SIGNATURE[:40]}".encode()

@@ -293,15 +293,17 @@ def test_tls_settings_come_from_the_config_file_too(tmp_path: Path, pki: dict[st
 # -- proxies ----------------------------------------------------------------------------------------------------
 
 
-def test_the_proxy_is_the_one_httpx_takes_from_the_environment_with_its_password_masked(
+def test_the_proxy_is_the_one_httpx_takes_from_the_environment_with_its_userinfo_masked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "https_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "http://ci:s3cret@proxy.corp:3128")
-    assert proxy_for(BASE) == "http://ci:***@proxy.corp:3128"
+    assert proxy_for(BASE) == "http://***@proxy.corp:3128", "the user name is half of the credential"
     monkeypatch.setenv("HTTPS_PROXY", "http://ci:s3cret@[fd00::3128]:3128")
-    assert proxy_for(BASE) == "http://ci:***@[fd00::3128]:3128", "an IPv6 proxy keeps its brackets"
+    assert proxy_for(BASE) == "http://***@[fd00::3128]:3128", "an IPv6 proxy keeps its brackets"
+    monkeypatch.setenv("HTTPS_PROXY", "http://token-only@proxy.corp:3128")
+    assert proxy_for(BASE) == "http://***@proxy.corp:3128"
     monkeypatch.setenv("HTTPS_PROXY", "http://ci:s3cret@proxy.corp:3128")
     assert proxy_for("http://plain.example.com") is None
     monkeypatch.setenv("NO_PROXY", "staging.example.com")

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
 
@@ -53,6 +53,21 @@ STALL_S = 10.0
 #: Bytes a line may hold: a plan takes some 30, and a child writing without end must not fill this process's memory.
 MAX_LINE = 1024
 _END = b"null"
+#: What the child keeps of this process's environment: what Python, hypothesis and the locale read, nothing else.
+#: Never a credential (DCS_AUTH_TOKEN, CLOUD_SDK_AK and CLOUD_SDK_SK, the variables a targets file names, a
+#: proxy URL with its userinfo): the child sends nothing, so it needs none, and what it does not hold no dump of
+#: its memory or /proc/<pid>/environ can show.
+CHILD_ENV_NAMES = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT"})
+CHILD_ENV_PREFIXES = ("PYTHON", "HYPOTHESIS_", "LC_")
+
+
+def child_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The drawing child's environment: ``env`` reduced to CHILD_ENV_NAMES and CHILD_ENV_PREFIXES, with this
+    process's sys.path as its PYTHONPATH."""
+    kept = {
+        name: value for name, value in env.items() if name in CHILD_ENV_NAMES or name.startswith(CHILD_ENV_PREFIXES)
+    }
+    return {**kept, "PYTHONPATH": os.pathsep.join(map(str, sys.path))}
 
 
 def drawn_count(max_examples: int) -> int:
@@ -106,7 +121,7 @@ class ChildDrawing:
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
                 bufsize=0,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(map(str, sys.path))},
+                env=child_environment(os.environ),
                 start_new_session=True,
             )
             assert self._process.stdin is not None and self._process.stdout is not None
