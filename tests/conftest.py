@@ -133,3 +133,11 @@ class Recorder:
 # Hypothesis keeps its caches in .hypothesis/ under the working directory, the repository when tests run: point it
 # at a temporary directory instead (tests never write into the repository).
 hypothesis.configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "dcs-conformance-tests-hypothesis")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The loud skips of the tests that need ssh-keygen (tests/ssh_keygen.py)."""
+    from tests.ssh_keygen import SKIPPED
+
+    for message in SKIPPED:
+        terminalreporter.write_sep("!", message, yellow=True, bold=True)
