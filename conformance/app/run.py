@@ -26,6 +26,8 @@ from conformance.report.model import REPORT_FORMAT, Report
 from conformance.report.sanitize import scrub
 from conformance.report.store import claim, default_report_dir, point_latest
 from conformance.reporters import html, json_report, junit
+from conformance.support.jsontext import dumps_strict, loads
+from conformance.support.sshsig import SigningKey
 
 
 @dataclass
@@ -56,7 +58,7 @@ def execute(
         claim(report_dir)
         result = judge(settings, say=say, signals=signals, open_target=open_target, watch=watch, opened=opened)
         report = build_report(result, command)
-        write_reports(report, report_dir, certify=settings.certify)
+        write_reports(report, report_dir, certify=settings.certify, sign_key=settings.sign_key)
         if settings.report_dir is None:
             warning = point_latest(report_dir)
             if warning:
@@ -110,13 +112,17 @@ def build_report(result: RunResult, command: str) -> Report:
     return scrub(report, target.credentials, target.base_url)
 
 
-def write_reports(report: Report, directory: Path, *, certify: bool) -> None:
-    """report.json, junit.xml and index.html; then badge.svg and SHA256SUMS over them for a certification."""
+def write_reports(report: Report, directory: Path, *, certify: bool, sign_key: SigningKey | None = None) -> None:
+    """report.json, junit.xml and index.html; then badge.svg and SHA256SUMS over them for a certification, signed
+    (SHA256SUMS.sig) with ``sign_key``. A certification's page and badge are rendered from report.json as written,
+    read back, so that ``verify`` rendering them again from the file gets them byte for byte."""
     json_report.write(report, directory)
     junit.write(report, directory)
+    if certify:
+        report = cast(Report, loads(dumps_strict(report)))
     html.write(report, directory)
     if certify:
-        write_bundle(report, directory)
+        write_bundle(report, directory, sign_key)
 
 
 def _auth_kind(credentials: Credentials) -> Literal["token", "aksk", "none"]:

@@ -87,6 +87,7 @@ RUN_WIDE_FLAGS = (
     "insecure",
     "client_cert",
     "client_key",
+    "sign_key",
 )
 #: The environment a single run trusts (a CA bundle, the system's certificate store): every target trusts it too.
 TRUST_ENV = (ENV["ca_bundle"], "SSL_CERT_FILE", "SSL_CERT_DIR")

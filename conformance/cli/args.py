@@ -190,6 +190,11 @@ def add_run_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argpa
     run.add_argument("--strict", action="store_true", default=None, help="SHOULD violations fail the run")
     run.add_argument("--certify", action="store_true", default=None, help="any MUST left unexercised: incomplete (4)")
     run.add_argument(
+        "--sign-key",
+        metavar="FILE",
+        help="with --certify: sign the bundle (SHA256SUMS.sig) with this unencrypted OpenSSH private key",
+    )
+    run.add_argument(
         "--fault", action="append", metavar="NAME", help="embedded run only: judge the reference with this fault on"
     )
     run.add_argument(
@@ -221,12 +226,50 @@ def add_report_parsers(
         "verify",
         help="check a certification bundle",
         description=(
-            "Check a bundle written by 'run --certify': the SHA256SUMS match, the report was judged against this "
-            "suite version's spec, and the verdict is conformant. Exit 0 valid, 1 invalid, 2 not a report directory."
+            "Check a bundle written by 'run --certify': its signature (with --allowed-signers), SHA256SUMS, that "
+            "its statuses, verdict, badge and page follow from report.json, that it was judged by this suite's spec "
+            "and catalogue, and that the verdict is conformant; with --rerun, judge the target again and compare. "
+            "Exit 0 valid, 1 invalid (or the rerun differs), 2 usage error or not a report directory, 3 the rerun "
+            "could not be completed."
         ),
     )
-    verify.add_argument("directory", type=Path, metavar="DIR")
+    verify.add_argument("directory", type=Path, metavar="BUNDLE")
+    add_verify_flags(verify)
     return report, verify
+
+
+def add_verify_flags(verify: argparse.ArgumentParser) -> None:
+    """verify's signature and --rerun flags; the target flags are run's, for the rerun only."""
+    verify.add_argument(
+        "--allowed-signers",
+        type=Path,
+        metavar="FILE",
+        help="require a signature (SHA256SUMS.sig) by a key of this OpenSSH allowed_signers file",
+    )
+    verify.add_argument("--identity", metavar="PRINCIPAL", help="with --allowed-signers: the signer must be this one")
+    rerun = verify.add_argument_group("rerun", "judge the target again with the bundle's seed and options")
+    rerun.add_argument("--rerun", action="store_true", help="rerun, and exit 1 when a requirement's status differs")
+    rerun.add_argument(
+        "--rerun-dir", type=Path, metavar="DIR", help="keep the rerun's reports here (default: a temporary directory)"
+    )
+    rerun.add_argument("--base-url", help="the target's base URL (env DCS_BASE_URL; default: the embedded reference)")
+    rerun.add_argument("--project-id", help="project ID in the request path (env DCS_PROJECT_ID)")
+    rerun.add_argument("--fixtures", metavar="FILE", help="the target's known tasks, as for run")
+    rerun.add_argument("--auth-token", help="IAM token (env DCS_AUTH_TOKEN); AK/SK: CLOUD_SDK_AK/SK")
+    rerun.add_argument("--readonly-token", help="a token lacking dcs:migrationTask:modify")
+    rerun.add_argument("--readonly-ak", help="an access key lacking dcs:migrationTask:modify")
+    rerun.add_argument("--readonly-sk", help="the secret key of --readonly-ak")
+    rerun.add_argument("--ca-bundle", metavar="FILE", help="PEM file of the CAs of the target's certificate")
+    rerun.add_argument("--client-cert", metavar="FILE", help="PEM client certificate for mutual TLS")
+    rerun.add_argument("--client-key", metavar="FILE", help="the private key of --client-cert")
+    rerun.add_argument(
+        "--fault", action="append", metavar="NAME", help="embedded rerun: also switch on this fault of the reference"
+    )
+    rerun.add_argument("--variant", action="append", metavar="NAME", help="embedded rerun: also switch on this variant")
+    rerun.add_argument("--embedded-restartable", type=int, metavar="N", help="embedded rerun: restartable tasks")
+    rerun.add_argument(
+        "--embedded-not-restartable", type=int, metavar="N", help="embedded rerun: non-restartable tasks"
+    )
 
 
 def add_compare_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ from conformance.config import fixtures_file
 from conformance.config.credentials import Credentials
 from conformance.config.credentials_check import CredentialError, check_credentials
 from conformance.support.redaction import mask_userinfo, userinfo_secrets
+from conformance.support.sshsig import SignatureKeyError, SigningKey, load_private_key
 from conformance.wire.tls import TlsOptions, options_from
 
 ENV = {
@@ -60,6 +61,9 @@ FILE_KEYS = {
     "client_cert": str,
     "client_key": str,
 }
+#: --sign-key FILE (config key ``sign_key``, no environment variable): the OpenSSH private key that signs a
+#: certification bundle (report/certify.py). Only with --certify; loaded, or refused, while the settings resolve.
+FILE_KEYS["sign_key"] = str
 TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 DEFAULT_MAX_EXAMPLES = 100
 #: The client's limits when none is given: seconds per response (body included), and the largest body read.
@@ -117,6 +121,8 @@ class RunSettings:
     workers: int = 1
     #: TLS towards an https target: the CA bundle, --insecure, the client certificate (see conformance.wire.tls).
     tls: TlsOptions = field(default_factory=TlsOptions)
+    #: The loaded --sign-key (never its path: that is nowhere in a report); None: the bundle is not signed.
+    sign_key: SigningKey | None = field(default=None, repr=False, compare=False)
 
     @property
     def embedded(self) -> bool:
@@ -317,6 +323,7 @@ def resolve(
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
     tls_options = _tls_options(pick, flags, from_file, base_url, env)
+    sign_key = _sign_key(pick("sign_key"), certify=bool(pick("certify")))
     return RunSettings(
         base_url=base_url or None,
         project_id=project_id or EMBEDDED_PROJECT_ID,
@@ -341,7 +348,21 @@ def resolve(
         faults=faults,
         variants=variants,
         tls=tls_options,
+        sign_key=sign_key,
     )
+
+
+def _sign_key(path: str | None, *, certify: bool) -> SigningKey | None:
+    """The --sign-key, loaded now, before anything is sent: a key that cannot sign is one line (naming the file and
+    what is wrong, never key material), not a bundle left unsigned after the run."""
+    if path is None:
+        return None
+    if not certify:
+        raise SettingsError("--sign-key signs the certification bundle: give --certify too")
+    try:
+        return load_private_key(Path(path))
+    except SignatureKeyError as exc:
+        raise SettingsError(f"--sign-key {exc}") from None
 
 
 def _tls_options(
