@@ -93,7 +93,9 @@ def _status_problem(item: dict[str, Any], level: str, *, strict: bool) -> str | 
     if status == Status.ERROR:
         return None  # a check that could not run: the verdict is "error" whatever else
     derived, reason = status_from(level, checks, violations, strict=strict)
-    findings = f"{violations} of {checks} checks violated it" if checks else "no check judged it"
+    findings = (
+        f"{violations} of {checks} check{'' if checks == 1 else 's'} violated it" if checks else "no check judged it"
+    )
     if status != derived:
         return f"is recorded {status!r}, but its findings ({findings}) make it {str(derived)!r}"
     if reason is not None and item.get("reason") != reason:
