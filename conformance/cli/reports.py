@@ -38,7 +38,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {directory / html.FILENAME}: {exc.strerror or exc}") from None
     print(f"wrote {path}")
     if (directory / SUMS_FILE).is_file():
-        print(f"note: {SUMS_FILE} was written by the certified run; verify will flag a re-rendered index.html")
+        print(
+            f"note: {SUMS_FILE} was written by the certified run; verify refuses an index.html that is not what "
+            "report.json renders to"
+        )
     return 0
 
 

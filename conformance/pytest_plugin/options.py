@@ -32,6 +32,7 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--dcs-config", {"metavar": "FILE", "help": "TOML file with the same settings as 'dcs-conformance run'"}),
     ("--dcs-strict", {"action": "store_true", "default": None, "help": "SHOULD violations fail their items"}),
     ("--dcs-certify", {"action": "store_true", "default": None, "help": "any MUST left unexercised: incomplete"}),
+    ("--dcs-sign-key", {"metavar": "FILE", "help": "with --dcs-certify: sign the bundle with this OpenSSH key"}),
     ("--dcs-fault", {"action": "append", "metavar": "NAME", "help": "with --dcs-embedded: switch on a fault"}),
     ("--dcs-variant", {"action": "append", "metavar": "NAME", "help": "with --dcs-embedded: switch on a variant"}),
     # The plugin's own: which target, and the CI summary file the CLI writes with --summary-md.

@@ -256,7 +256,9 @@ def _sums(directory: Path, problems: list[str]) -> dict[str, str] | None:
     for name in BUNDLE_FILES:
         if name not in listed:
             problems.append(f"{name} is not covered by {SUMS_FILE}")
-    for entry in sorted(os.scandir(directory), key=lambda entry: entry.name):
+    with os.scandir(directory) as scan:
+        entries = sorted(scan, key=lambda entry: entry.name)
+    for entry in entries:
         info = entry.stat(follow_symlinks=False)
         shown = _shown(entry.name)
         if not stat.S_ISREG(info.st_mode):
