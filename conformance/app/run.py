@@ -114,12 +114,12 @@ def build_report(result: RunResult, command: str) -> Report:
 
 def write_reports(report: Report, directory: Path, *, certify: bool, sign_key: SigningKey | None = None) -> None:
     """report.json, junit.xml and index.html; then badge.svg and SHA256SUMS over them for a certification, signed
-    (SHA256SUMS.sig) with ``sign_key``. A certification's page and badge are rendered from report.json as written,
-    read back, so that ``verify`` rendering them again from the file gets them byte for byte."""
+    (SHA256SUMS.sig) with ``sign_key``. A certification's page, junit.xml and badge are rendered from report.json
+    as written, read back, so that ``verify`` rendering them again from the file gets them byte for byte."""
     json_report.write(report, directory)
-    junit.write(report, directory)
     if certify:
         report = cast(Report, loads(dumps_strict(report)))
+    junit.write(report, directory)
     html.write(report, directory)
     if certify:
         write_bundle(report, directory, sign_key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check the bundle; print one line per reason it is refused (exit 1), or what it proves; then --rerun."""
     from conformance.report.certify import NotABundle, inspect, load_allowed_signers
-    from conformance.reporters import html
+    from conformance.reporters import html, junit
 
     if args.identity is not None and args.allowed_signers is None:
         raise UsageError("--identity names the signer to find in --allowed-signers: give that file too")
@@ -60,7 +61,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     try:
-        found = inspect(args.directory, allowed=allowed, identity=args.identity, render_page=html.render)
+        renderers: dict[str, Callable[[Report], str | bytes]] = {
+            html.FILENAME: html.render,
+            junit.FILENAME: junit.render,
+        }
+        found = inspect(args.directory, allowed=allowed, identity=args.identity, renderers=renderers)
     except NotABundle as exc:
         raise UsageError(str(exc)) from None
     if found.problems:
@@ -69,7 +74,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 1
     assert found.report is not None
     settings = _rerun_settings(args, found.report, target_flags) if args.rerun else None
-    consistent = "its statuses, verdict, badge and page follow from report.json"
+    consistent = "its statuses, verdict, badge, page and junit.xml follow from report.json"
     name = f"{args.directory} is a {found.report['verdict']} certificate for dcs-conformance {__version__}"
     if found.signer is not None:
         signer = found.signer

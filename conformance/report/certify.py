@@ -20,7 +20,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -154,13 +154,14 @@ def inspect(
     *,
     allowed: list[sshsig.AllowedSigner] | None = None,
     identity: str | None = None,
-    render_page: Callable[[Report], str] | None = None,
+    renderers: Mapping[str, Callable[[Report], str | bytes]] | None = None,
 ) -> Inspection:
     """Check the bundle in ``directory``, stage by stage; a stage that fails leaves the later ones unchecked, so
     the first reason is the one that matters (the bytes were changed, the signature is missing...).
 
     ``allowed``: the allowed signers; a signature by one of them is then required (for ``identity``, if given).
-    ``render_page``: index.html as the suite renders it from a report, to compare with the page in the bundle.
+    ``renderers``: members (index.html, junit.xml) as the suite renders them from a report, by name, to compare
+    with the bundle's (the reporters sit above this layer; the caller passes them).
     Raises NotABundle when the directory holds no dcs-conformance report.json."""
     found = Inspection()
     found.report = report = _load(directory, found.problems)
@@ -176,14 +177,19 @@ def inspect(
     _contract(report, found.problems)
     if found.problems:
         return found
-    found.problems += consistency.problems(report, load_catalogue())
-    if _digest_of(badge_svg(report)) != listed[BADGE_FILE]:
-        found.problems.append(f"{BADGE_FILE} is not the badge report.json gives (verdict {report['verdict']!r})")
-    if render_page is not None and _digest_of(render_page(report)) != listed[PAGE_FILE]:
-        found.problems.append(
-            f"{PAGE_FILE} is not the page report.json renders to: it was edited or re-rendered after the run"
-            + _made_by(report)
-        )
+    try:
+        found.problems += consistency.problems(report, load_catalogue())
+        if _digest_of(badge_svg(report)) != listed[BADGE_FILE]:
+            found.problems.append(f"{BADGE_FILE} is not the badge report.json gives (verdict {report['verdict']!r})")
+        for name, render in (renderers or {}).items():
+            if _digest_of(render(report)) != listed[name]:
+                what = "the page" if name == PAGE_FILE else "what"
+                found.problems.append(
+                    f"{name} is not {what} report.json renders to: it was edited or re-rendered after the run"
+                    + _made_by(report)
+                )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a hand-made report that passed the schema
+        found.problems.append(f"report.json is not a report a run writes ({type(exc).__name__}: {str(exc)[:80]})")
     if report.get("verdict") not in PASSING:
         found.problems.append(f"the verdict is {report.get('verdict')!r}, not conformant")
     if not (report.get("options") or {}).get("certify"):
@@ -367,8 +373,8 @@ def _read_small(path: Path, limit: int) -> bytes:
     return data
 
 
-def _digest_of(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _digest_of(content: str | bytes) -> str:
+    return hashlib.sha256(content.encode("utf-8") if isinstance(content, str) else content).hexdigest()
 
 
 def _kind(mode: int) -> str:

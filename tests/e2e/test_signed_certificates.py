@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from conformance.report.certify import badge_svg
+from conformance.reporters import junit
 from tests.conftest import clean_env
 from tests.ssh_keygen import keygen, keygen_verify, make_key, public_line
 
@@ -108,10 +109,12 @@ def edit_report(bundle: Path, edit: Callable[[dict[str, Any]], None]) -> None:
 
 
 def rerender(bundle: Path) -> None:
-    """A thorough forger: the page rendered again by the suite itself (`report`), the badge from the edited report."""
+    """A thorough forger: the page rendered again by the suite itself (`report`), junit.xml and the badge from the
+    edited report."""
     result = cli("report", str(bundle), cwd=bundle.parent)
     assert result.returncode == 0, result.stderr
     report = json.loads((bundle / "report.json").read_text(encoding="utf-8"))
+    junit.write(report, bundle)
     (bundle / "badge.svg").write_text(badge_svg(report))
 
 

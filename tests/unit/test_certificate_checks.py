@@ -24,7 +24,7 @@ from conformance.report.certify import (
     name_problem,
     sha256_of,
 )
-from conformance.reporters import html
+from conformance.reporters import html, junit
 from conformance.support import sshsig
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -301,7 +301,7 @@ def test_a_directory_without_a_report_is_not_a_bundle(tmp_path: Path) -> None:
 
 def test_a_bundle_signed_by_an_allowed_key_names_its_signer(tmp_path: Path, key: sshsig.SigningKey) -> None:
     directory = bundle(tmp_path, key=key)
-    found = inspect(directory, allowed=allowed_for(key), render_page=html.render)
+    found = inspect(directory, allowed=allowed_for(key), renderers={"index.html": html.render})
     assert found.problems == []
     assert found.signer is not None and found.signer.principals == (SIGNER,)
     assert found.signer.fingerprint == key.fingerprint
@@ -311,7 +311,7 @@ def test_without_allowed_signers_a_signature_is_checked_but_vouches_for_no_one(
     tmp_path: Path, key: sshsig.SigningKey
 ) -> None:
     directory = bundle(tmp_path, key=key)
-    found = inspect(directory, render_page=html.render)
+    found = inspect(directory, renderers={"index.html": html.render})
     assert found.problems == [] and found.signer is None
     assert found.unvouched_key == f"ssh-ed25519 {key.fingerprint}"
 
@@ -369,9 +369,17 @@ def test_a_page_edited_after_the_run_is_refused(tmp_path: Path) -> None:
     assert forged != page
     (directory / "index.html").write_text(forged, encoding="utf-8")
     resum(directory)
-    assert inspect(directory).problems == []  # the page is compared only with a renderer
-    (problem,) = inspect(directory, render_page=html.render).problems
+    assert inspect(directory).problems == []  # the page is compared only with its renderer
+    (problem,) = inspect(directory, renderers={"index.html": html.render}).problems
     assert problem.startswith("index.html is not the page report.json renders to")
+
+
+def test_a_junit_xml_edited_after_the_run_is_refused(tmp_path: Path) -> None:
+    directory = bundle(tmp_path)
+    (directory / "junit.xml").write_text('<?xml version="1.0"?><testsuites tests="23" failures="0"/>\n')
+    resum(directory)
+    (problem,) = inspect(directory, renderers={"index.html": html.render, "junit.xml": junit.render}).problems
+    assert problem.startswith("junit.xml is not what report.json renders to")
 
 
 def test_a_badge_edited_after_the_run_is_refused(tmp_path: Path) -> None:
@@ -380,7 +388,7 @@ def test_a_badge_edited_after_the_run_is_refused(tmp_path: Path) -> None:
     badge = (directory / "badge.svg").read_text()
     (directory / "badge.svg").write_text(badge.replace("non-conformant", "conformant"))
     resum(directory)
-    found = inspect(directory, render_page=html.render).problems
+    found = inspect(directory, renderers={"index.html": html.render}).problems
     assert found == [
         "badge.svg is not the badge report.json gives (verdict 'non-conformant')",
         "the verdict is 'non-conformant', not conformant",
@@ -388,7 +396,8 @@ def test_a_badge_edited_after_the_run_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_page_of_a_bundle_is_rendered_from_report_json_as_written(tmp_path: Path) -> None:
-    """The run renders the page from report.json read back, so a re-render from the file is byte for byte it."""
+    """The run renders the page and junit.xml from report.json read back, so a re-render from the file is byte for
+    byte them."""
     report = certified()
     report["requirements"][0]["evidence"] = [{"explanation": "lone \ud800 surrogate", "label": "x"}]
     directory = tmp_path / "bundle"
@@ -397,3 +406,4 @@ def test_the_page_of_a_bundle_is_rendered_from_report_json_as_written(tmp_path: 
     from conformance.report.store import load_report
 
     assert html.render(load_report(directory)).encode() == (directory / "index.html").read_bytes()
+    assert junit.render(load_report(directory)) == (directory / "junit.xml").read_bytes()
