@@ -204,3 +204,11 @@ def wheel_venv(built_dist: Distribution, tmp_path_factory: pytest.TempPathFactor
     )
     assert install.returncode == 0, install.stderr[-4000:]
     return WheelVenv(root, built_dist.wheel)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The loud skips of the tests that need ssh-keygen (tests/ssh_keygen.py)."""
+    from tests.ssh_keygen import SKIPPED
+
+    for message in SKIPPED:
+        terminalreporter.write_sep("!", message, yellow=True, bold=True)

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from conformance.app.target import open_target
 from conformance.config.settings import RunSettings, SettingsError
@@ -21,6 +22,8 @@ from conformance.report.certify import write_bundle
 from conformance.report.model import Report
 from conformance.report.store import claim, default_report_dir, point_latest
 from conformance.reporters import html, json_report, junit
+from conformance.support.jsontext import dumps_strict, loads
+from conformance.support.sshsig import SigningKey
 
 
 @dataclass
@@ -51,7 +54,7 @@ def execute(
         claim(report_dir)
         result = judge(settings, say=say, signals=signals, open_target=open_target, watch=watch, opened=opened)
         report = build_report(result, command)
-        write_reports(report, report_dir, certify=settings.certify)
+        write_reports(report, report_dir, certify=settings.certify, sign_key=settings.sign_key)
         if settings.report_dir is None:
             warning = point_latest(report_dir)
             if warning:
@@ -60,10 +63,14 @@ def execute(
     return RunOutcome(report=report, report_dir=report_dir, exit_code=exit_code(result.verdict, interrupted))
 
 
-def write_reports(report: Report, directory: Path, *, certify: bool) -> None:
-    """report.json, junit.xml and index.html; then badge.svg and SHA256SUMS over them for a certification."""
+def write_reports(report: Report, directory: Path, *, certify: bool, sign_key: SigningKey | None = None) -> None:
+    """report.json, junit.xml and index.html; then badge.svg and SHA256SUMS over them for a certification, signed
+    (SHA256SUMS.sig) with ``sign_key``. A certification's page, junit.xml and badge are rendered from report.json
+    as written, read back, so that ``verify`` rendering them again from the file gets them byte for byte."""
     json_report.write(report, directory)
+    if certify:
+        report = cast(Report, loads(dumps_strict(report)))
     junit.write(report, directory)
     html.write(report, directory)
     if certify:
-        write_bundle(report, directory)
+        write_bundle(report, directory, sign_key)

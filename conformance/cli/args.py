@@ -181,12 +181,34 @@ def add_report_parsers(
         "verify",
         help="check a certification bundle",
         description=(
-            "Check a bundle written by 'run --certify': the SHA256SUMS match, the report was judged against this "
-            "suite version's spec, and the verdict is conformant. Exit 0 valid, 1 invalid, 2 not a report directory."
+            "Check a bundle written by 'run --certify': its signature (with --allowed-signers), SHA256SUMS, that "
+            "its statuses, verdict, badge and page follow from report.json, that it was judged by this suite's spec "
+            "and catalogue, and that the verdict is conformant; with --rerun, judge the target again and compare. "
+            "Exit 0 valid, 1 invalid (or the rerun differs), 2 usage error or not a report directory, 3 the rerun "
+            "could not be completed."
         ),
     )
-    verify.add_argument("directory", type=Path, metavar="DIR")
+    verify.add_argument("directory", type=Path, metavar="BUNDLE")
+    add_verify_flags(verify)
     return report, verify
+
+
+def add_verify_flags(verify: argparse.ArgumentParser) -> None:
+    """verify's signature and --rerun flags; the target flags are run's, for the rerun only."""
+    verify.add_argument(
+        "--allowed-signers",
+        type=Path,
+        metavar="FILE",
+        help="require a signature (SHA256SUMS.sig) by a key of this OpenSSH allowed_signers file",
+    )
+    verify.add_argument("--identity", metavar="PRINCIPAL", help="with --allowed-signers: the signer must be this one")
+    rerun = verify.add_argument_group("rerun", "judge the target again with the bundle's seed and options")
+    rerun.add_argument("--rerun", action="store_true", help="rerun, and exit 1 when a requirement's status differs")
+    rerun.add_argument(
+        "--rerun-dir", type=Path, metavar="DIR", help="keep the rerun's reports here (default: a temporary directory)"
+    )
+    for setting in table.rerun_targets():
+        rerun.add_argument(setting.flag_name, help=setting.cli_help, **setting.arguments)
 
 
 def add_compare_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argparse.ArgumentParser:

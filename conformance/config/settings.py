@@ -25,6 +25,7 @@ from conformance.config.table import DEFAULT_EMBEDDED_RESTARTABLE, Setting
 from conformance.config.table import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
 from conformance.config.table import DEFAULT_TIMEOUT_S as DEFAULT_TIMEOUT_S
 from conformance.support.redaction import mask_userinfo, proxy_secrets, userinfo_secrets
+from conformance.support.sshsig import SignatureKeyError, SigningKey, load_private_key
 from conformance.wire.tls import TlsOptions, options_from
 
 TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
@@ -66,6 +67,8 @@ class RunSettings:
     tls: TlsOptions = field(default_factory=TlsOptions)
     #: Every setting of the table that has no field above, by name, as resolved (its default when not given).
     extra: dict[str, Any] = field(default_factory=dict, hash=False)
+    #: The loaded --sign-key (never its path: that is nowhere in a report); None: the bundle is not signed.
+    sign_key: SigningKey | None = field(default=None, repr=False, compare=False)
 
     @property
     def embedded(self) -> bool:
@@ -308,6 +311,7 @@ def resolve(
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
     tls_options = _tls_options(pick, flags, from_file, base_url, env)
+    sign_key = _sign_key(pick("sign_key"), certify=bool(pick("certify")))
 
     def given(name: str) -> Any:
         """The setting as given, as its type; its table default when it is not."""
@@ -336,6 +340,7 @@ def resolve(
         faults=faults,
         variants=variants,
         tls=tls_options,
+        sign_key=sign_key,
         extra={
             setting.name: _as_kind(setting, pick(setting.name))
             for setting in table.SETTINGS
@@ -354,6 +359,19 @@ def _as_kind(setting: Setting, value: Any) -> Any:
     if setting.kind is list:
         return tuple(value)
     return setting.kind(value)
+
+
+def _sign_key(path: str | None, *, certify: bool) -> SigningKey | None:
+    """The --sign-key, loaded now, before anything is sent: a key that cannot sign is one line (naming the file and
+    what is wrong, never key material), not a bundle left unsigned after the run."""
+    if path is None:
+        return None
+    if not certify:
+        raise SettingsError("--sign-key signs the certification bundle: give --certify too")
+    try:
+        return load_private_key(Path(path))
+    except SignatureKeyError as exc:
+        raise SettingsError(f"--sign-key {exc}") from None
 
 
 def _tls_options(

@@ -325,6 +325,14 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="FILE",
         attr="tls.client_key",
     ),
+    Setting(
+        "sign_key",
+        str,
+        "with --certify: sign the bundle (SHA256SUMS.sig) with this unencrypted OpenSSH private key",
+        metavar="FILE",
+        # Its path is in no report: the bundle names its signer by the signature, and a rerun need not sign.
+        shapes_run=False,
+    ),
 )
 
 
@@ -339,6 +347,16 @@ def get(name: str) -> Setting:
 def flagged() -> tuple[Setting, ...]:
     """The settings that are ``run`` flags and pytest options, in the table's order."""
     return tuple(setting for setting in SETTINGS if setting.flag)
+
+
+def rerun_targets() -> tuple[Setting, ...]:
+    """What names the target of ``verify --rerun`` (the target itself, and the files that reach it over TLS):
+    everything else of a rerun comes from the bundle."""
+    return tuple(
+        setting
+        for setting in flagged()
+        if setting.per_target or (setting.kind is str and (setting.attr or "").startswith("tls."))
+    )
 
 
 def file_keys() -> dict[str, type]:

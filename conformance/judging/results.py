@@ -382,16 +382,9 @@ class Ledger:
             tally = self._requirements[req.id]
             if tally.errors:
                 status, reason = Status.ERROR, tally.errors[0]
-            elif tally.violations:
-                failing = req.level == "MUST" or strict
-                status = Status.FAILED if failing else Status.WARNING
-                reason = f"{tally.violations} of {_checks(tally.checked)} violated it"
-            elif tally.checked:
-                status = Status.PASSED
-                reason = "held in the one check" if tally.checked == 1 else f"held in all {tally.checked} checks"
             else:
-                status = Status.SKIPPED
-                reason = self.skip_reasons.get(req.id, "no check exercised it in this run")
+                status, judged = status_from(req.level, tally.checked, tally.violations, strict=strict)
+                reason = judged or self.skip_reasons.get(req.id, "no check exercised it in this run")
             needs = list(dict.fromkeys((*req.needs, *self.skip_needs.get(req.id, ()))))
             results.append(
                 RequirementResult(
@@ -421,6 +414,18 @@ class Ledger:
             )
             for obs in self.catalogue.observations
         ]
+
+
+def status_from(level: str, checked: int, violations: int, *, strict: bool = False) -> tuple[Status, str | None]:
+    """A requirement's status from how many checks judged it and how many of them it failed, with the reason the
+    report gives (None for a skip: the reason is why nothing exercised it). The ledger decides with it, and
+    ``verify`` re-derives with it what a report records."""
+    if violations:
+        failing = level == "MUST" or strict
+        return (Status.FAILED if failing else Status.WARNING), f"{violations} of {_checks(checked)} violated it"
+    if checked:
+        return Status.PASSED, "held in the one check" if checked == 1 else f"held in all {checked} checks"
+    return Status.SKIPPED, None
 
 
 def _evidence(finding: Finding, exchange: Exchange | None) -> EvidenceRecord:

@@ -28,7 +28,7 @@ from conformance.support.jsontext import loads
 
 REPORT_FILE = "report.json"
 #: Every file a run may write into its directory (certify.py's bundle files and sums among them).
-OWNED_FILES = ("report.json", "junit.xml", "index.html", "badge.svg", "SHA256SUMS")
+OWNED_FILES = ("report.json", "junit.xml", "index.html", "badge.svg", "SHA256SUMS", "SHA256SUMS.sig")
 #: Left behind by an interrupted atomic write (files.write_atomically): ``.<name>.<random>.tmp``, or this fixed name.
 OWNED_TEMPORARY = tuple(f".{name}.tmp" for name in OWNED_FILES)
 

@@ -376,8 +376,8 @@ def test_verify_calls_a_bundle_holding_links_invalid_and_reads_nothing_through_t
     code, out, _ = run_cli(["verify", str(directory)], capsys)
     assert code == 1
     invalid = [line for line in out.splitlines() if line.startswith("INVALID: ")]
-    assert any("'SHA256SUMS' is a symbolic link" in line for line in invalid)
-    assert any("'badge.svg' is a symbolic link" in line for line in invalid)
+    # The first member found to be a link ends the check (one line, the reason): nothing is read through it.
+    assert any("SHA256SUMS is a symbolic link" in line for line in invalid), invalid
     assert snapshot(outside) == before
 
 
