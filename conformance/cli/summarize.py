@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance.cli.args import OneLineParser
-from conformance.reporters import overview
 
 
 def add_summarize_parser(commands: argparse._SubParsersAction[OneLineParser]) -> None:
@@ -37,6 +36,7 @@ def add_summarize_parser(commands: argparse._SubParsersAction[OneLineParser]) ->
 def cmd_summarize(args: argparse.Namespace) -> int:
     from conformance.cli.args import UsageError
     from conformance.report.store import REPORT_FILE
+    from conformance.reporters import overview
     from conformance.reporters.ci_summary import overview_markdown, publish, report_annotations, unwritable
     from conformance.support.files import refuse_links
     from conformance.support.terminal import one_line

@@ -12,8 +12,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 SPEC_FILE = "batch-restart.yaml"
 CATALOGUE_FILE = "requirements.yaml"
 ENDPOINT = "/v2/{project_id}/migration-tasks/batch-restart"
@@ -97,12 +95,16 @@ def catalogue_sha256() -> str:
 
 def load_spec() -> dict[str, Any]:
     """A fresh copy of the OpenAPI document (callers may derive from it without touching others)."""
+    import yaml  # only once the contract is read: --help and usage errors never need it
+
     spec: dict[str, Any] = yaml.safe_load(spec_bytes())
     return spec
 
 
 @cache
 def load_catalogue() -> Catalogue:
+    import yaml
+
     raw = yaml.safe_load((contract_dir() / CATALOGUE_FILE).read_text(encoding="utf-8"))
     requirements = tuple(
         Requirement(

@@ -30,3 +30,12 @@ def test_the_drawing_module_loads_neither_the_http_client_nor_schemathesis_nor_y
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+def test_the_command_line_s_words_load_no_library_a_command_needs_only_once_it_runs() -> None:
+    """`--help` and a usage error are answered from argparse alone: the YAML contract, the HTTP client, the report
+    schema and the templates are loaded by the command that uses them."""
+    avoided = ("yaml", "httpx", "jsonschema", "jinja2", "uvicorn", "starlette", *GENERATORS)
+    probe = f"import sys, conformance.cli.main; print(' '.join(m for m in {avoided!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []
