@@ -7,12 +7,9 @@ guards the terminal. User mistakes end with exit 2 and one clear line on stderr,
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 
 from conformance import DISTRIBUTION, __version__
 from conformance.cli.args import (
@@ -29,6 +26,7 @@ from conformance.cli.run import cmd_run
 from conformance.cli.serve import cmd_serve
 from conformance.cli.summarize import add_summarize_parser
 from conformance.contract import ENDPOINT
+from conformance.support.caches import keep_hypothesis_out_of_the_working_directory
 from conformance.support.terminal import guarded, one_line
 
 
@@ -76,17 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 EXIT_INTERNAL = 3
-
-
-def keep_hypothesis_out_of_the_working_directory() -> None:
-    """Hypothesis keeps caches (its Unicode tables) in ``.hypothesis/`` under the current directory; a run must not
-    leave files beside the user's own (a CI checkout, say). They go to the user's cache directory instead, unless
-    HYPOTHESIS_STORAGE_DIRECTORY says where. Set before hypothesis is imported, which reads it when first needed."""
-    try:
-        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    except RuntimeError:  # no home directory to be found
-        cache = tempfile.gettempdir()
-    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(cache) / "dcs-conformance" / "hypothesis"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from conformance.pytest_plugin.options import DcsShouldViolation, plugin_names
 from conformance.reference.embedded import check_deviations
 from conformance.reporters.ci_summary import publish, report_annotations, report_markdown
 from conformance.reporters.text import finding
+from conformance.support.caches import keep_hypothesis_out_of_the_working_directory
 from conformance.support.redaction import MASK
 from conformance.support.terminal import inert_in_ci, one_line
 
@@ -146,6 +147,7 @@ class DcsSession:
         """Resolve the options exactly as the ``run`` command resolves its flags (same environment variables, same
         config file), and insist on a target: a CI job whose base-URL secret came out empty must not quietly
         judge the embedded reference instead."""
+        keep_hypothesis_out_of_the_working_directory()  # before the phases first draw (the plugin writes no cache here)
         flags = {dest[len("dcs_") :]: value for dest, value in given.items()}
         embedded = bool(flags.pop("embedded", False))
         summary_md = flags.pop("summary_md", None)

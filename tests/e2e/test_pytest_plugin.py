@@ -7,6 +7,7 @@ Each full run of the suite costs a few seconds, so every run here proves several
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -251,3 +252,19 @@ def test_the_plugin_is_inert_without_its_options(pytester: pytest.Pytester) -> N
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*dcs-conformance is off in this session: give --dcs-base-url*"])
     assert not (pytester.path / "reports").exists()
+
+
+def test_an_embedded_session_in_an_empty_directory_leaves_only_the_reports_it_was_asked_for(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ``.hypothesis/`` beside the user's files: the plugin sends hypothesis's caches where the command does."""
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(pytester.path.parent / "cache"))
+    before = set(os.listdir(pytester.path))
+    result = pytester.runpytest_subprocess("--dcs-embedded", "--dcs-max-examples", "5", "-p", "no:cacheprovider")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    pytesters_own = {"stdout", "stderr"}  # and its runpytest-* directories: pytester's, not the plugin's
+    added = {
+        name for name in set(os.listdir(pytester.path)) - before - pytesters_own if not name.startswith("runpytest")
+    }
+    assert added == {"reports"}
