@@ -209,8 +209,8 @@ def check_fixture_outcomes(
         return [RESTARTABLE_SUCCEEDS.violated(message)] if restartable else []
     outcomes = ex.derived(_outcomes)
     findings = [_restarted(task, got) for task in restartable if (got := outcomes.get(task)) is not None]
-    findings += _never_success(outcomes, not_restartable, "non-restartable task {!r}")
-    findings += _never_success(outcomes, unknown, "unknown task {!r}")
+    findings += _never_success(outcomes, not_restartable, "non-restartable task {!r}", "non-restartable")
+    findings += _never_success(outcomes, unknown, "unknown task {!r}", "unknown")
     return findings
 
 
@@ -219,14 +219,18 @@ def _restarted(task: str, got: Set[str]) -> Finding:
     if got == {"success"}:
         return RESTARTABLE_SUCCEEDS.held()
     message = f"restartable task {task!r} came back {sorted(got)} in a mixed batch, not success"
-    return RESTARTABLE_SUCCEEDS.violated(message, **_outcome("success", got))
+    return RESTARTABLE_SUCCEEDS.violated(message, **_outcome("success", got, task, "restartable"))
 
 
-def _never_success(outcomes: Mapping[str, Set[str]], tasks: Collection[str], described: str) -> list[Finding]:
+def _never_success(
+    outcomes: Mapping[str, Set[str]], tasks: Collection[str], described: str, role: str
+) -> list[Finding]:
     """BR-REQ-015 on each of ``tasks`` the answer holds: none of them may come back success. The message is
     written only for a violation: a batch of 50 minted IDs holds the rule 50 times."""
     return [
-        NOT_RESTARTABLE_FAILS.violated(f"{described.format(task)} was reported success", **_outcome("failed", got))
+        NOT_RESTARTABLE_FAILS.violated(
+            f"{described.format(task)} was reported success", **_outcome("failed", got, task, role)
+        )
         if "success" in got
         else NOT_RESTARTABLE_FAILS.held()
         for task in tasks
@@ -239,7 +243,7 @@ def check_unknown_outcomes(ex: Exchange, unknown: Collection[str]) -> list[Findi
     """IDs the run minted name no task: a target that answers them per item must never report one restarted."""
     if ex.status != 200 or not ex.complete or ex.derived(_indexed_items) is None:
         return []
-    return _never_success(ex.derived(_outcomes), unknown, "unknown task {!r} (an ID that names no task)")
+    return _never_success(ex.derived(_outcomes), unknown, "unknown task {!r} (an ID that names no task)", "unknown")
 
 
 @covers(FULL_BATCH)
@@ -274,9 +278,9 @@ def check_same_outcomes(first: Exchange, second: Exchange, task_ids: Collection[
     return [SAME_OUTCOMES.held()]
 
 
-def _outcome(expected: str, got: Set[str]) -> Detail:
-    """The detail of a per-item outcome: what the fixtures promised and what came back."""
-    return {"expected": expected, "actual": _shown(got)}
+def _outcome(expected: str, got: Set[str], task: str, role: str) -> Detail:
+    """The detail of a per-item outcome: which task, in what role, what the fixtures promised and what came back."""
+    return {"expected": expected, "actual": _shown(got), "task": task, "role": role}
 
 
 def _shown(outcomes: Set[str]) -> str:

@@ -168,6 +168,10 @@ class Detail(TypedDict, total=False):
     repeated: list[str]
     expected: str
     actual: str
+    #: The one task an outcome finding is about, and its role in the run (restartable, non-restartable, unknown):
+    #: the per-ID view marks its row.
+    task: str
+    role: str
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The per-ID view of a batch answer on the report page: each requested ID against what came back for it.
 
 The view lays out what was sent and answered; which IDs are missing, foreign or repeated is what check_coverage
-concluded, read from the finding's ``detail`` (never worked out again here), and an item's result is judged by the
-same RESULTS the check uses.
+concluded, and which task came back with the wrong outcome (and in what role) is what the outcome checks concluded,
+both read from the finding's ``detail`` (never worked out again here); an item's result is judged by the same
+RESULTS the check uses.
 """
 
 from __future__ import annotations
@@ -58,7 +59,12 @@ def batch_view(request_body: Any, response_body: Any, detail: Detail | None = No
     first_seen = {task: requested.index(task) + 1 for task in wanted}
     for task in [*wanted, *(task for task in answered if task not in wanted)]:
         flagged = [css for css, ids in coverage.items() if task in ids]
-        rows.append(_batch_row(task, first_seen.get(task), wanted[task], answered.get(task, []), flagged))
+        outcome = None
+        if task == found.get("task") and "expected" in found:
+            # The finding's own task: its outcome is what the check found wrong, whatever the row looks like.
+            role = found.get("role", "requested")
+            outcome = f"came back {found.get('actual', '?')}; a {role} task must come back {found['expected']}"
+        rows.append(_batch_row(task, first_seen.get(task), wanted[task], answered.get(task, []), flagged, outcome))
 
     def tally(css: str) -> int:
         return sum(1 for row in rows if any(problem == css for problem, _ in row.problems))
@@ -79,7 +85,7 @@ def batch_view(request_body: Any, response_body: Any, detail: Detail | None = No
         missing=tally("missing"),
         foreign=tally("foreign"),
         duplicated=tally("duplicated"),
-        unexpected=tally("unexpected"),
+        unexpected=tally("unexpected") + tally("outcome"),
         malformed=malformed,
         highlights=highlights,
     )
@@ -101,7 +107,12 @@ def _requested_ids(body: Any) -> list[str] | None:
 
 
 def _batch_row(
-    task: str, order: int | None, requested: int, items: list[tuple[int, dict[str, Any]]], flagged: list[str]
+    task: str,
+    order: int | None,
+    requested: int,
+    items: list[tuple[int, dict[str, Any]]],
+    flagged: list[str],
+    outcome: str | None = None,
 ) -> BatchRow:
     results = [
         dumps_readable(item.get("result"), indent=None) if not isinstance(item.get("result"), str) else item["result"]
@@ -116,6 +127,8 @@ def _batch_row(
     problems = [(css, words[css]) for css in STRUCTURAL if css in flagged]
     if any(item.get("result") not in RESULTS for _, item in items):
         problems.append(("unexpected", "result is not success or failed"))
+    if outcome is not None:
+        problems.append(("outcome", outcome))
     full = dumps_readable(task, indent=None)
     shown_id = full if len(full) <= ID_DISPLAY_CHARS else f"{full[:ID_DISPLAY_CHARS]}… ({len(task)} characters)"
     return BatchRow(

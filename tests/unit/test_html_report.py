@@ -13,11 +13,12 @@ import os
 import re
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from conformance.judging.results import MAX_BODY_CHARS
+from conformance.report.model import Detail
 from conformance.report.store import load_report
 from conformance.reporters import html, json_report
 from conformance.reporters.batch_view import batch_view
@@ -279,6 +280,27 @@ def test_batch_view_marks_the_ids_the_finding_names_and_unexpected_results() -> 
     assert (view.missing, view.foreign, view.duplicated, view.unexpected) == (1, 1, 1, 1)
     assert view.requested == 6 and view.distinct == 5 and view.items == 8
     assert view.malformed == ['$.migration_tasks[7] is "garbage"']
+
+
+def test_batch_view_marks_the_row_whose_outcome_the_finding_names_with_its_role() -> None:
+    """Swapped outcomes: the restartable task came back failed. Its row must say so, not "ok", and count among the
+    unexpected outcomes, so the table never contradicts the finding above it."""
+    request = json.dumps({"migration_tasks": ["r", "n"]})
+    response = json.dumps(
+        {
+            "migration_tasks": [
+                {"task_id": "r", "result": "failed", "error_code": "DCS.4957", "error_msg": "state"},
+                {"task_id": "n", "result": "success"},
+            ]
+        }
+    )
+    detail = {"expected": "success", "actual": "failed", "task": "r", "role": "restartable"}
+    view = batch_view(request, response, cast(Detail, detail))
+    assert view is not None
+    rows = {row.task_id: row for row in view.rows}
+    assert rows['"r"'].problems == [("outcome", "came back failed; a restartable task must come back success")]
+    assert rows['"n"'].problems == []
+    assert view.unexpected == 1
 
 
 def test_batch_view_derives_no_coverage_problem_the_finding_does_not_name() -> None:
