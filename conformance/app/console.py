@@ -157,8 +157,9 @@ def render_progress(progress: Progress, width: int, style: Style | None = None) 
     done = min(bar_width, progress.cases * bar_width // max(progress.planned, 1))
     planned = f"~{progress.planned}" if progress.estimated else str(progress.planned)
     failing = f"{progress.failing} failing"
+    bar = f"[{'#' * done}{'-' * (bar_width - done)}]"
     plain = (
-        f"generated [{'#' * done}{'-' * (bar_width - done)}] {progress.cases}/{planned} cases ({progress.phase}), "
+        f"{progress.stage} {bar} {progress.cases}/{planned} cases ({progress.phase}), "
         f"{progress.requests} requests, {failing}, {_clock(progress.elapsed_s)}"
     )
     plain = plain[: max(width - 1, 0)]

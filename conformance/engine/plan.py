@@ -19,7 +19,7 @@ from conformance.contract import Catalogue, load_spec
 from conformance.engine.client import TargetClient
 from conformance.engine.phases.aimed_draw import ChildDrawing
 from conformance.engine.phases.scenarios import Fixtures, Scenarios
-from conformance.engine.progress import Watch, generated_progress
+from conformance.engine.progress import Watch, aimed_progress, generated_progress
 from conformance.engine.stats import AimedStats, GeneratedStats
 from conformance.judging.results import Judgements, Ledger
 
@@ -83,19 +83,21 @@ class AimedPhase:
 
         settings = run.settings
         run.say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
-        run_aimed(
-            run.client,
-            judged,
-            pools=Pools.mint(run.mint),
-            seed=settings.seed,
-            max_examples=settings.max_examples,
-            not_restartable=list(run.known.not_restartable),
-            musts=frozenset(req.id for req in run.catalogue.requirements if req.level == "MUST"),
-            stats=run.aimed,
-            workers=settings.workers,
-            progress=run.say,
-            drawing=run.drawing,
-        )
+        view = aimed_progress(run.aimed, run.client, run.ledger, settings.max_examples, run.clock)
+        with run.watch(view) if run.watch else nullcontext(False) as shown:
+            run_aimed(
+                run.client,
+                judged,
+                pools=Pools.mint(run.mint),
+                seed=settings.seed,
+                max_examples=settings.max_examples,
+                not_restartable=list(run.known.not_restartable),
+                musts=frozenset(req.id for req in run.catalogue.requirements if req.level == "MUST"),
+                stats=run.aimed,
+                workers=settings.workers,
+                progress=(lambda _: None) if shown else run.say,
+                drawing=run.drawing,
+            )
 
 
 class GeneratedPhase:

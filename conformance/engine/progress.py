@@ -1,4 +1,4 @@
-"""A read-only window on the generated phases while they run, for a live progress display.
+"""A read-only window on the property-based phases while they run, for a live progress display.
 
 A thorough run (``--max-examples 5000``) takes minutes; the terminal should say how far it has come. The engine
 only exposes the numbers; how they are shown is conformance.app.console's business.
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only named in annotations: the console imports this module, and needs no HTTP nor schemathesis
     from conformance.engine.client import TargetClient
-    from conformance.engine.stats import GeneratedStats
+    from conformance.engine.stats import AimedStats, GeneratedStats
     from conformance.judging.results import Ledger
 
 #: Cases the examples and coverage phases send for this contract before fuzzing starts (measured: 1 example and
@@ -35,6 +35,8 @@ class Progress:
     failing: int
     elapsed_s: float
     phase: str
+    #: Which phase of the run the line is about: "aimed" or "generated".
+    stage: str = "generated"
 
 
 #: Shows the progress while the generated phases run: given a way to read it, a context manager that yields True
@@ -66,6 +68,32 @@ def generated_progress(
             failing=ledger.violated(),
             elapsed_s=clock() - started,
             phase=phase,
+        )
+
+    return read
+
+
+def aimed_progress(
+    stats: AimedStats,
+    client: TargetClient,
+    ledger: Ledger,
+    max_examples: int,
+    started: float,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Callable[[], Progress]:
+    """A reader of the aimed phase's counters, for the same live line: its batches, then the shrinking of a
+    failure (a case found failing is replayed smaller, one request at a time, until it is as small as it gets)."""
+
+    def read() -> Progress:
+        return Progress(
+            cases=stats.cases,
+            planned=max(max_examples, stats.cases),
+            estimated=False,
+            requests=client.sent,
+            failing=ledger.violated(),
+            elapsed_s=clock() - started,
+            phase="shrinking" if stats.shrink_requests else "batches",
+            stage="aimed",
         )
 
     return read

@@ -7,6 +7,7 @@ far longer than any test, so what is written is decided by the calls alone, neve
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from typing import Any
 
@@ -124,6 +125,11 @@ def test_the_progress_line_shows_cases_planned_requests_failures_and_elapsed() -
     )  # fmt: skip
     assert "~136" in render_progress(progress(cases=30, planned=136, estimated=True, phase="coverage"), 200)
     assert "[##########----------]" in render_progress(progress(cases=50, planned=100), 200)
+
+
+def test_the_aimed_phase_gets_the_same_live_line_under_its_own_name() -> None:
+    aimed = dataclasses.replace(progress(cases=40, planned=1000, phase="batches"), stage="aimed")
+    assert render_progress(aimed, 200).startswith("aimed [--------------------] 40/1000 cases (batches), ")
 
 
 def test_the_progress_line_never_wraps() -> None:
