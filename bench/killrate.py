@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 from conformance.app.run import execute
-from conformance.cli.main import keep_hypothesis_out_of_the_working_directory
 from conformance.config.settings import resolve
 from conformance.reference.faults import FAULTS
 from conformance.reference.variants import VARIANTS
+from conformance.support.caches import keep_hypothesis_out_of_the_working_directory
 
 
 def judge(tmp: Path, seed: int, max_examples: int, fault: str | None = None, variant: str | None = None) -> dict:
