@@ -404,7 +404,8 @@ class Status201(Mod):
 class BomBefore200Body(Mod):
     name = "bom-before-200-body"
     summary = (
-        "200 bodies start with a UTF-8 byte order mark, which a lenient parser skips and the official SDK's refuses"
+        "200 bodies start with a UTF-8 byte order mark, which a lenient parser skips and the official SDK's parser "
+        "refuses"
     )
     breaks = ("BR-REQ-007",)
 
