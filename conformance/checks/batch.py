@@ -11,7 +11,9 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence, Set
 from typing import Any
 
+from conformance.checks.responses import json_text_problem
 from conformance.checks.rules import Rule, covers
+from conformance.contract import MAX_BATCH
 from conformance.judging.results import NOT_JSON, Detail, Exchange, Finding, Seen
 
 RESULTS = ("success", "failed")
@@ -60,6 +62,9 @@ def check_shape(ex: Exchange) -> list[Finding | Seen]:
     body = ex.response_json
     if body is NOT_JSON:
         return [SHAPE.violated("the 200 body is not JSON")]
+    text_problem = json_text_problem(ex.response_body)
+    if text_problem is not None:
+        return [SHAPE.violated(f"the 200 body parses only leniently: {text_problem}")]
     if not isinstance(body, dict):
         return [SHAPE.violated(f"the 200 body is a JSON {type(body).__name__}, not an object")]
     if "migration_tasks" not in body:
@@ -159,6 +164,15 @@ def check_coverage(requested: Sequence[str], ex: Exchange) -> list[Finding | See
     return findings
 
 
+def observe_padded_over_limit(ex: Exchange) -> list[Seen]:
+    """OBS-002 for a batch of more than 50 entries naming at most 50 distinct tasks: the documentation says "at
+    most 50 tasks", not how duplicates count, so accepting it and refusing it are both only seen."""
+    if not ex.judgeable:
+        return []
+    answered = "accepted (200)" if ex.status == 200 else f"refused with status {ex.status}"
+    return [Seen("OBS-002", f"more than {MAX_BATCH} entries naming at most {MAX_BATCH} tasks: {answered}")]
+
+
 def _listing(what: str, ids: list[str], total: int) -> str:
     if not ids:
         return ""
@@ -175,11 +189,19 @@ def _repeats(repeated: list[str], answered: Counter[str], wanted: Counter[str]) 
     )
 
 
+def check_answer(ex: Exchange) -> list[Finding | Seen]:
+    """What any 200 answer must be, whatever was requested (an invalid request wrongly accepted included): the
+    documented shape, and each item's result and error fields."""
+    if ex.status != 200 or not ex.complete:
+        return []
+    return [*check_shape(ex), *check_items(ex)]
+
+
 def check_batch(requested: Sequence[str], ex: Exchange) -> list[Finding | Seen]:
     """The per-item oracle for any 200 answer to a batch of string IDs."""
     if ex.status != 200 or not ex.complete:
         return []
-    return [*check_shape(ex), *check_items(ex), *check_coverage(requested, ex)]
+    return [*check_answer(ex), *check_coverage(requested, ex)]
 
 
 def outcomes_by_id(ex: Exchange) -> dict[str, set[str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from conformance.checks.rules import Rule, covers
 from conformance.judging.results import NOT_JSON, Exchange, Finding, Seen
 
@@ -71,6 +73,20 @@ def error_body_problem(body: object) -> str | None:
     return None
 
 
+def json_text_problem(body: bytes) -> str | None:
+    """Why a body that parses as JSON is still not the JSON text a client reads, or None.
+
+    Python's ``json.loads`` of bytes (what the checks parse with) skips a UTF-8 byte order mark and reads UTF-16 and
+    UTF-32; RFC 8259, the definition of application/json, says JSON sent over a network is UTF-8 without a byte
+    order mark, and the official SDK decodes the body as UTF-8 text and parses that, which fails on both."""
+    encoding = json.detect_encoding(body)  # how json.loads read it: from the first four bytes
+    if encoding == "utf-8":
+        return None
+    if encoding == "utf-8-sig":
+        return "the body starts with a byte order mark (U+FEFF), which a JSON parser of the text refuses"
+    return f"the body is {encoding.upper()}, not UTF-8 (JSON on a network is UTF-8, RFC 8259)"
+
+
 def error_code_format(code: str) -> str:
     if code.startswith("DCS.") and code[4:].isdigit():
         return "DCS.NNNN"
@@ -86,6 +102,9 @@ def check_error_body(ex: Exchange) -> list[Finding | Seen]:
     if ex.status < 400:
         return []
     problem = error_body_problem(ex.response_json)
+    if problem is None and (text_problem := json_text_problem(ex.response_body)) is not None:
+        # The SDK turns an error body it cannot parse into error_code = the status: the caller loses the code.
+        problem = f"the error body parses only leniently: {text_problem}"
     results: list[Finding | Seen] = [ERROR_BODY.judged(problem is None, problem or "")]
     if problem is None:
         code = ex.response_json["error_code"]

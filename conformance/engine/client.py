@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 import httpx
 
-from conformance.config.credentials import Credentials
+from conformance.config.credentials import Credentials, near_miss_tokens
 from conformance.config.settings import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 from conformance.contract import ENDPOINT
 from conformance.engine.guard import IdGuard
@@ -57,6 +57,8 @@ CONNECT_RETRIES = 2
 THROTTLE_STATUSES = frozenset({429, 503})
 #: How much each new answer moves the smoothed round trip.
 ROUND_TRIP_WEIGHT = 0.2
+#: What an Auth.OTHER_BODY request's signature is made for instead of its own body.
+OTHER_SIGNED_BODY = b'{"migration_tasks": ["00000000-0000-4000-8000-000000000000"]}'
 
 
 def encode_json(document: Any) -> bytes:
@@ -99,9 +101,12 @@ class Auth(Enum):
     DEFAULT = "default"
     NONE = "none"
     WRONG_TOKEN = "wrong token"
+    NEAR_MISS_TOKEN = "token whose last character differs from the real one"
+    TRUNCATED_TOKEN = "token one character shorter than the real one"
     UNKNOWN_KEY = "signature by an unknown access key"
     WRONG_SECRET = "signature made with a wrong secret key"
     TAMPERED_BODY = "body changed after signing"
+    OTHER_BODY = "signature made for another body"
     STALE_DATE = "signature dated 20 minutes ago"
     READONLY = "credential without dcs:migrationTask:modify"
 
@@ -533,7 +538,12 @@ class TargetClient:
         if auth is Auth.NONE or not creds.configured:
             return headers, body
         if creds.token:
-            token = secrets.token_hex(32) if auth is Auth.WRONG_TOKEN else creds.token
+            token = creds.token
+            if auth is Auth.WRONG_TOKEN:
+                token = secrets.token_hex(32)
+            elif auth in (Auth.NEAR_MISS_TOKEN, Auth.TRUNCATED_TOKEN):
+                changed, truncated = near_miss_tokens(creds.token)
+                token = changed if auth is Auth.NEAR_MISS_TOKEN else truncated
             return {**headers, "X-Auth-Token": token}, body
         ak, sk = creds.ak or "", creds.sk or ""
         if auth is Auth.UNKNOWN_KEY:
@@ -541,7 +551,10 @@ class TargetClient:
         elif auth is Auth.WRONG_SECRET:
             sk = secrets.token_hex(20)
         when = time.time() - 20 * 60 if auth is Auth.STALE_DATE else None
-        signed = self._sign(url, headers, body, ak, sk, project_id, when)
+        # A body of the same shape, never sent: a signature valid for it must not let this body through. (The
+        # tampered body adds a space only, which a server that hashes the body stripped would not notice.)
+        signed_body = OTHER_SIGNED_BODY if auth is Auth.OTHER_BODY else body
+        signed = self._sign(url, headers, signed_body, ak, sk, project_id, when)
         if auth is Auth.TAMPERED_BODY:
             body = body + b" "
         return signed, body

@@ -20,6 +20,9 @@ from typing import Any
 from conformance.contract.task_ids import TASK_ID_SHAPE, task_key
 from conformance.support.jsontext import loads, strings
 
+UNKNOWN = "unknown"
+NOT_RESTARTABLE = "not restartable"
+
 
 class GuardRefusal(Exception):
     """The guard refused to send a request; never a target failure. A refused hand-written request is a harness
@@ -54,6 +57,18 @@ class IdGuard:
     def is_minted(self, task_id: str) -> bool:
         """Whether this run minted the ID: the trace reports such IDs by role ("unknown"), never by value."""
         return task_key(task_id) in self._minted
+
+    def stable_role(self, task_id: str) -> str | None:
+        """Whether no reading of ``task_id`` can name a task that restarts, for judging a 200 that reports it: UNKNOWN
+        when it names an ID this run minted (no task), NOT_RESTARTABLE when a non-restartable fixture, in any of the
+        spellings a lenient server might fold together (case, a UUID's hyphens, surrounding whitespace); None for a
+        restartable fixture or any other string."""
+        key = task_key(task_id.strip())
+        if key in self._minted:
+            return UNKNOWN
+        if key in self.not_restartable and key not in self.restartable:
+            return NOT_RESTARTABLE
+        return None
 
     def _allowed(self, key: str) -> bool:
         if key in self._minted or key in self.not_restartable:

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from conformance.contract import ENDPOINT, MAX_BATCH
 from conformance.reference.auth import AuthPolicy, Denied
 from conformance.reference.behaviour import Batch, Behaviour, Crash, ErrorAnswer
-from conformance.reference.store import TaskStore
+from conformance.reference.store import TaskStore, no_such_task
 
 MAX_BODY_BYTES = 1024 * 1024
 #: Seconds a client has to send the whole body once the head has arrived.
@@ -117,6 +117,7 @@ def create_app(
                 request.scope["query_string"].decode("latin-1"),
                 request.headers,
                 body,
+                same=mods.token_matches,
             )
         except Denied as refusal:
             if not mods.tolerate(refusal.status):
@@ -128,11 +129,19 @@ def create_app(
         try:
             body = await read_body(request, timeout=body_timeout)
             authorize(request, body)
-            if served and request.path_params["project_id"] not in served:
+            project = request.path_params["project_id"]
+            foreign = bool(served) and project not in served
+            if foreign and not mods.serves_project(project):
                 raise Denied(404, "DCS.4001", "The project does not exist.")
-            batch = Batch(mods.parse(body, parse_task_ids), store, mods.rng)
+            batch = Batch(mods.parse(body, parse_task_ids), store, mods.rng, foreign_project=foreign)
             mods.admit(batch)
-            outcomes = mods.outcomes(batch, store.restart_batch(batch.requested))
+            # A project the server does not serve holds none of its tasks: nothing there can be restarted.
+            restarted = (
+                [no_such_task(task) for task in dict.fromkeys(batch.requested)]
+                if foreign
+                else store.restart_batch(batch.requested)
+            )
+            outcomes = mods.outcomes(batch, restarted)
             status = mods.status(batch, outcomes)
             if status >= 400:
                 raise Denied(status, "DCS.4800", "The batch cannot be processed.")
@@ -145,7 +154,7 @@ def create_app(
             return error_response(500, "DCS.5000", "Internal service error.", mods)
         document = mods.document(batch, {"migration_tasks": [outcome.as_json() for outcome in outcomes]})
         # ASCII escapes keep any requested string answerable, lone surrogates included.
-        content = json.dumps(document).encode("ascii")
+        content = mods.encoded(batch, json.dumps(document).encode("ascii"))
         answer = CutShort if mods.cut_short(batch) else Response
         return answer(content, status_code=status, media_type=mods.content_type(status))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -42,21 +42,30 @@ class AuthPolicy:
         if self.mode is AuthMode.AKSK and not self.keys:
             raise ValueError("auth mode 'aksk' needs a key pair (--ak/--sk or CLOUD_SDK_AK/CLOUD_SDK_SK)")
 
-    def authorize(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> None:
-        """Raise Denied (401 or 403) unless the request may restart tasks."""
+    def authorize(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        same: Callable[[str, str], bool] | None = None,
+    ) -> None:
+        """Raise Denied (401 or 403) unless the request may restart tasks; ``same`` compares a token with a known
+        one (a full, constant-time comparison unless a fault says otherwise)."""
         if self.mode is AuthMode.NONE:
             return
         if self.mode is AuthMode.TOKEN:
-            self._authorize_token(headers.get("x-auth-token"))
+            self._authorize_token(headers.get("x-auth-token"), same or same_secret)
         else:
             self._authorize_signature(method, path, query, headers, body)
 
-    def _authorize_token(self, token: str | None) -> None:
+    def _authorize_token(self, token: str | None, same: Callable[[str, str], bool]) -> None:
         if not token:
             raise Denied(401, "DCS.1003", "The request carries no X-Auth-Token.")
-        if self.readonly_token and _same(token, self.readonly_token):
+        if self.readonly_token and same(token, self.readonly_token):
             raise Denied(403, "DCS.1005", "The token lacks the permission dcs:migrationTask:modify.")
-        if not _same(token, self.token or ""):
+        if not same(token, self.token or ""):
             raise Denied(401, "DCS.1001", "The token is invalid or expired.")
 
     def _authorize_signature(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> None:
@@ -81,7 +90,7 @@ class AuthPolicy:
             raise Denied(403, "DCS.1005", "The credential lacks the permission dcs:migrationTask:modify.")
 
 
-def _same(given: str, expected: str) -> bool:
+def same_secret(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from conformance.reference.auth import same_secret
 from conformance.reference.store import Outcome, TaskStore
 
 
@@ -35,6 +36,8 @@ class Batch:
     requested: list[str]
     store: TaskStore
     rng: random.Random
+    #: The request names a project the server does not serve, and a mod answers for it (see Mod.serves_project).
+    foreign_project: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,21 @@ class Mod:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     breaks: ClassVar[tuple[str, ...]] = ()
+    #: SHOULD requirements a variant departs from on purpose (a legitimate choice the suite warns about): the kill
+    #: matrix certifies it with warnings on these and nothing else.
+    warns: ClassVar[tuple[str, ...]] = ()
+    #: The deviation is about IAM tokens: an embedded run that judges it authenticates with a token, not AK/SK.
+    token_auth: ClassVar[bool] = False
 
     def bypass_auth(self, headers: Mapping[str, str]) -> bool:
+        return False
+
+    def token_matches(self, given: str, expected: str, matches: bool) -> bool:
+        """Whether a token the request carries is ``expected``; ``matches`` is what a full comparison says."""
+        return matches
+
+    def serves_project(self, project_id: str) -> bool:
+        """Answer a request for a project the server does not serve (whose tasks it does not hold) instead of 404."""
         return False
 
     def tolerate(self, status: int) -> bool:
@@ -70,6 +86,10 @@ class Mod:
 
     def document(self, batch: Batch, document: dict[str, Any]) -> Any:
         return document
+
+    def encoded(self, batch: Batch, content: bytes) -> bytes:
+        """The 200 body's bytes, once the document is written as JSON."""
+        return content
 
     def status(self, batch: Batch, outcomes: list[Outcome], status: int) -> int:
         return status
@@ -116,6 +136,15 @@ class Behaviour:
     def bypass_auth(self, headers: Mapping[str, str]) -> bool:
         return any(mod.bypass_auth(headers) for mod in self.mods)
 
+    def token_matches(self, given: str, expected: str) -> bool:
+        matches = same_secret(given, expected)
+        for mod in self.mods:
+            matches = mod.token_matches(given, expected, matches)
+        return matches
+
+    def serves_project(self, project_id: str) -> bool:
+        return any(mod.serves_project(project_id) for mod in self.mods)
+
     def tolerate(self, status: int) -> bool:
         return any(mod.tolerate(status) for mod in self.mods)
 
@@ -137,6 +166,11 @@ class Behaviour:
         for mod in self.mods:
             document = mod.document(batch, document)
         return document
+
+    def encoded(self, batch: Batch, content: bytes) -> bytes:
+        for mod in self.mods:
+            content = mod.encoded(batch, content)
+        return content
 
     def status(self, batch: Batch, outcomes: list[Outcome]) -> int:
         status = 200

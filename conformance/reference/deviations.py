@@ -24,6 +24,13 @@ def build(
     return Behaviour(mods, seed=seed)
 
 
+def wants_token_auth(faults: Iterable[str] = (), variants: Iterable[str] = ()) -> bool:
+    """Whether a named deviation is about IAM tokens (Mod.token_auth), so that a reference judging it must
+    authenticate with a token rather than AK/SK; unknown names are build's to refuse."""
+    named = [FAULTS.get(name) for name in faults] + [VARIANTS.get(name) for name in variants]
+    return any(mod is not None and mod.token_auth for mod in named)
+
+
 def listing(kind: str) -> list[str]:
     """One line per fault (with the requirements it breaks) or per variant."""
     registry = FAULTS if kind == "fault" else VARIANTS
@@ -31,5 +38,6 @@ def listing(kind: str) -> list[str]:
     lines = []
     for name, mod in sorted(registry.items()):
         breaks = f"  [breaks {', '.join(mod.breaks)}]" if mod.breaks else ""
-        lines.append(f"{name:<{width}}  {mod.summary}{breaks}")
+        warns = f"  [warns on {', '.join(mod.warns)}]" if mod.warns else ""
+        lines.append(f"{name:<{width}}  {mod.summary}{breaks}{warns}")
     return lines

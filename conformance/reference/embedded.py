@@ -64,11 +64,16 @@ def embedded(
     variants: Sequence[str] = (),
 ) -> Iterator[EmbeddedReference]:
     """The reference started in a background thread on loopback, with its own AK/SK credentials (a read-only
-    pair too) that only this run knows; stopped on exit."""
-    ak, sk = secrets.token_hex(10).upper(), secrets.token_hex(20)
-    readonly_ak, readonly_sk = secrets.token_hex(10).upper(), secrets.token_hex(20)
-    policy = AuthPolicy(mode=AuthMode.AKSK, keys={ak: sk}, readonly_keys={readonly_ak: readonly_sk})
-    credentials = Credentials(ak=ak, sk=sk, readonly_ak=readonly_ak, readonly_sk=readonly_sk)
+    pair too) that only this run knows, or IAM tokens when a deviation judged is about tokens; stopped on exit."""
+    if deviations.wants_token_auth(faults, variants):
+        token, readonly_token = secrets.token_hex(32), secrets.token_hex(32)
+        policy = AuthPolicy(mode=AuthMode.TOKEN, token=token, readonly_token=readonly_token)
+        credentials = Credentials(token=token, readonly_token=readonly_token)
+    else:
+        ak, sk = secrets.token_hex(10).upper(), secrets.token_hex(20)
+        readonly_ak, readonly_sk = secrets.token_hex(10).upper(), secrets.token_hex(20)
+        policy = AuthPolicy(mode=AuthMode.AKSK, keys={ak: sk}, readonly_keys={readonly_ak: readonly_sk})
+        credentials = Credentials(ak=ak, sk=sk, readonly_ak=readonly_ak, readonly_sk=readonly_sk)
     app, fixtures = assemble(
         policy,
         [project_id],

@@ -7,6 +7,7 @@ batches, only some positions, only mixed outcomes, only a few per cent of the ti
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -107,6 +108,16 @@ class TaskIdUpperCase(Mod):
 
     def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
         return [replace(outcome, task_id=outcome.task_id.upper()) for outcome in outcomes]
+
+
+@fault
+class TaskIdLowerCase(Mod):
+    name = "task-id-lower-case"
+    summary = "task IDs are answered lower-cased (subtle: only IDs sent with upper case, which minted UUIDs have not)"
+    breaks = ("BR-REQ-009", "BR-REQ-010")
+
+    def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+        return [replace(outcome, task_id=outcome.task_id.lower()) for outcome in outcomes]
 
 
 @fault
@@ -216,6 +227,36 @@ class LastItemAlwaysSuccess(Mod):
         if len(outcomes) < 3:
             return outcomes
         return [*outcomes[:-1], Outcome(outcomes[-1].task_id, "success")]
+
+
+@fault
+class LoneNonRestartableFastPath(Mod):
+    name = "lone-non-restartable-fast-path"
+    summary = (
+        "a batch of one known task takes a fast path that checks no state: it is reported 'success' whatever it is "
+        "(subtle: one-task batches of a non-restartable task only)"
+    )
+    breaks = ("BR-REQ-015",)
+
+    def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+        if len(outcomes) == 1 and batch.store.get(outcomes[0].task_id) is not None:
+            return [Outcome(outcomes[0].task_id, "success")]
+        return outcomes
+
+
+@fault
+class UnknownProjectSuccess(Mod):
+    name = "unknown-project-success"
+    summary = "a request for a project the server does not hold is answered 200, every task reported 'success'"
+    breaks = ("BR-REQ-015",)
+
+    def serves_project(self, project_id: str) -> bool:
+        return True
+
+    def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+        if not batch.foreign_project:
+            return outcomes
+        return [Outcome(outcome.task_id, "success") for outcome in outcomes]
 
 
 @fault
@@ -360,6 +401,19 @@ class Status201(Mod):
 
 
 @fault
+class BomBefore200Body(Mod):
+    name = "bom-before-200-body"
+    summary = (
+        "200 bodies start with a UTF-8 byte order mark, which a lenient parser skips and the official SDK's parser "
+        "refuses"
+    )
+    breaks = ("BR-REQ-007",)
+
+    def encoded(self, batch: Batch, content: bytes) -> bytes:
+        return codecs.BOM_UTF8 + content
+
+
+@fault
 class ContentTypeText(Mod):
     name = "content-type-text"
     summary = "200 answers are declared text/plain"
@@ -458,6 +512,38 @@ class AcceptNonStringItems(Mod):
 
 
 @fault
+class JsonPlusJunk(Mod):
+    name = "json-plus-junk"
+    summary = (
+        "a JSON document followed by other bytes is read up to the end of the document, as a streaming decoder does"
+    )
+    breaks = ("BR-REQ-001",)
+
+    def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
+        try:
+            text = body.decode("utf-8").lstrip()
+            _, end = json.JSONDecoder().raw_decode(text)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return parse(body)
+        return parse(text[:end].encode("utf-8"))
+
+
+@fault
+class NullItemsDropped(Mod):
+    name = "null-items-dropped"
+    summary = "null task IDs are dropped before the rest is processed: [id, null] is read as [id] (subtle: mixed only)"
+    breaks = ("BR-REQ-001",)
+
+    def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
+        document = parse_leniently(body)
+        tasks = document.get("migration_tasks") if isinstance(document, dict) else None
+        if isinstance(tasks, list) and None in tasks:
+            kept = {**document, "migration_tasks": [task for task in tasks if task is not None]}
+            return parse(json.dumps(kept).encode())
+        return parse(body)
+
+
+@fault
 class Crash500OnMalformedJson(Mod):
     name = "500-on-malformed-json"
     summary = "a body that is not JSON crashes the handler (500)"
@@ -529,6 +615,20 @@ class CredentialsNotVerified(Mod):
 
     def bypass_auth(self, headers: Mapping[str, str]) -> bool:
         return "x-auth-token" in headers or "authorization" in headers
+
+
+@fault
+class PrefixToken(Mod):
+    name = "prefix-token"
+    summary = (
+        "only the first 16 characters of a token are compared, so near misses of the real one pass (subtle: "
+        "token auth, which an embedded run then uses)"
+    )
+    breaks = ("BR-REQ-019",)
+    token_auth = True
+
+    def token_matches(self, given: str, expected: str, matches: bool) -> bool:
+        return given[:16] == expected[:16]
 
 
 @fault

@@ -56,6 +56,11 @@ class Outcome:
         return item
 
 
+def no_such_task(task_id: str) -> Outcome:
+    """The outcome for an ID that names no task of the project."""
+    return Outcome(task_id, "failed", "DCS.4800", "Invalid migration_tasks: no such migration task.")
+
+
 class TaskStore:
     """In-memory tasks; each restart decides and changes state under one lock, so a task restarts at most once."""
 
@@ -82,7 +87,7 @@ class TaskStore:
     def _restart(self, task_id: str) -> Outcome:
         task = self._tasks.get(task_id)
         if task is None:
-            return Outcome(task_id, "failed", "DCS.4800", "Invalid migration_tasks: no such migration task.")
+            return no_such_task(task_id)
         if task.api_version != "v2":
             return Outcome(task_id, "failed", "dcs.41.0001", "task not v2")
         if task.migration_type is not MigrationType.ONLINE:

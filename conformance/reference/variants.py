@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from conformance.contract import MAX_BATCH
 from conformance.reference.auth import Denied
 from conformance.reference.behaviour import Batch, ErrorAnswer, Mod, parse_leniently, register
 from conformance.reference.store import Outcome
@@ -132,6 +133,42 @@ class EmptyListAccepted(Mod):
         document = parse_leniently(body)
         if isinstance(document, dict) and document.get("migration_tasks") == []:
             return []
+        return parse(body)
+
+
+@variant
+class RefuseOver50With413(Mod):
+    name = "refuse-over-50-with-413"
+    summary = (
+        "more than 50 task IDs are refused with 413 Payload Too Large instead of 400 (a SHOULD the suite warns on)"
+    )
+    warns = ("BR-REQ-002", "BR-REQ-022")
+
+    def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
+        document = parse_leniently(body)
+        tasks = document.get("migration_tasks") if isinstance(document, dict) else None
+        if isinstance(tasks, list) and len(tasks) > MAX_BATCH:
+            raise Denied(
+                413, "DCS.4800", f"Invalid migration_tasks in the request: at most {MAX_BATCH} tasks per call."
+            )
+        return parse(body)
+
+
+@variant
+class DistinctLimit(Mod):
+    name = "distinct-limit"
+    summary = "the limit of 50 counts distinct tasks: 51 entries naming 50 tasks are processed, each task once"
+
+    def parse(self, body: bytes, parse: Callable[[bytes], list[str]]) -> list[str]:
+        document = parse_leniently(body)
+        tasks = document.get("migration_tasks") if isinstance(document, dict) else None
+        if (
+            isinstance(tasks, list)
+            and len(tasks) > MAX_BATCH
+            and all(isinstance(task, str) for task in tasks)
+            and len(set(tasks)) <= MAX_BATCH
+        ):
+            return tasks
         return parse(body)
 
 

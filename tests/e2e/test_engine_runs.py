@@ -15,6 +15,7 @@ import pytest
 from conformance.app.run import execute
 from conformance.config.settings import resolve
 from conformance.reference.app import create_app
+from conformance.reference.auth import AuthMode, AuthPolicy
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
 from tests.conftest import Recorder, clean_env
@@ -338,10 +339,11 @@ def test_request_budget_holds_for_the_whole_run_including_generated_phases(tmp_p
     store, _ = seed_store(seed=4)
     app = CountingApp(create_app(store))
     with BackgroundServer(app) as server:
-        outcome = run(tmp_path, base_url=server.base_url, project_id=PROJECT, seed=2, max_requests=80)
-    assert app.requests == 80
-    assert outcome.report["stats"]["requests"] == 80
-    assert 0 < outcome.report["stats"]["generated_cases"] < 80
+        # About 51 scenario requests and 30 aimed cases come first: the budget runs out inside the generated phases.
+        outcome = run(tmp_path, base_url=server.base_url, project_id=PROJECT, seed=2, max_requests=95)
+    assert app.requests == 95
+    assert outcome.report["stats"]["requests"] == 95
+    assert 0 < outcome.report["stats"]["generated_cases"] < 95
     skipped = [item for item in outcome.report["requirements"] if item["status"] == "skipped"]
     assert any("budget" in item["reason"] for item in skipped)
 
@@ -372,3 +374,55 @@ def test_should_violations_warn_and_strict_turns_them_into_failures(tmp_path: Pa
     assert strict.exit_code == 1
     assert strict.report["verdict"] == "non-conformant"
     assert failed(strict.report) == {"BR-REQ-021"}
+
+
+class TokenRecorder:
+    """An ASGI wrapper that keeps the X-Auth-Token and the body of every request reaching the app."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.requests: list[tuple[str, bytes]] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = dict(scope["headers"]).get(b"x-auth-token", b"").decode()
+        chunks: list[bytes] = []
+
+        async def spy():
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                self.requests.append((token, b"".join(chunks)))
+            return message
+
+        await self.app(scope, spy, send)
+
+
+def test_wrong_and_near_miss_tokens_are_refused_and_name_only_minted_ids(tmp_path: Path) -> None:
+    """A target that wrongly accepts a near miss of the real token (a prefix compared, say) restarts nothing: those
+    requests name only IDs the run minted, never a fixture."""
+    token, readonly = "t0ken-with-modify-permission-0123456789", "t0ken-read-only-0123456789"
+    store, fixtures = seed_store(restartable=3, not_restartable=2, seed=5)
+    (tmp_path / "fixtures.json").write_text(json.dumps(fixtures))
+    policy = AuthPolicy(mode=AuthMode.TOKEN, token=token, readonly_token=readonly)
+    recorder = TokenRecorder(create_app(store, policy, [PROJECT]))
+    with BackgroundServer(recorder) as server:
+        outcome = run(
+            tmp_path,
+            seed=3,
+            base_url=server.base_url,
+            project_id=PROJECT,
+            fixtures=str(tmp_path / "fixtures.json"),
+            auth_token=token,
+            readonly_token=readonly,
+        )
+    assert outcome.report["verdict"] == "conformant"
+    wrong = [body for sent, body in recorder.requests if sent not in (token, readonly, "")]
+    assert {token[:-1], token[:-1] + "0"} <= {sent for sent, _ in recorder.requests}
+    assert len(wrong) == 3
+    known = {*fixtures["restartable"], *fixtures["not_restartable"]}
+    for body in wrong:
+        assert not set(json.loads(body)["migration_tasks"]) & known
+    assert token not in json.dumps(outcome.report) and token[:-1] not in json.dumps(outcome.report)

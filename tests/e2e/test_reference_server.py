@@ -27,6 +27,7 @@ from referencing.jsonschema import DRAFT202012
 from conformance.contract import ENDPOINT, MAX_BATCH, load_spec
 from conformance.reference.app import MAX_BODY_BYTES, create_app
 from conformance.reference.auth import AuthMode, AuthPolicy
+from conformance.reference.embedded import embedded
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import MigrationTask, MigrationType, Status, TaskStore
 from conformance.wire.signing import sign
@@ -211,6 +212,11 @@ INVALID_BODIES = {
     "non-string item": b'{"migration_tasks": ["091434c0-d6d7-47c6-9e14-17cc9502b27b", 42]}',
     "null item": b'{"migration_tasks": [null]}',
     "object item": b'{"migration_tasks": [{"task_id": "x"}]}',
+    "null among valid IDs": b'{"migration_tasks": ["091434c0-d6d7-47c6-9e14-17cc9502b27b", null]}',
+    "nested array among valid IDs": b'{"migration_tasks": ["091434c0-d6d7-47c6-9e14-17cc9502b27b", ["x"]]}',
+    "json followed by other bytes": b'{"migration_tasks": ["091434c0-d6d7-47c6-9e14-17cc9502b27b"]} xyz',
+    "two json documents": b'{"migration_tasks": ["a"]}{"migration_tasks": ["b"]}',
+    "byte order mark before the json": b'\xef\xbb\xbf{"migration_tasks": ["091434c0-d6d7-47c6-9e14-17cc9502b27b"]}',
     "51 items": json.dumps({"migration_tasks": [str(uuid.UUID(int=i)) for i in range(MAX_BATCH + 1)]}).encode(),
     "empty list": b'{"migration_tasks": []}',
     "deeply nested arrays": b"[" * 100_000,
@@ -332,6 +338,28 @@ def test_token_auth_wrong_token_gets_401(token_server: Running) -> None:
     assert_error(restart(token_server.client, [task_id], headers={"X-Auth-Token": TOKEN + "x"}), 401)
     assert_error(restart(token_server.client, [task_id], headers={"X-Auth-Token": ""}), 401)
     assert token_server.store.get(task_id).status is Status.TERMINATED
+
+
+@pytest.mark.parametrize("token", [TOKEN[:-1], TOKEN[:-1] + "X", TOKEN[:16]], ids=["cut", "last-changed", "first-16"])
+def test_token_auth_near_miss_of_the_token_gets_401(token_server: Running, token: str) -> None:
+    (task_id,) = add_tasks(token_server.store)
+    assert_error(restart(token_server.client, [task_id], headers={"X-Auth-Token": token}), 401)
+    assert token_server.store.get(task_id).status is Status.TERMINATED
+
+
+def test_an_embedded_reference_judging_a_token_fault_authenticates_with_tokens() -> None:
+    with embedded("p", seed=1, restartable=1, not_restartable=1, faults=["prefix-token"]) as reference:
+        assert reference.credentials.token and reference.credentials.readonly_token
+        assert not reference.credentials.ak
+        with httpx.Client(base_url=reference.base_url, timeout=10, trust_env=False) as client:
+            path = ENDPOINT.replace("{project_id}", "p")
+            near_miss = reference.credentials.token[:-1]
+            answer = client.post(path, json={"migration_tasks": ["x"]}, headers={"X-Auth-Token": near_miss})
+            assert answer.status_code == 200, "the fault lets a near miss through"
+            wrong = client.post(path, json={"migration_tasks": ["x"]}, headers={"X-Auth-Token": "w" * 64})
+            assert_error(wrong, 401)
+    with embedded("p", seed=1, restartable=1, not_restartable=1) as reference:
+        assert reference.credentials.ak and not reference.credentials.token
 
 
 def test_token_auth_readonly_token_gets_403(token_server: Running) -> None:

@@ -186,6 +186,17 @@ def test_every_must_requirement_is_broken_by_at_least_one_fault(catalogue: Catal
     assert broken - {req.id for req in catalogue.requirements} == set()
 
 
+def test_a_variant_warns_only_on_should_requirements_and_a_fault_on_none(catalogue: Catalogue) -> None:
+    """A legitimate variant may depart from a SHOULD on purpose (413 instead of 400): it is certified with a warning
+    there. A MUST it cannot break, or it is a fault."""
+    from conformance.reference.faults import FAULTS
+    from conformance.reference.variants import VARIANTS
+
+    should = {req.id for req in catalogue.requirements if req.level == "SHOULD"}
+    assert {req for variant in VARIANTS.values() for req in variant.warns} - should == set()
+    assert [name for name, fault in FAULTS.items() if fault.warns] == []
+
+
 def answers() -> list[Any]:
     """Answers of every kind a check meets: conforming and broken batches, errors, other statuses, no answer."""
     from tests.conftest import exchange

@@ -6,6 +6,8 @@ documented error), and each breakage is a small mutation of that conforming answ
 
 from __future__ import annotations
 
+import codecs
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -280,6 +282,40 @@ def test_non_json_200_body_violates_br_req_007() -> None:
     ex = exchange(200, content=b"restarted", request={"migration_tasks": REQUESTED})
     [failure] = failures(check_batch(REQUESTED, ex), "BR-REQ-007")
     assert "not JSON" in failure.message
+
+
+@pytest.mark.parametrize(
+    ("encode", "fragment"),
+    [
+        (lambda text: codecs.BOM_UTF8 + text.encode(), "byte order mark"),
+        (lambda text: text.encode("utf-16-le"), "not UTF-8"),
+        (lambda text: text.encode("utf-32"), "not UTF-8"),
+    ],
+    ids=["bom-before-json", "utf-16", "utf-32"],
+)
+def test_200_body_only_a_lenient_parser_reads_violates_br_req_007(
+    encode: Callable[[str], bytes], fragment: str
+) -> None:
+    """Python reads these bodies (json.loads of bytes skips a BOM and detects UTF-16/32); the official SDK decodes
+    the body as UTF-8 text and parses that, and fails: its caller gets no results at all."""
+    text = json.dumps({"migration_tasks": [item_for(task) for task in REQUESTED]})
+    ex = exchange(200, content=encode(text), request={"migration_tasks": REQUESTED})
+    results = check_batch(REQUESTED, ex)
+    [failure] = failures(results, "BR-REQ-007")
+    assert fragment in failure.message
+    assert failures(results, "BR-REQ-009") == []
+
+
+def test_ids_answered_in_another_case_are_missing_and_foreign() -> None:
+    """A caller pairs each result with its request by task_id; an ID answered lower-cased is not the ID it sent
+    (whether the target treats both spellings as one task is not documented, OBS-014)."""
+    requested = ["ABC-ok-1", "Bad-2"]
+    ex = answer(
+        requested, lambda body: {"migration_tasks": [{**i, "task_id": i["task_id"].lower()} for i in items(body)]}
+    )
+    results = check_batch(requested, ex)
+    assert failures(results, "BR-REQ-009")[0].detail["missing"] == requested
+    assert failures(results, "BR-REQ-010")[0].detail["foreign"] == ["abc-ok-1", "bad-2"]
 
 
 # -- check_fixture_outcomes (BR-REQ-014/015) -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ Each exchange is built as the client records it (tests/conftest.py), so the chec
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
@@ -162,6 +163,8 @@ def test_missing_request_id_is_only_a_warning_because_br_req_021_is_should() -> 
         (json.dumps({"error_code": "DCS.4000", "error_msg": ["x"]}).encode(), "$.error_msg is list"),
         (json.dumps({"error_code": "DCS.4000", "error_msg": "x", "error_ext_msg": 7}).encode(), "$.error_ext_msg"),
         (json.dumps({"error_code": "DCS.4000", "error_msg": "x", "error_ext_msg": {}}).encode(), "$.error_ext_msg"),
+        (codecs.BOM_UTF8 + json.dumps(GOOD_ERROR).encode(), "byte order mark"),
+        (json.dumps(GOOD_ERROR).encode("utf-16-le"), "UTF-16-LE, not UTF-8"),
     ],
     ids=[
         "html",
@@ -175,6 +178,8 @@ def test_missing_request_id_is_only_a_warning_because_br_req_021_is_should() -> 
         "array-error_msg",
         "numeric-error_ext_msg",
         "object-error_ext_msg",
+        "bom-before-json",
+        "utf-16",
     ],
 )
 @pytest.mark.parametrize("status", [400, 500])

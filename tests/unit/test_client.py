@@ -22,9 +22,11 @@ import httpx
 import pytest
 import respx
 
+from conformance.config.credentials import near_miss_tokens
 from conformance.contract.task_ids import TASK_ID_SHAPE
 from conformance.engine.client import (
     CONNECT_RETRIES,
+    OTHER_SIGNED_BODY,
     PROBE_LABEL,
     RETRY_AFTER_CAP_S,
     STOP_AFTER_THROTTLED,
@@ -375,7 +377,47 @@ def test_wrong_token_is_random_and_redacted(mock: respx.MockRouter) -> None:
 
 
 @pytest.mark.parametrize(
-    "auth", [Auth.DEFAULT, Auth.UNKNOWN_KEY, Auth.WRONG_SECRET, Auth.TAMPERED_BODY, Auth.STALE_DATE]
+    ("auth", "expected"),
+    [(Auth.NEAR_MISS_TOKEN, "tok-SECRET-124"), (Auth.TRUNCATED_TOKEN, "tok-SECRET-12")],
+)
+def test_near_miss_tokens_differ_from_the_real_one_only_at_its_end(
+    mock: respx.MockRouter, auth: Auth, expected: str
+) -> None:
+    route = mock.post(PATH).mock(side_effect=echo_secrets)
+    with TargetClient(BASE, "proj", credentials=Credentials(token=TOKEN)) as client:
+        client.post(body("a"), auth=auth)
+    assert route.calls.last.request.headers["X-Auth-Token"] == expected
+
+
+@pytest.mark.parametrize(
+    ("token", "near_miss"),
+    [("s3cret-token-0009", "s3cret-token-0000"), ("abcz", "abca"), ("ABCZ", "ABCA"), ("tok=", "tok0")],
+)
+def test_near_miss_token_changes_the_last_character_within_its_kind(token: str, near_miss: str) -> None:
+    assert near_miss_tokens(token) == (near_miss, token[:-1])
+
+
+def test_near_miss_tokens_are_redacted_wherever_a_target_reflects_them(mock: respx.MockRouter) -> None:
+    """One character from the real token, they are as secret as the token: a target that quotes the token it got
+    (\"invalid token: ...\") must not put almost all of the real one into the report."""
+    near_misses = near_miss_tokens(TOKEN)
+
+    def reflect(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            401, json={"error_code": "DCS.1001", "error_msg": f"bad {request.headers['X-Auth-Token']}"}
+        )
+
+    mock.post(PATH).mock(side_effect=reflect)
+    with TargetClient(BASE, "proj", credentials=Credentials(token=TOKEN)) as client:
+        exchanges = [client.post(body("a"), auth=how) for how in (Auth.NEAR_MISS_TOKEN, Auth.TRUNCATED_TOKEN)]
+    for ex in exchanges:
+        text = dumped(ex)
+        assert MASK in ex.response_body.decode()
+        assert not any(near_miss in text for near_miss in near_misses)
+
+
+@pytest.mark.parametrize(
+    "auth", [Auth.DEFAULT, Auth.UNKNOWN_KEY, Auth.WRONG_SECRET, Auth.TAMPERED_BODY, Auth.OTHER_BODY, Auth.STALE_DATE]
 )
 def test_aksk_authorization_is_redacted_and_keys_never_recorded(mock: respx.MockRouter, auth: Auth) -> None:
     route = mock.post(PATH).mock(side_effect=echo_secrets)
@@ -433,6 +475,7 @@ def test_aksk_signature_holds_for_a_body_with_non_ascii_ids(route: respx.Route) 
     [
         (Auth.WRONG_SECRET, "signature mismatch"),
         (Auth.TAMPERED_BODY, "signature mismatch"),
+        (Auth.OTHER_BODY, "signature mismatch"),
         (Auth.STALE_DATE, "behind the server clock"),
         (Auth.UNKNOWN_KEY, "unknown access key"),
     ],
@@ -451,6 +494,15 @@ def test_tampered_body_is_the_signed_body_plus_a_change(route: respx.Route) -> N
     assert sent != body("a")
     assert json.loads(sent) == {"migration_tasks": ["a"]}
     assert ex.request_body == sent
+
+
+def test_other_body_is_sent_as_given_with_a_signature_valid_for_another_body(route: respx.Route) -> None:
+    with TargetClient(BASE, "proj", credentials=Credentials(ak=AK, sk=SK)) as client:
+        client.post(body("a"), auth=Auth.OTHER_BODY)
+    request = route.calls.last.request
+    assert request.content == body("a")
+    forged = httpx.Request(request.method, request.url, headers=request.headers, content=OTHER_SIGNED_BODY)
+    assert verify(forged) == AK
 
 
 @pytest.mark.parametrize(

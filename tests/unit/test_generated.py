@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import httpx
+import jsonschema
+import pytest
 import respx
 
-from conformance.contract import load_catalogue, load_spec
+from conformance.contract import MAX_BATCH, load_catalogue, load_spec
 from conformance.engine.client import TargetClient
 from conformance.engine.guard import GuardRefusal, IdGuard
+from conformance.engine.phases import generated
 from conformance.engine.phases.generated import generation_spec, run_generated
 from conformance.engine.stats import GeneratedStats
 from conformance.judging.results import Ledger
+from tests.conftest import exchange
 
 BASE = "http://target.test"
 
@@ -60,3 +65,60 @@ def test_every_generated_request_reaches_the_target_through_the_client() -> None
             stats = generate(client, seed=3, max_examples=10)
             assert client.sent == route.call_count == stats.cases > 0
     assert set(stats.by_phase) >= {"examples", "coverage", "fuzzing"}
+
+
+# -- lists padded over maxItems with duplicates: not a documented defect --------------------------------------------
+
+
+def planned_body(body: object) -> tuple[list[str], str | None]:
+    """What the phase makes of one case's body: the IDs it requests, and its defect."""
+    schema = load_spec()["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
+    case = mock.Mock(body=body)
+    _, requested, defect = generated._body_of(case, jsonschema.Draft202012Validator(schema))
+    return requested, defect
+
+
+def test_a_list_over_50_naming_at_most_50_distinct_tasks_is_padded_not_invalid() -> None:
+    """The OpenAPI document's maxItems counts entries; the documentation says "at most 50 tasks". Whether
+    duplicates count is not documented (OBS-002), so such a body is no defect to be refused."""
+    ids = [f"t{index}" for index in range(MAX_BATCH)]
+    assert planned_body({"migration_tasks": [*ids, ids[0]]}) == ([*ids, ids[0]], generated.PADDED)
+    assert planned_body({"migration_tasks": [""] * 60})[1] == generated.PADDED
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [[f"t{index}" for index in range(MAX_BATCH + 1)], [*(f"t{index}" for index in range(MAX_BATCH)), "t0", 7]],
+    ids=["51-distinct", "padded-with-a-number"],
+)
+def test_more_than_50_distinct_tasks_or_another_fault_stays_a_defect(tasks: list[object]) -> None:
+    _, defect = planned_body({"migration_tasks": tasks})
+    assert defect is not None and defect != generated.PADDED
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_a_padded_case_is_only_seen_accepted_or_refused(status: int) -> None:
+    ids = [f"t{index}" for index in range(MAX_BATCH)]
+    padded = [*ids, ids[0]]
+    answer = {
+        "migration_tasks": [{"task_id": task, "result": "failed", "error_code": "E", "error_msg": "m"} for task in ids]
+    }
+    body = answer if status == 200 else {"error_code": "DCS.4800", "error_msg": "too many"}
+    case = mock.Mock(body={"migration_tasks": padded}, meta=None)
+    ledger = Ledger(load_catalogue())
+    with mock.patch.object(generated, "run_schemathesis_checks", return_value=[]) as schemathesis_checks:
+        generated.judge_generated(
+            ledger,
+            case,
+            exchange(status, body, request={"migration_tasks": padded}),
+            padded,
+            generated.PADDED,
+            padded=True,
+        )
+    assert schemathesis_checks.call_args.kwargs == {"negative": False}
+    results = {item["id"]: item for item in ledger.requirement_results()}
+    assert results["BR-REQ-001"]["checks"] == 0
+    assert results["BR-REQ-009"]["status"] == ("passed" if status == 200 else "skipped")
+    [observed] = [item for item in ledger.observation_results() if item["id"] == "OBS-002"]
+    answered = "accepted (200)" if status == 200 else "refused with status 400"
+    assert {"value": f"more than 50 entries naming at most 50 tasks: {answered}", "count": 1} in observed["seen"]

@@ -122,3 +122,26 @@ def test_a_task_id_behind_an_escape_is_still_refused() -> None:
     body = b'{"migration_tasks": ["' + escaped(UNKNOWN).encode() + b'"]}'
     with pytest.raises(GuardRefusal, match=UNKNOWN):
         guards(with_restartable=False).admit(body)
+
+
+# -- stable_role: which IDs no reading can turn into a task that restarts ------------------------------------------
+
+
+@pytest.mark.parametrize("spell", [str, str.upper, lambda task: task.replace("-", ""), lambda task: f"  {task}\t"])
+def test_minted_and_non_restartable_ids_keep_their_role_in_any_spelling_a_lenient_server_folds(spell) -> None:
+    guard = IdGuard(RESTARTABLE, NOT_RESTARTABLE, rng=random.Random(SEED))
+    task = guard.mint()
+    assert guard.stable_role(spell(task)) == guard_module.UNKNOWN
+    assert guard.stable_role(spell(NOT_RESTARTABLE[0])) == guard_module.NOT_RESTARTABLE
+
+
+@pytest.mark.parametrize("task_id", [*RESTARTABLE, RESTARTABLE[0].upper(), UNKNOWN, "", "   ", "../x"])
+def test_restartable_fixtures_and_ids_the_run_knows_nothing_of_have_no_stable_role(task_id: str) -> None:
+    guard = IdGuard(RESTARTABLE, NOT_RESTARTABLE, rng=random.Random(SEED))
+    guard.mint()
+    assert guard.stable_role(task_id) is None
+
+
+def test_a_task_listed_both_ways_counts_as_restartable() -> None:
+    guard = IdGuard(["task-C"], ["task-C"])
+    assert guard.stable_role("task-C") is None

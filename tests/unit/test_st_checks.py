@@ -34,6 +34,7 @@ from conformance.engine.phases.st_checks import (
     exchange_from_response,
     response_from_exchange,
     run_schemathesis_checks,
+    schemathesis_config,
 )
 from conformance.judging.results import Exchange, Finding, Seen
 
@@ -50,10 +51,15 @@ ERROR = {"error_code": "DCS.5000", "error_msg": "Internal service error.", "erro
 POSITIVE_REQUIREMENTS = {"BR-REQ-022", "BR-REQ-005", "BR-REQ-007"}
 
 
+def operation_with(config: schemathesis.Config) -> Any:
+    schema = schemathesis.openapi.from_dict(conformance.contract.load_spec(), config=config)
+    return schema["/v2/{project_id}/migration-tasks/batch-restart"]["POST"]
+
+
 @pytest.fixture(scope="module")
 def operation() -> Any:
-    schema = schemathesis.openapi.from_dict(conformance.contract.load_spec(), config=schemathesis.Config())
-    return schema["/v2/{project_id}/migration-tasks/batch-restart"]["POST"]
+    """The operation as a run's generated phase builds it: with the run's schemathesis configuration."""
+    return operation_with(schemathesis_config())
 
 
 @pytest.fixture
@@ -234,6 +240,32 @@ def test_negative_case_refused_with_400_passes_br_req_001(operation: Any) -> Non
     findings = run_schemathesis_checks(bad, exchange(400, error), negative=True)
     assert failing(findings) == {}
     assert judged(findings) == {"BR-REQ-022", "BR-REQ-005", "BR-REQ-004", "BR-REQ-001"}
+
+
+@pytest.mark.parametrize("status", [413, 422, 404, 409])
+def test_negative_case_refused_with_any_4xx_passes_br_req_001(operation: Any, status: int) -> None:
+    """BR-REQ-001 says "refused with a 4xx": a 413 for too many tasks is a refusal (that it is not exactly 400 is
+    BR-REQ-002's, a SHOULD, which our check_refused judges)."""
+    bad = negative_case(operation, {"migration_tasks": 7})
+    error = {"error_code": "DCS.4800", "error_msg": "Too many tasks."}
+    findings = run_schemathesis_checks(bad, exchange(status, error), negative=True)
+    assert Finding("BR-REQ-001", True) in findings
+    assert "BR-REQ-001" not in failing(findings)
+
+
+def test_negative_case_answered_5xx_fails_br_req_001_as_our_refusal_check_does(operation: Any) -> None:
+    bad = negative_case(operation, {"migration_tasks": 7})
+    findings = run_schemathesis_checks(bad, exchange(500, ERROR), negative=True)
+    assert "negative_data_rejection" in failing(findings)["BR-REQ-001"]
+
+
+def test_schemathesis_by_default_would_call_a_413_no_rejection() -> None:
+    """Why the run configures the check: with schemathesis's own expected statuses, a 413 fails it, which mapped
+    onto BR-REQ-001 would accuse a target that refused the request."""
+    bad = negative_case(operation_with(schemathesis.Config()), {"migration_tasks": 7})
+    error = {"error_code": "DCS.4800", "error_msg": "Too many tasks."}
+    findings = run_schemathesis_checks(bad, exchange(413, error), negative=True)
+    assert "BR-REQ-001" in failing(findings)
 
 
 def test_negative_flag_on_a_case_without_generation_metadata_cannot_fail_br_req_001(case: schemathesis.Case) -> None:

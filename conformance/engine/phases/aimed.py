@@ -20,7 +20,12 @@ from itertools import chain
 
 from hypothesis.errors import HypothesisException
 
-from conformance.checks.batch import check_batch, check_fixture_outcomes, check_unknown_outcomes
+from conformance.checks.batch import (
+    check_batch,
+    check_fixture_outcomes,
+    check_unknown_outcomes,
+    observe_padded_over_limit,
+)
 from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.contract import MAX_BATCH
@@ -207,10 +212,15 @@ class _Judge:
             if self.stats.cases % 50 == 0:
                 progress(f"aimed: {self.stats.cases} cases sent")
         findings: list[Finding | Seen] = [*check_response(exchange)]
-        if len(ids) > MAX_BATCH:
+        distinct = len(set(ids))
+        if distinct > MAX_BATCH:
             findings += check_refused(exchange, f"{len(ids)} task IDs")
         else:
-            self.ledger.valid_request_answered(exchange)
+            if len(ids) > MAX_BATCH:
+                # Padded over the limit with duplicates: how they count towards "at most 50 tasks" is not documented.
+                findings += observe_padded_over_limit(exchange)
+            else:
+                self.ledger.valid_request_answered(exchange)
             findings += check_batch(ids, exchange)
             findings += check_unknown_outcomes(exchange, [task for task in ids if task in self.minted])
             fixtures = [task for task in dict.fromkeys(ids) if task in self.known]

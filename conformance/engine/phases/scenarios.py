@@ -7,6 +7,7 @@ requirements that skips and why, and the scenarios that need it send nothing.
 
 from __future__ import annotations
 
+import codecs
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,17 +15,19 @@ from typing import Any, Protocol
 
 from conformance.checks.auth import check_forbidden, check_unauthenticated, check_wrong_credentials
 from conformance.checks.batch import (
+    check_answer,
     check_batch,
     check_fixture_outcomes,
     check_full_batch,
     check_same_outcomes,
-    check_unknown_outcomes,
+    observe_padded_over_limit,
 )
 from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.config import fixtures_file
 from conformance.contract import MAX_BATCH, Catalogue
 from conformance.engine.client import Auth, TargetClient, encode_json
+from conformance.engine.guard import NOT_RESTARTABLE, UNKNOWN
 from conformance.engine.parallel import in_order
 from conformance.judging.results import Exchange, Finding, Ledger, Seen
 
@@ -111,8 +114,10 @@ class Scenarios:
             self.unknown_ids,
             self.duplicates,
             self.empty_list,
+            self.byte_order_mark,
             self.unknown_project,
             self.metamorphic,
+            self.lone_task,
             self.fixture_batches,
             self.batch_sizes,
             self.full_batch,
@@ -136,16 +141,31 @@ class Scenarios:
         return exchanges
 
     def send_batches(self, batches: list[tuple[list[str], str, dict[str, Any]]]) -> list[Exchange]:
-        """Independent batches, sent like send_each; each 200 answer also goes through the batch oracle."""
+        """Independent batches, sent like send_each; each 200 answer also goes through the batch oracle, whatever
+        the scenario, the project or the credentials of the request."""
         requests = [(encode_json({"migration_tasks": ids}), label, kwargs) for ids, label, kwargs in batches]
         exchanges = []
         for (ids, _, kwargs), (_, exchange) in zip(batches, in_order(self._post, requests, self.workers), strict=True):
             self.ledger.record(check_response(exchange), exchange)
-            self.ledger.record(check_batch(ids, exchange), exchange)
+            self.ledger.record(self.oracle(ids, exchange), exchange)
             if not kwargs:
                 self.ledger.valid_request_answered(exchange)
             exchanges.append(exchange)
         return exchanges
+
+    def oracle(self, ids: Sequence[str], exchange: Exchange) -> list[Finding | Seen]:
+        """The batch oracle for one answer to ``ids``: every ID answered once as it was sent, nothing foreign, and no
+        ID that can name only a task of this run's minting or a non-restartable fixture reported restarted (whether
+        known or unknown to the target, under this project or another, it cannot have been). Restartable fixtures
+        are judged by the scenarios that send them, which know what a mixed batch promises."""
+        return [*check_batch(ids, exchange), *self.never_restarted(ids, exchange)]
+
+    def never_restarted(self, ids: Sequence[str], exchange: Exchange) -> list[Finding]:
+        """BR-REQ-015 on each of ``ids`` that the ID guard knows cannot name a task that restarts."""
+        roles = {task: self.client.guard.stable_role(task) for task in dict.fromkeys(ids)}
+        unknown = [task for task, role in roles.items() if role == UNKNOWN]
+        not_restartable = [task for task, role in roles.items() if role == NOT_RESTARTABLE]
+        return check_fixture_outcomes(exchange, [], not_restartable, unknown)
 
     def _post(self, request: tuple[bytes | None, str, dict[str, Any]]) -> Exchange:
         body, label, kwargs = request
@@ -167,6 +187,7 @@ class Scenarios:
     def refusals(self) -> None:
         """Each kind of invalid request the documentation rules out, sent once."""
         ids = self.minted(MAX_BATCH + 1)
+        more = self.minted(49)
         # Bodies that are not JSON alternate with JSON ones: a target that never answers one kind (some mock
         # servers hang on a body they cannot parse) must not look as if it had stopped answering altogether.
         invalid: list[tuple[str, bytes]] = [
@@ -185,16 +206,31 @@ class Scenarios:
             ("migration_tasks has null", encode_json({"migration_tasks": [None]})),
             ("migration_tasks has an object", encode_json({"migration_tasks": [{"task_id": ids[0]}]})),
             ("migration_tasks has a nested array", encode_json({"migration_tasks": [[ids[0]]]})),
+            # Among valid IDs: a target that drops what is not a string ([id, null] read as [id]) refuses a lone
+            # null only because the list it is left with is empty.
+            ("migration_tasks has null among valid IDs", encode_json({"migration_tasks": [ids[0], None, ids[1]]})),
+            # What a streaming decoder accepts: one JSON document, and bytes after it that are not JSON.
+            ("body is JSON followed by other bytes", encode_json({"migration_tasks": [ids[0]]}) + b" xyz"),
+            (
+                "migration_tasks has an object among valid IDs",
+                encode_json({"migration_tasks": [ids[0], {"task_id": ids[1]}, ids[2]]}),
+            ),
+            (
+                "migration_tasks has a nested array among valid IDs",
+                encode_json({"migration_tasks": [ids[0], [ids[1]], ids[2]]}),
+            ),
             (f"{MAX_BATCH + 1} task IDs", encode_json({"migration_tasks": ids})),
-            (f"{MAX_BATCH + 50} task IDs", encode_json({"migration_tasks": ids + self.minted(49)})),
+            (f"{MAX_BATCH + 50} task IDs", encode_json({"migration_tasks": ids + more})),
         ]
         exchanges = self.send_each([(body, f"invalid: {what}", {}) for what, body in invalid])
         for (what, _), exchange in zip(invalid, exchanges, strict=True):
             self.record(check_refused(exchange, what), exchange)
+            # Wrongly accepted, the answer is still an answer: its shape, and no minted ID reported restarted.
+            self.record([*check_answer(exchange), *check_fixture_outcomes(exchange, [], [], ids + more)], exchange)
 
     def edge_ids(self) -> None:
         """Unusual IDs are not invalid requests: any answer but a 5xx is allowed, and a 200 must be a full answer."""
-        base = self.minted(1)[0]
+        base, other = self.minted(2)
         cases = {
             "empty string": "",
             "1 KiB long": (("x" + base) * (1024 // (len(base) + 1) + 1))[:1024],
@@ -206,6 +242,9 @@ class Scenarios:
             "path characters": "../" + base + "?x=1#",
             "quotes and backslashes": '"\\' + base,
             "lone surrogate escape": "\ud800" + base,
+            # Another minted ID: a server that folds case and trims would read "  base  " and BASE as one task.
+            # Answered, it must come back as sent (BR-REQ-009/010): a target that lower-cases IDs is caught here.
+            "upper case": other.upper(),
         }
         mixed = list(cases.values()) + self.minted(3)
         batches: list[tuple[list[str], str, dict[str, Any]]] = [
@@ -228,7 +267,6 @@ class Scenarios:
         if not exchange.judgeable:
             return
         self.unknown_per_item = exchange.status == 200
-        self.record(check_unknown_outcomes(exchange, minted), exchange)
         value = "answered per item" if self.unknown_per_item else f"whole request answered {exchange.status}"
         self.record([Seen("OBS-004", value)], exchange)
 
@@ -237,11 +275,29 @@ class Scenarios:
         exchange = self.send_batch([first, second, first, first], "duplicate task IDs")
         if exchange.status != 200:
             self.record([Seen("OBS-002", f"refused with status {exchange.status}")], exchange)
+        # "At most 50 tasks": whether 51 entries naming 50 distinct tasks are too many is not documented. Accepted or
+        # refused, it is only seen; accepted, the answer is judged like any other.
+        distinct = self.minted(MAX_BATCH)
+        padded = [*distinct, distinct[self.rng.randrange(MAX_BATCH)]]
+        label = f"duplicate task IDs: {len(padded)} entries naming {MAX_BATCH} tasks"
+        [exchange] = self.send_each([(encode_json({"migration_tasks": padded}), label, {})])
+        self.record([*self.oracle(padded, exchange), *observe_padded_over_limit(exchange)], exchange)
 
     def empty_list(self) -> None:
         exchange = self.send_batch([], "empty task list")
         value = "accepted (200)" if exchange.status == 200 else f"refused with status {exchange.status}"
         self.record([Seen("OBS-003", value)], exchange)
+
+    def byte_order_mark(self) -> None:
+        """A well-formed body after a UTF-8 byte order mark: RFC 8259 lets a parser ignore the mark or refuse the
+        text and the documentation says nothing, so either answer is only seen; accepted, it is judged whole."""
+        ids = self.minted(2)
+        body = codecs.BOM_UTF8 + encode_json({"migration_tasks": ids})
+        [exchange] = self.send_each([(body, "byte order mark before the body", {})])
+        self.record(self.oracle(ids, exchange), exchange)
+        if exchange.judgeable:
+            value = "accepted (200)" if exchange.status == 200 else f"refused with status {exchange.status}"
+            self.record([Seen("OBS-015", value)], exchange)
 
     def unknown_project(self) -> None:
         project = "conformance-no-such-project-" + self.minted(1)[0].replace("-", "")
@@ -268,6 +324,23 @@ class Scenarios:
         for (relation, ids, compared), exchange in zip(relations, exchanges, strict=True):
             self.record(check_same_outcomes(original, exchange, compared or ids, relation), exchange)
 
+    def lone_task(self) -> None:
+        """A non-restartable task alone: a batch of one must not take a path that skips the checks a larger batch
+        makes. Then the same task in other spellings, each alone: whether the target reads them as that task is
+        only seen (OBS-014); either way it cannot restart, and a 200 must name the ID as it was sent."""
+        if self.fixtures is None or not self.fixtures.not_restartable:
+            return
+        task = self.rng.choice(self.fixtures.not_restartable)
+        other_case = task.upper() if task.upper() != task else task.lower()
+        spellings = [("in another case", other_case), ("with surrounding whitespace", f"  {task}  ")]
+        spellings = [(how, spelled) for how, spelled in spellings if spelled != task]
+        batches: list[tuple[list[str], str, dict[str, Any]]] = [([task], "a non-restartable task alone", {})]
+        batches += [([spelled], f"a non-restartable task alone, {how}", {}) for how, spelled in spellings]
+        exact, *others = self.send_batches(batches)
+        for (how, spelled), exchange in zip(spellings, others, strict=True):
+            if exchange.judgeable:
+                self.record([Seen("OBS-014", f"{how}: {_spelling_answer(exact, task, exchange, spelled)}")], exchange)
+
     def fixture_batches(self) -> None:
         """Mixed batches in growing sizes and shuffled orders; each restartable fixture is used once."""
         if FIXTURES in self.unmet or self.fixtures is None:
@@ -281,7 +354,8 @@ class Scenarios:
             chosen_u = self.minted(size - len(chosen_r) - len(chosen_n)) if self.unknown_per_item else []
             batch = self._placed(chosen_r, chosen_n + chosen_u, index)
             exchange = self.send_batch(batch, f"mixed batch: {len(chosen_r)}+{len(chosen_n)}+{len(chosen_u)}")
-            self.record(check_fixture_outcomes(exchange, chosen_r, chosen_n, chosen_u), exchange)
+            # The oracle judged the non-restartable and unknown tasks; what the batch promises of the others:
+            self.record(check_fixture_outcomes(exchange, chosen_r, [], []), exchange)
 
     def _placed(self, restartable: list[str], others: list[str], index: int) -> list[str]:
         """A shuffled batch whose first restartable task sits where position bugs live: first in the first batch,
@@ -320,9 +394,8 @@ class Scenarios:
         batches: list[tuple[list[str], str, dict[str, Any]]] = [
             (batch, f"batch of {len(batch)} tasks: {len(n)}+{len(u)}", {}) for batch, n, u in planned
         ]
-        for (_, chosen_n, chosen_u), exchange in zip(planned, self.send_batches(batches), strict=True):
-            self.record(check_unknown_outcomes(exchange, chosen_u), exchange)
-            self.record(check_fixture_outcomes(exchange, [], chosen_n, []), exchange)
+        # The batch oracle judges every task of these batches (none is restartable).
+        self.send_batches(batches)
 
     def full_batch(self) -> None:
         """The documented maximum of 50: known tasks, filled up with minted IDs when the target answers unknown IDs
@@ -347,17 +420,19 @@ class Scenarios:
         label = f"batch of {MAX_BATCH} tasks: {len(chosen_r)}+{len(chosen_n)}+{len(chosen_u)}"
         exchange = self.send_batch(batch, label)
         self.record(check_full_batch(batch, exchange), exchange)
-        self.record(check_fixture_outcomes(exchange, chosen_r, chosen_n, chosen_u), exchange)
+        self.record(check_fixture_outcomes(exchange, chosen_r, [], []), exchange)
 
     def authentication(self) -> None:
         """Requests the target must not trust; each carries only minted IDs, so a target that wrongly accepts
         one restarts nothing."""
         creds = self.client.credentials
         if CREDENTIALS not in self.unmet:
+            # Near misses too: a target that compares only a prefix of the token, or verifies a signature against a
+            # normalised body, accepts a random wrong credential's neighbour.
             wrong = (
-                (Auth.WRONG_TOKEN,)
+                (Auth.WRONG_TOKEN, Auth.NEAR_MISS_TOKEN, Auth.TRUNCATED_TOKEN)
                 if creds.token
-                else (Auth.UNKNOWN_KEY, Auth.WRONG_SECRET, Auth.TAMPERED_BODY, Auth.STALE_DATE)
+                else (Auth.UNKNOWN_KEY, Auth.WRONG_SECRET, Auth.TAMPERED_BODY, Auth.OTHER_BODY, Auth.STALE_DATE)
             )
             batches = [(self.minted(2), "no credentials", {"auth": Auth.NONE})]
             batches += [(self.minted(2), f"wrong credentials: {how.value}", {"auth": how}) for how in wrong]
@@ -369,3 +444,28 @@ class Scenarios:
             return
         exchange = self.send_batch(self.minted(2), "read-only credential", auth=Auth.READONLY)
         self.record(check_forbidden(exchange, "a request with a credential lacking the modify permission"), exchange)
+
+
+def _spelling_answer(exact: Exchange, task: str, spelled_exchange: Exchange, spelled: str) -> str:
+    """How the target answered a task in another spelling, beside its answer for the ID as listed: the same result
+    and error code (it read both as one task), other ones (another task, or none), or a refusal."""
+    if spelled_exchange.status != 200:
+        return f"refused with status {spelled_exchange.status}"
+    if exact.status != 200:
+        return f"answered 200, the ID as listed {exact.status}"
+    got, listed = _item_for(spelled_exchange, spelled), _item_for(exact, task)
+    if got is None:
+        return "not answered as it was sent"
+    if got == listed:
+        return "the result and error code of the ID as listed (the same task)"
+    return "another result or error code than the ID as listed (another task, or none)"
+
+
+def _item_for(exchange: Exchange, task_id: str) -> tuple[object, object] | None:
+    """The result and error code answered for ``task_id`` as sent, or None."""
+    body = exchange.response_json
+    items = body.get("migration_tasks") if isinstance(body, dict) else None
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and item.get("task_id") == task_id:
+            return item.get("result"), item.get("error_code")
+    return None

@@ -19,14 +19,30 @@ from conformance.checks.responses import check_response
 from conformance.judging.results import Exchange, Finding, Seen
 
 # check name -> the requirement its failures count against (None: decided by the response, see _requirement_for).
-# `not_a_server_error` is left out on purpose: on a 5xx it re-sends a control request with schemathesis's own
-# transport, behind the run's client; our check_no_server_error judges BR-REQ-003 on every answer instead.
+# Mapped only where the check means what the requirement says. `not_a_server_error` is left out on purpose: on a 5xx
+# it re-sends a control request with schemathesis's own transport, behind the run's client; our check_no_server_error
+# judges BR-REQ-003 on every answer instead. `negative_data_rejection` is BR-REQ-001 ("refused with a 4xx") only
+# with the statuses schemathesis_config gives it: by default it counts 5xx as a rejection and 413 as none. That an
+# invalid request gets exactly 400 is BR-REQ-002's, judged by our check_refused.
 BUILTIN_CHECKS: dict[str, str | None] = {
     "status_code_conformance": "BR-REQ-022",
     "content_type_conformance": "BR-REQ-005",
     "response_schema_conformance": None,
     "negative_data_rejection": "BR-REQ-001",
 }
+
+
+#: Every 4xx is a refusal for BR-REQ-001 (400, 413 Payload Too Large, 422...), and nothing else is: not a 5xx, which
+#: is BR-REQ-003's failure and no refusal of the input either, as our check_refused judges it.
+REFUSAL_STATUSES = ["4xx"]
+
+
+def schemathesis_config() -> schemathesis.Config:
+    """The schemathesis configuration every run (and any test of the mapping) uses: its built-in checks as
+    BUILTIN_CHECKS maps them."""
+    return schemathesis.Config.from_dict(
+        {"checks": {"negative_data_rejection": {"expected-statuses": REFUSAL_STATUSES}}}
+    )
 
 
 def _requirement_for(check: str, failure: BaseException, exchange: Exchange) -> str | None:
