@@ -70,12 +70,14 @@ def test_a_batch_padded_over_50_with_duplicates_is_only_seen_whatever_the_answer
     ledger = Ledger(load_catalogue())
     judge = _Judge(None, ledger, frozenset({"BR-REQ-001"}), frozenset(MINTED), frozenset(), AimedStats())  # type: ignore[arg-type]
     assert judge.judge(ids, exchange(status, body, request={"migration_tasks": ids})) is None
-    results = {item["id"]: item for item in ledger.requirement_results()}
-    assert results["BR-REQ-001"]["checks"] == 0
-    assert bool(results["BR-REQ-015"]["checks"]) == (status == 200)
-    [observed] = [item for item in ledger.observation_results() if item["id"] == "OBS-002"]
+    results = {item.id: item for item in ledger.requirement_results()}
+    assert results["BR-REQ-001"].checks == 0
+    assert bool(results["BR-REQ-015"].checks) == (status == 200)
+    [observed] = [item for item in ledger.observation_results() if item.id == "OBS-002"]
     answered = "accepted (200)" if status == 200 else f"refused with status {status}"
-    assert {"value": f"more than 50 entries naming at most 50 tasks: {answered}", "count": 1} in observed["seen"]
+    assert {"value": f"more than 50 entries naming at most 50 tasks: {answered}", "count": 1} in [
+        {"value": seen.value, "count": seen.count} for seen in observed.seen
+    ]
 
 
 def test_a_batch_of_51_distinct_ids_must_be_refused() -> None:
@@ -83,4 +85,4 @@ def test_a_batch_of_51_distinct_ids_must_be_refused() -> None:
     ledger = Ledger(load_catalogue())
     judge = _Judge(None, ledger, frozenset({"BR-REQ-001"}), frozenset(MINTED), frozenset(), AimedStats())  # type: ignore[arg-type]
     assert judge.judge(ids, exchange(200, request={"migration_tasks": ids})) is not None
-    assert next(item for item in ledger.requirement_results() if item["id"] == "BR-REQ-001")["status"] == "failed"
+    assert next(item for item in ledger.requirement_results() if item.id == "BR-REQ-001").status == "failed"
