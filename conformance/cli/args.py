@@ -14,12 +14,9 @@ from typing import NoReturn
 from conformance.config import table
 from conformance.contract import ENDPOINT
 from conformance.report.compare import FAIL_ON
+from conformance.support.errors import UsageError as UsageError
 
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A mistake in the command line, the environment or a config file."""
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from conformance.support.errors import CredentialError as CredentialError
+
 _NAMED_CHARACTERS = {
     "\r": "a carriage return (CR)",
     "\n": "a line feed (LF)",
@@ -20,10 +22,6 @@ _NAMED_CHARACTERS = {
     "\x7f": "a DEL character",
 }
 _CRLF_HINT = " (as a value read from a file with CRLF line endings does); strip it"
-
-
-class CredentialError(ValueError):
-    """A credential that cannot be sent as given; the message names the credential, never its value."""
 
 
 def _describe(char: str) -> str:

@@ -24,6 +24,7 @@ from conformance.config.credentials_check import CredentialError, check_credenti
 from conformance.config.table import DEFAULT_EMBEDDED_RESTARTABLE, Setting
 from conformance.config.table import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
 from conformance.config.table import DEFAULT_TIMEOUT_S as DEFAULT_TIMEOUT_S
+from conformance.support.errors import SettingsError as SettingsError
 from conformance.support.redaction import mask_userinfo, proxy_secrets, userinfo_secrets
 from conformance.support.sshsig import SignatureKeyError, SigningKey, load_private_key
 from conformance.wire.tls import TlsOptions, options_from
@@ -35,10 +36,6 @@ EMBEDDED_PROJECT_ID = "0605767a3300d5762fb7c0186d8c1f5b"
 #: the target throttles (engine.in_flight). The embedded reference shares this process (and its interpreter lock),
 #: so more workers would only queue there.
 DEFAULT_REMOTE_WORKERS = 16
-
-
-class SettingsError(ValueError):
-    """A setting is missing, malformed or contradicts another; the message names it."""
 
 
 @dataclass(frozen=True)

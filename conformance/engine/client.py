@@ -41,6 +41,12 @@ from conformance.engine.guard import IdGuard
 from conformance.engine.in_flight import InFlight
 from conformance.engine.setup_gate import SetupGate
 from conformance.judging.results import Exchange
+from conformance.support.errors import BudgetExhausted as BudgetExhausted
+from conformance.support.errors import Halted as Halted
+from conformance.support.errors import TargetStopped as TargetStopped
+from conformance.support.errors import TargetThrottling as TargetThrottling
+from conformance.support.errors import TargetUnreachable as TargetUnreachable
+from conformance.support.errors import TransportFailure as TransportFailure
 from conformance.support.redaction import Redactor, proxy_secrets, userinfo_secrets
 from conformance.wire import signing, tls
 
@@ -67,32 +73,6 @@ def encode_json(document: Any) -> bytes:
         return json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         return json.dumps(document).encode("ascii")
-
-
-class TargetUnreachable(Exception):
-    """The target could not be reached at all, or stopped answering; the run cannot be completed."""
-
-
-class TargetStopped(TargetUnreachable):
-    """The target answered before but stopped answering; what was judged so far stands."""
-
-
-class TransportFailure(TargetUnreachable):
-    """The TLS handshake or the proxy tunnel was refused (unknown CA, hostname mismatch, client certificate
-    refused...): retrying cannot help, so the run ends at once with the one-line cause."""
-
-
-class TargetThrottling(Exception):
-    """The target throttled request after request even after waiting: the run ends incomplete."""
-
-
-class BudgetExhausted(Exception):
-    """The --max-requests budget is spent; nothing more may be sent."""
-
-
-class Halted(BaseException):
-    """The run ended elsewhere (a signal, a stop found by another phase running at the same time): nothing more may
-    be sent. A BaseException, so that no library in between (hypothesis) mistakes it for a failing test case."""
 
 
 class Auth(Enum):

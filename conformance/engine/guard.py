@@ -18,16 +18,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from conformance.contract.task_ids import TASK_ID_SHAPE, task_key
+from conformance.support.errors import GuardRefusal as GuardRefusal
 from conformance.support.jsontext import loads, strings
 
 UNKNOWN = "unknown"
 NOT_RESTARTABLE = "not restartable"
-
-
-class GuardRefusal(Exception):
-    """The guard refused to send a request; never a target failure. A refused hand-written request is a harness
-    fault that ends the run with an error verdict; a refused generated case is dropped (and counted) and the run
-    goes on."""
 
 
 class IdGuard:

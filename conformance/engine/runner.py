@@ -56,6 +56,7 @@ from conformance.judging.results import (
 from conformance.judging.trace import Trace, role_function
 from conformance.report.build import RunCounts
 from conformance.report.sanitize import scrub
+from conformance.support.errors import Interrupted as Interrupted
 from conformance.wire import tls
 
 EXIT_CODES = {
@@ -69,15 +70,6 @@ EXIT_CODES = {
 
 #: Exit codes of a run stopped by a signal, as shells report them (128 + the signal number).
 SIGNAL_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived while requests were being sent (a BaseException, so that no library in between
-    mistakes it for a failing test case)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 @dataclass(frozen=True)

@@ -16,23 +16,12 @@ import threading
 from collections import Counter
 
 from conformance.judging.results import Exchange
+from conformance.support.errors import SetupRejected as SetupRejected
 
 #: How many requests of the run's own must all be refused before the run stops.
 SETUP_PROBES = 10
 #: What a wrong setup answers to every request: the credentials refused (401, 403) or the URL unknown (404).
 REFUSED_SETUP = frozenset({401, 403, 404})
-
-
-class SetupRejected(Exception):
-    """The first requests of the run's own were all refused as unauthorised or not found: the run stops, and the
-    diagnosis says why (``answers``: how they were answered, by status, as the diagnosis counts them)."""
-
-    def __init__(self, answers: Counter[str]) -> None:
-        statuses = ", ".join(f"{status} x{count}" for status, count in sorted(answers.items()))
-        super().__init__(
-            f"the first {sum(answers.values())} requests sent with the run's credentials were all refused ({statuses})"
-        )
-        self.answers = answers
 
 
 class SetupGate:

@@ -30,6 +30,8 @@ from conformance.reference.embedded import check_deviations
 from conformance.reporters.ci_summary import publish, report_annotations, report_markdown
 from conformance.reporters.text import finding
 from conformance.support.caches import keep_hypothesis_out_of_the_working_directory
+from conformance.support.errors import DcsFinding as DcsFinding
+from conformance.support.errors import DcsUsageError as DcsUsageError
 from conformance.support.redaction import MASK
 from conformance.support.terminal import inert_in_ci, one_line
 
@@ -44,14 +46,6 @@ INTERRUPTED = (130, 143)
 def _log_progress(message: str) -> None:
     """The run's progress, to the log pytest shows with a failing item: on one line, and in GitHub Actions inert."""
     log.info("%s", inert_in_ci(one_line(message)))
-
-
-class DcsUsageError(Exception):
-    """A mistake in the --dcs-* options, the environment or the config file."""
-
-
-class DcsFinding(Exception):
-    """A requirement failed: the message is the finding and its evidence, shown without a traceback."""
 
 
 class DcsSuite(pytest.Collector):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from conformance.support.errors import RequestSignatureError
 from conformance.wire import signing
 
 
@@ -76,7 +77,7 @@ class AuthPolicy:
         received = {name: _as_utf8(value) for name, value in headers.items()}
         try:
             ak = signing.verify(method, path, query, received, body, secret_for)
-        except signing.SignatureError as exc:
+        except RequestSignatureError as exc:
             raise Denied(401, "DCS.1001", f"Invalid authentication information: {exc}") from None
         if body and signing.payload_unsigned(received):
             # The signature does not cover the body (UNSIGNED-PAYLOAD): it is not parsed, let alone acted on.

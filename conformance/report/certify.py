@@ -31,6 +31,7 @@ from conformance.report import consistency
 from conformance.report.model import Report
 from conformance.report.store import REPORT_FILE, load_report
 from conformance.support import sshsig
+from conformance.support.errors import NotABundle as NotABundle
 from conformance.support.files import write_atomically
 
 SUMS_FILE = "SHA256SUMS"
@@ -118,10 +119,6 @@ def load_allowed_signers(path: Path) -> list[sshsig.AllowedSigner]:
         raise ValueError(f"the allowed signers file {path} is not UTF-8 text") from None
     except sshsig.AllowedSignersError as exc:
         raise ValueError(f"{path}: {exc}") from None
-
-
-class NotABundle(ValueError):
-    """The directory holds no dcs-conformance report.json at all (a usage error, not an invalid certificate)."""
 
 
 @dataclass

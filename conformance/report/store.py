@@ -23,6 +23,7 @@ import jsonschema
 
 from conformance.config.settings import SettingsError
 from conformance.report.model import Report
+from conformance.support.errors import ReportError as ReportError
 from conformance.support.files import temporary_of
 from conformance.support.jsontext import loads
 
@@ -182,10 +183,6 @@ def claim(directory: Path) -> None:
             entry.unlink()
         except OSError as exc:
             raise SettingsError(f"cannot clear {entry} from an earlier run: {exc.strerror or exc}") from None
-
-
-class ReportError(ValueError):
-    """A path that holds no usable report.json; the message says which file and why, in one line."""
 
 
 def report_file(path: Path) -> Path:

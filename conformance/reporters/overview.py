@@ -20,6 +20,7 @@ from urllib.parse import quote
 from conformance import __version__
 from conformance.report.model import Report
 from conformance.report.store import ReportError, load_report
+from conformance.support.errors import OverviewError as OverviewError
 from conformance.support.files import write_atomically
 from conformance.support.jsontext import dumps_strict
 from conformance.support.terminal import printable
@@ -39,10 +40,6 @@ EXIT_ORDER = (130, 143, 3, 1, 4, 2, 0)
 VERDICT_ORDER = ("error", "non-conformant", "incomplete", NOT_RUN, "conformant-with-warnings", "conformant")
 STATUS_MARKS = {"passed": "✓", "failed": "✗", "warning": "!", "skipped": "–", "error": "!"}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-class OverviewError(ValueError):
-    """A directory is not a report directory, or the overview cannot go where it was asked to."""
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,13 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
+from conformance.support.errors import LinkRefused as LinkRefused
+
 #: A temporary of ours: ``.<name>.<16 hex digits>.tmp`` (and ``.<name>.tmp``, the fixed name earlier builds used).
 _TEMPORARY = re.compile(r"\.(?P<name>.+?)(?:\.[0-9a-f]{16})?\.tmp")
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 #: Names drawn before giving up: each draw fails only if a file of that random name is already there.
 _ATTEMPTS = 16
-
-
-class LinkRefused(OSError):
-    """A file the suite would write is a symbolic link: refused, never followed."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(errno.ELOOP, "it is a symbolic link, and the suite never writes through one", str(path))
 
 
 def temporary_name(name: str) -> str:

@@ -53,6 +53,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
+from conformance.support.errors import AllowedSignersError as AllowedSignersError
+from conformance.support.errors import BundleSignatureError as SignatureError
+from conformance.support.errors import SignatureKeyError as SignatureKeyError
+from conformance.support.errors import SSHSigError as SSHSigError
+
 __all__ = [
     "AllowedSigner",
     "AllowedSignersError",
@@ -126,26 +131,6 @@ class Readable(Protocol):
 
 Message: TypeAlias = bytes | bytearray | memoryview | Readable | Iterable[bytes]
 """The data to sign or verify: bytes, a binary stream, or an iterable of byte chunks (e.g. a generator)."""
-
-
-class SSHSigError(Exception):
-    """Base of this module's errors, so a caller can refuse a bundle with a single ``except`` clause."""
-
-
-class SignatureKeyError(SSHSigError):
-    """A private key cannot be used for signing; the message names the file and the problem, never key material.
-
-    It deliberately does not derive from the built-in ``KeyError``: that class quotes its message in ``str()``
-    and would be swallowed by unrelated ``except KeyError`` handlers around dictionary lookups.
-    """
-
-
-class SignatureError(SSHSigError):
-    """A signature was not accepted; the one-line message says why."""
-
-
-class AllowedSignersError(SSHSigError):
-    """An allowed_signers text is malformed; the message names the line, as ssh-keygen's error does."""
 
 
 class _MalformedError(Exception):

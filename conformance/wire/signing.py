@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote, urlsplit
 
+from conformance.support.errors import RequestSignatureError as SignatureError
+
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
@@ -37,10 +39,6 @@ _HASHED_CONTENT_TYPES = ("application/json", "application/bson")
 _AUTHORIZATION = re.compile(
     r"Access=(?P<ak>[^\s,]+),\s*SignedHeaders=(?P<signed>[^\s,]+),\s*Signature=(?P<signature>[0-9a-f]{64})"
 )
-
-
-class SignatureError(Exception):
-    """Why a request's signature was refused; the message is safe to show (never contains the SK or signature)."""
 
 
 def sign(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from conformance.support.errors import TlsSetupError as TlsSetupError
 from conformance.support.redaction import USERINFO_MASK
 
 #: Said on the terminal when the run starts and when it ends, recorded in report.json and shown in the HTML banner.
@@ -44,10 +45,6 @@ _CLIENT_CERT_ALERTS = {
 _NOT_TLS = {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"}
 _NO_COMMON_VERSION = {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE"}
 _CERTIFICATE_REQUEST = 13  # the TLS handshake message type of CertificateRequest
-
-
-class TlsSetupError(ValueError):
-    """A TLS option names a file that cannot be used (missing, not PEM, a key that does not match): a user mistake."""
 
 
 @dataclass(frozen=True)

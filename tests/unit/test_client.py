@@ -44,6 +44,7 @@ from conformance.engine.client import (
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.judging.results import EvidenceRecord, Exchange
 from conformance.report.build import evidence, response
+from conformance.support.errors import RequestSignatureError
 from conformance.support.redaction import MASK
 from conformance.wire import signing
 
@@ -483,7 +484,7 @@ def test_aksk_signature_holds_for_a_body_with_non_ascii_ids(route: respx.Route) 
 def test_broken_aksk_modes_send_requests_the_verifier_rejects(route: respx.Route, auth: Auth, reason: str) -> None:
     with TargetClient(BASE, "proj", credentials=Credentials(ak=AK, sk=SK)) as client:
         client.post(body("a"), auth=auth)
-    with pytest.raises(signing.SignatureError, match=reason):
+    with pytest.raises(RequestSignatureError, match=reason):
         verify(route.calls.last.request)
 
 

@@ -31,10 +31,7 @@ from conformance.engine.parallel import send_drawn
 from conformance.engine.phases.st_checks import run_schemathesis_checks, schemathesis_config
 from conformance.engine.stats import GeneratedStats
 from conformance.judging.results import Exchange, Finding, Judgements, Seen
-
-
-class LibrarySendRefused(Exception):
-    """Schemathesis tried to send a request itself; every request must leave through the run's one client."""
+from conformance.support.errors import LibrarySendRefused as LibrarySendRefused
 
 
 def refuse_to_send(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
