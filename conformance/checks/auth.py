@@ -17,7 +17,7 @@ def _expect(ex: Exchange, rule: Rule, status: int, what: str) -> list[Finding]:
     if ex.status != status:
         return [rule.violated(f"{what}: answered {ex.status}, not {status}")]
     if ex.response_json is TOO_DEEP:
-        return [rule.unjudged(f"{what}: answered {status}, but {ex.body_problem}")]
+        return [rule.unjudged(f"{what}: answered {status}, but the body is {ex.body_problem}")]
     problem = error_body_problem(ex.response_json)
     return [rule.judged(problem is None, f"{what}: {problem}")]
 

@@ -59,7 +59,7 @@ def _where(index: int) -> str:
 def check_shape(ex: Exchange) -> list[Finding | Seen]:
     body = ex.response_json
     if body is TOO_DEEP:
-        return [SHAPE.unjudged(f"the 200 body: {ex.body_problem}")]
+        return [SHAPE.unjudged(f"the 200 body is {ex.body_problem}")]
     if body is NOT_JSON:
         return [SHAPE.violated(f"the 200 body is not JSON ({ex.body_problem})")]
     if not isinstance(body, dict):
@@ -165,7 +165,7 @@ def _unjudged(ex: Exchange, *rules: Rule) -> list[Finding]:
     """For an answer whose body is nested deeper than the suite parses: the rules it cannot be judged on, and why."""
     if ex.response_json is not TOO_DEEP:
         return []
-    return [rule.unjudged(f"the 200 body: {ex.body_problem}") for rule in rules]
+    return [rule.unjudged(f"the 200 body is {ex.body_problem}") for rule in rules]
 
 
 def _listing(what: str, ids: list[str], total: int) -> str:
@@ -214,7 +214,9 @@ def check_fixture_outcomes(
         message = f"a mixed batch got no complete answer: {ex.failure}"
         return [RESTARTABLE_SUCCEEDS.violated(message)] if restartable else []
     if ex.status == 200 and ex.response_json is TOO_DEEP:
-        return [RESTARTABLE_SUCCEEDS.unjudged(f"a mixed batch: {ex.body_problem}")] if restartable else []
+        return (
+            [RESTARTABLE_SUCCEEDS.unjudged(f"the answer to a mixed batch is {ex.body_problem}")] if restartable else []
+        )
     if ex.status != 200 or ex.derived(_indexed_items) is None:
         message = f"a mixed batch was answered {ex.status}, not 200 with per-item results"
         return [RESTARTABLE_SUCCEEDS.violated(message)] if restartable else []
@@ -261,7 +263,7 @@ def check_full_batch(requested: Sequence[str], ex: Exchange) -> list[Finding]:
     if ex.status != 200:
         return [FULL_BATCH.violated(f"a batch of {len(requested)} tasks was answered {ex.status}")]
     if ex.response_json is TOO_DEEP:
-        return [FULL_BATCH.unjudged(f"a batch of {len(requested)} tasks: {ex.body_problem}")]
+        return [FULL_BATCH.unjudged(f"the answer to a batch of {len(requested)} tasks is {ex.body_problem}")]
     answered = outcomes_by_id(ex)
     missing = [task for task in dict.fromkeys(requested) if task not in answered]
     message = f"a batch of {len(requested)} tasks got results for only {len(answered)} of them"
@@ -280,7 +282,7 @@ def check_same_outcomes(first: Exchange, second: Exchange, task_ids: Collection[
         return [SAME_OUTCOMES.held()]
     if TOO_DEEP in (first.response_json, second.response_json):
         deep = first if first.response_json is TOO_DEEP else second
-        return [SAME_OUTCOMES.unjudged(f"{relation}: {deep.body_problem}")]
+        return [SAME_OUTCOMES.unjudged(f"{relation}: an answer is {deep.body_problem}")]
     before, after = outcomes_by_id(first), outcomes_by_id(second)
     changed = [task for task in task_ids if task in before and task in after and before[task] != after[task]]
     if changed:

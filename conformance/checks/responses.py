@@ -86,7 +86,7 @@ def check_error_body(ex: Exchange) -> list[Finding | Seen]:
     if ex.status < 400:
         return []
     if ex.response_json is TOO_DEEP:
-        return [ERROR_BODY.unjudged(f"the error body: {ex.body_problem}")]
+        return [ERROR_BODY.unjudged(f"the error body is {ex.body_problem}")]
     problem = error_body_problem(ex.response_json)
     if ex.response_json is NOT_JSON:
         problem = f"{problem} ({ex.body_problem})"

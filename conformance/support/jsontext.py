@@ -65,9 +65,7 @@ class TooDeep(ValueError):
     called invalid. A ValueError, so that a caller that only wants a document treats it as unparseable."""
 
     def __init__(self, depth: int, *, limit: int = MAX_DEPTH) -> None:
-        super().__init__(
-            f"the body is valid JSON nested {depth} levels deep, deeper than the suite parses ({limit} levels)"
-        )
+        super().__init__(f"valid JSON nested {depth} levels deep, deeper than the suite parses ({limit} levels)")
         self.depth = depth
         self.limit = limit
 
@@ -137,7 +135,7 @@ def loads(data: str | bytes, *, lenient: bool = False, **options: Any) -> Any:
 
 
 def _refuse_constant(name: str) -> Any:
-    raise NotJson(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
+    raise NotJson(f"{name} is not a JSON value: RFC 8259 has no NaN or Infinity")
 
 
 def _nesting_estimate(text: str) -> int:
