@@ -42,7 +42,24 @@ MODES: tuple[str, ...] = (
     "status-500",
     "echo-headers",
     "inject-commands",
+    "location-on-200",
+    "redirect-bad-location",
+    "many-cookies",
+    "nan-body",
+    "deep-body",
+    "broken-framing",
 )
+#: Location values that are not URLs httpx can parse (each raised there once: InvalidURL, an IDNA error, an invalid
+#: port), and two it parses into nonsense; the modes answer them in rotation.
+BAD_LOCATIONS = (
+    "javascript:alert(1)",
+    "mailto:ops@example.com",
+    "http://xn--a.-.example/",
+    "http://[::1/",
+    "no-slash-relative",
+)
+COOKIES = 2000
+DEEP_LEVELS = 2000
 #: GitHub workflow commands and line breaks, as a target that wants to command a CI runner would answer them: the
 #: legacy form anywhere in a line (stop-commands silences every annotation after it), the :: form after a line break.
 FORGED = "X\n::error title=forged::error code\r##[set-output name=forged]1\n::stop-commands::tok2"
@@ -213,6 +230,7 @@ class HostileServer:
         hold_s: float = 20.0,
         drip_interval_s: float = 0.5,
         retry_after: str = "0",
+        broken_after_bytes: int = 16,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
@@ -221,6 +239,7 @@ class HostileServer:
         self.hold_s = hold_s
         self.drip_interval_s = drip_interval_s
         self.retry_after = retry_after
+        self.broken_after_bytes = broken_after_bytes
         self.base_url = ""
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -455,6 +474,18 @@ class HostileServer:
             return self._huge(conn, answer, request.keep_alive)
         if mode == "gzip-bomb":
             return self._gzip_bomb(conn, request.keep_alive)
+        if mode in ("location-on-200", "redirect-bad-location"):
+            location = ("Location", BAD_LOCATIONS[number % len(BAD_LOCATIONS)])
+            if mode == "redirect-bad-location" and number % 3 == 0:
+                answer = _Answer(302, {})
+            answer = replace(answer, headers=(*answer.headers, location))
+        if mode == "many-cookies":
+            cookies = tuple(("Set-Cookie", f"session{n}={number}-{n}; Path=/; HttpOnly") for n in range(COOKIES))
+            answer = replace(answer, headers=(*answer.headers, *cookies))
+        if mode in ("nan-body", "deep-body") and answer.status == 200:
+            return self._write_raw(conn, answer, request.keep_alive, _with_field(answer.payload, mode))
+        if mode == "broken-framing":
+            return self._broken_framing(conn, answer)
         if mode == "throttle-429":
             answer = replace(_error(429, *_STATUS_ERRORS[429]), headers=(("Retry-After", self.retry_after),))
         elif mode.startswith("status-"):
@@ -467,6 +498,19 @@ class HostileServer:
         headers = _standard_headers(("Content-Length", str(len(body))), *answer.headers, _connection(keep_alive))
         data = _head(answer.status, headers) + (b"" if head_only else body)
         return self._send(conn, data, time.monotonic() + self.hold_s) and keep_alive
+
+    def _write_raw(self, conn: socket.socket, answer: _Answer, keep_alive: bool, body: bytes) -> bool:
+        headers = _standard_headers(("Content-Length", str(len(body))), *answer.headers, _connection(keep_alive))
+        return self._send(conn, _head(answer.status, headers) + body, time.monotonic() + self.hold_s) and keep_alive
+
+    def _broken_framing(self, conn: socket.socket, answer: _Answer) -> bool:
+        """A valid head and the first ``broken_after_bytes`` of the body as a chunk, then a chunk size that is not
+        hexadecimal, and the connection closed: bytes arrived, but never a complete answer."""
+        body = _encode(answer.payload)[: self.broken_after_bytes]
+        head = _head(answer.status, _standard_headers(("Transfer-Encoding", "chunked"), _connection(False)))
+        data = head + b"%x\r\n%s\r\n" % (len(body), body) + b"zz\r\nnot a chunk\r\n"
+        self._send(conn, data, time.monotonic() + self.hold_s)
+        return False
 
     def _hold(self, conn: socket.socket) -> bool:
         """Say nothing until hold_s passes, stop() is called or the client gives up; whatever it sends is ignored."""
@@ -523,6 +567,13 @@ class HostileServer:
             ("Content-Encoding", "gzip"), ("Content-Length", str(len(bomb))), _connection(keep_alive)
         )
         return self._send(conn, _head(200, headers) + bomb, time.monotonic() + self.hold_s) and keep_alive
+
+
+def _with_field(payload: dict[str, Any], mode: str) -> bytes:
+    """The 200 body with one more field: ``NaN`` (which json.dumps writes, and no JSON parser may read), or arrays
+    nested DEEP_LEVELS deep (valid JSON, deeper than json.dumps can write)."""
+    value = b"NaN" if mode == "nan-body" else b"[" * DEEP_LEVELS + b"]" * DEEP_LEVELS
+    return _encode(payload)[:-1] + b', "extra": ' + value + b"}"
 
 
 def _padded(payload: dict[str, Any], total: int) -> Iterator[bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conformance.checks.responses import error_body_problem
 from conformance.checks.rules import Rule, covers
-from conformance.judging.results import Exchange, Finding
+from conformance.judging.results import TOO_DEEP, Exchange, Finding
 
 UNAUTHENTICATED_401 = Rule("BR-REQ-018")
 WRONG_CREDENTIALS_401 = Rule("BR-REQ-019")
@@ -16,6 +16,8 @@ def _expect(ex: Exchange, rule: Rule, status: int, what: str) -> list[Finding]:
         return [rule.violated(f"{what}: {ex.failure}, not {status}")]
     if ex.status != status:
         return [rule.violated(f"{what}: answered {ex.status}, not {status}")]
+    if ex.response_json is TOO_DEEP:
+        return [rule.unjudged(f"{what}: answered {status}, but the body is {ex.body_problem}")]
     problem = error_body_problem(ex.response_json)
     return [rule.judged(problem is None, f"{what}: {problem}")]
 

@@ -14,7 +14,7 @@ from typing import Any
 from conformance.checks.responses import json_text_problem
 from conformance.checks.rules import Rule, covers
 from conformance.contract import MAX_BATCH
-from conformance.judging.results import NOT_JSON, Detail, Exchange, Finding, Seen
+from conformance.judging.results import NOT_JSON, TOO_DEEP, Detail, Exchange, Finding, Seen
 
 RESULTS = ("success", "failed")
 DOCUMENTED_ITEM_FIELDS = frozenset({"result", "task_id", "error_code", "error_msg"})
@@ -60,8 +60,10 @@ def _where(index: int) -> str:
 @covers(SHAPE)
 def check_shape(ex: Exchange) -> list[Finding | Seen]:
     body = ex.response_json
+    if body is TOO_DEEP:
+        return [SHAPE.unjudged(f"the 200 body is {ex.body_problem}")]
     if body is NOT_JSON:
-        return [SHAPE.violated("the 200 body is not JSON")]
+        return [SHAPE.violated(f"the 200 body is not JSON ({ex.body_problem})")]
     text_problem = json_text_problem(ex.response_body)
     if text_problem is not None:
         return [SHAPE.violated(f"the 200 body parses only leniently: {text_problem}")]
@@ -102,7 +104,7 @@ def check_items(ex: Exchange) -> list[Finding]:
     """Each item's result is success or failed; failed items explain themselves; success items carry no error."""
     indexed = ex.derived(_indexed_items)
     if indexed is None:
-        return []
+        return _unjudged(ex, RESULT_VALUES, FAILED_EXPLAINED, SUCCESS_WITHOUT_ERROR)
     findings: list[Finding] = []
     for index, item in indexed:
         result = item["result"]
@@ -139,7 +141,7 @@ def check_coverage(requested: Sequence[str], ex: Exchange) -> list[Finding | See
     """Answered IDs against requested IDs, as multisets: nothing dropped, nothing invented, nothing repeated."""
     items = result_items(ex)
     if items is None:
-        return []
+        return [*_unjudged(ex, NONE_MISSING, NONE_FOREIGN, NONE_REPEATED)]
     wanted = Counter(requested)
     answered = Counter(item["task_id"] for item in items)
     missing = [task for task in wanted if task not in answered]
@@ -171,6 +173,13 @@ def observe_padded_over_limit(ex: Exchange) -> list[Seen]:
         return []
     answered = "accepted (200)" if ex.status == 200 else f"refused with status {ex.status}"
     return [Seen("OBS-002", f"more than {MAX_BATCH} entries naming at most {MAX_BATCH} tasks: {answered}")]
+
+
+def _unjudged(ex: Exchange, *rules: Rule) -> list[Finding]:
+    """For an answer whose body is nested deeper than the suite parses: the rules it cannot be judged on, and why."""
+    if ex.response_json is not TOO_DEEP:
+        return []
+    return [rule.unjudged(f"the 200 body is {ex.body_problem}") for rule in rules]
 
 
 def _listing(what: str, ids: list[str], total: int) -> str:
@@ -226,6 +235,10 @@ def check_fixture_outcomes(
     if not ex.complete:
         message = f"a mixed batch got no complete answer: {ex.failure}"
         return [RESTARTABLE_SUCCEEDS.violated(message)] if restartable else []
+    if ex.status == 200 and ex.response_json is TOO_DEEP:
+        return (
+            [RESTARTABLE_SUCCEEDS.unjudged(f"the answer to a mixed batch is {ex.body_problem}")] if restartable else []
+        )
     if ex.status != 200 or ex.derived(_indexed_items) is None:
         message = f"a mixed batch was answered {ex.status}, not 200 with per-item results"
         return [RESTARTABLE_SUCCEEDS.violated(message)] if restartable else []
@@ -275,6 +288,8 @@ def check_full_batch(requested: Sequence[str], ex: Exchange) -> list[Finding]:
         return [FULL_BATCH.violated(f"a batch of {len(requested)} tasks got no complete answer: {ex.failure}")]
     if ex.status != 200:
         return [FULL_BATCH.violated(f"a batch of {len(requested)} tasks was answered {ex.status}")]
+    if ex.response_json is TOO_DEEP:
+        return [FULL_BATCH.unjudged(f"the answer to a batch of {len(requested)} tasks is {ex.body_problem}")]
     answered = outcomes_by_id(ex)
     missing = [task for task in dict.fromkeys(requested) if task not in answered]
     message = f"a batch of {len(requested)} tasks got results for only {len(answered)} of them"
@@ -291,6 +306,9 @@ def check_same_outcomes(first: Exchange, second: Exchange, task_ids: Collection[
         return [SAME_OUTCOMES.violated(message, expected=str(first.status), actual=str(second.status))]
     if first.status != 200:
         return [SAME_OUTCOMES.held()]
+    if TOO_DEEP in (first.response_json, second.response_json):
+        deep = first if first.response_json is TOO_DEEP else second
+        return [SAME_OUTCOMES.unjudged(f"{relation}: an answer is {deep.body_problem}")]
     before, after = outcomes_by_id(first), outcomes_by_id(second)
     changed = [task for task in task_ids if task in before and task in after and before[task] != after[task]]
     if changed:

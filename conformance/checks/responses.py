@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conformance.checks.rules import Rule, covers
-from conformance.judging.results import NOT_JSON, Exchange, Finding, Seen
+from conformance.judging.results import NOT_JSON, TOO_DEEP, Exchange, Finding, Seen
 
 DOCUMENTED_STATUSES = frozenset({200, 400, 401, 403, 404, 500})
 
@@ -101,7 +101,11 @@ def check_error_body(ex: Exchange) -> list[Finding | Seen]:
     """The SDK reads error_code/error_msg from every 4xx/5xx body; without them a client learns nothing."""
     if ex.status < 400:
         return []
+    if ex.response_json is TOO_DEEP:
+        return [ERROR_BODY.unjudged(f"the error body is {ex.body_problem}")]
     problem = error_body_problem(ex.response_json)
+    if ex.response_json is NOT_JSON:
+        problem = f"{problem} ({ex.body_problem})"
     if problem is None and (text_problem := json_text_problem(ex.response_body)) is not None:
         # The SDK turns an error body it cannot parse into error_code = the status: the caller loses the code.
         problem = f"the error body parses only leniently: {text_problem}"

@@ -37,6 +37,11 @@ class Rule:
         outcome), for views that would otherwise re-derive it."""
         return Finding(self.requirement, False, message, detail)
 
+    def unjudged(self, why: str) -> Finding:
+        """This answer cannot be judged on the rule (a body nested deeper than the suite parses): no check counts,
+        and ``why`` is the skip reason if nothing else judged the requirement."""
+        return Finding(self.requirement, True, why, unjudged=True)
+
     def judged(self, ok: bool, message: str = "", **detail: Unpack[Detail]) -> Finding:
         """Held when ``ok``, else violated with ``message`` and ``detail`` (which are ignored when it held)."""
         return self.held() if ok else self.violated(message, **detail)

@@ -15,6 +15,7 @@ ID), so that a target that never answers one kind of request (large batches, say
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import math
 import os
@@ -107,6 +108,40 @@ class _Attempt:
     request_sent: bool = False
     connect_error: str | None = None
     elapsed_ms: float = 0.0
+    #: Bytes of an answer arrived (a status line, or something that is not HTTP), complete or not.
+    heard: bool = False
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """A jar that keeps nothing: the suite never sends a cookie back, and parsing thousands of Set-Cookie headers
+    into a jar (which every later request then copies) cost seconds per answer. Set-Cookie stays in the evidence."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
+
+
+class _Http(httpx.Client):
+    """httpx's client without its redirect handling: the suite never follows a redirect, and httpx parses a 3xx
+    answer's Location into the next request even so, raising (InvalidURL, an IDNA error) on a value that is not a
+    URL: ``javascript:``, a malformed host. The header is the target's data, recorded as sent and judged, never a
+    crash; so each request is sent exactly once, as by ``_send_single_request``, and nothing reads Location."""
+
+    def _send_handling_redirects(
+        self, request: httpx.Request, follow_redirects: bool, history: list[httpx.Response]
+    ) -> httpx.Response:
+        for hook in self._event_hooks["request"]:
+            hook(request)
+        response = self._send_single_request(request)
+        try:
+            for hook in self._event_hooks["response"]:
+                hook(response)
+        except BaseException:
+            response.close()
+            raise
+        return response
 
 
 class TargetClient:
@@ -151,6 +186,8 @@ class TargetClient:
         self.round_trip_ms = 0.0
         self._unanswered_in_a_row = 0
         self._throttled_in_a_row = 0
+        #: Some answer's bytes arrived, complete or not: the target was reached, whatever else it did.
+        self._heard = False
         self._halt: BaseException | None = None
         self._first_claimed = False
         self._first_settled = threading.Event()
@@ -176,12 +213,13 @@ class TargetClient:
         self._http = self._new_http()
 
     def _new_http(self) -> httpx.Client:
-        return httpx.Client(
+        return _Http(
             timeout=self.timeout,
             transport=self._transport,
             follow_redirects=False,
             verify=self._verify,
             trust_env=self._trust_env,
+            cookies=_NoCookies(),
         )
 
     def close(self) -> None:
@@ -317,7 +355,7 @@ class TargetClient:
             earlier_failure=earlier,
             earlier_failure_judged=earlier_judged,
         )
-        self._count(exchange)
+        self._count(exchange, heard=attempt.heard)
         if gate is not None and (rejected := gate.settle(exchange)) is not None:
             with self._lock:  # the next request of any thread raises it; this answer is still judged
                 self._halt = self._halt or rejected
@@ -365,9 +403,10 @@ class TargetClient:
             taken, self._probes = self._probes, []
         return taken
 
-    def _count(self, exchange: Exchange) -> None:
+    def _count(self, exchange: Exchange, *, heard: bool = False) -> None:
         """Keep the tallies that decide when the target has stopped answering or throttles everything."""
         with self._lock:
+            self._heard = self._heard or heard or exchange.complete
             self._tally(exchange)
 
     def _tally(self, exchange: Exchange) -> None:
@@ -401,6 +440,8 @@ class TargetClient:
             self._probe_due = True
 
     def _stopped(self, why: str) -> TargetUnreachable:
+        if not self.last_answered and self._heard:
+            return TargetStopped(f"the target sent answers but never a complete one: {why}")
         if not self.last_answered:
             return TargetUnreachable(f"{why} on POST {self.redactor.text(self.url())}")
         return TargetStopped(f"the target stopped answering after request #{self.last_answered}: {why}")
@@ -430,6 +471,7 @@ class TargetClient:
             self._end_on_transport_failure(exc, events)
             attempt.failure = f"no answer: {_protocol_error(exc)}"
             attempt.dropped = "disconnected" in str(exc)
+            attempt.heard = not attempt.dropped  # something arrived, and it was not HTTP
         except httpx.TransportError as exc:
             self._end_on_transport_failure(exc, events)
             attempt.failure = f"no answer: {type(exc).__name__}: {str(exc) or 'connection failed'}"
@@ -438,6 +480,7 @@ class TargetClient:
             attempt.failure = f"the body cannot be decoded as its Content-Encoding says: {exc}"
         else:
             try:
+                attempt.heard = True
                 attempt.status = response.status_code
                 attempt.headers = _plain_headers(response.headers)
                 attempt.body, attempt.failure = self._read_body(response, deadline)
@@ -485,7 +528,8 @@ class TargetClient:
         except httpx.DecodingError as exc:
             return b"".join(chunks), f"the body cannot be decoded as its Content-Encoding says: {exc}"
         except httpx.RemoteProtocolError as exc:
-            return b"".join(chunks), f"the body is cut short: {_protocol_error(exc)} after {size} bytes"
+            # The head was HTTP; the body's framing (Content-Length, chunks) was not kept.
+            return b"".join(chunks), f"the answer broke HTTP framing after {size} bytes of the body: {exc}"
         except httpx.TransportError as exc:
             return b"".join(chunks), f"the body is cut short: {type(exc).__name__}: {exc} after {size} bytes"
         return b"".join(chunks), None

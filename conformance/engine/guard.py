@@ -110,7 +110,8 @@ def _full_scan(text: str) -> tuple[list[str], list[str]]:
 def _decoded_strings(text: str) -> list[str]:
     """Every string of a parseable body as a server decodes it (escapes resolved), keys and duplicates included."""
     try:
-        document: Any = loads(text, object_pairs_hook=list)
+        # Lenient: a server that reads NaN, or nests deeper than the checks parse, still reads these strings.
+        document: Any = loads(text, lenient=True, object_pairs_hook=list)
     except (ValueError, RecursionError):
         return []
     return list(strings(document))

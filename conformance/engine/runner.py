@@ -28,6 +28,7 @@ from conformance.contract import load_catalogue
 from conformance.engine.client import (
     BudgetExhausted,
     TargetClient,
+    TargetStopped,
     TargetThrottling,
     TargetUnreachable,
     TransportFailure,
@@ -260,7 +261,7 @@ def judge(
         except TransportFailure as exc:
             run_error = transport["failure"] = str(exc)
         except TargetUnreachable as exc:
-            reached = "stopped answering" in str(exc)
+            reached = isinstance(exc, TargetStopped)
             run_error = str(exc) if reached else f"the target could not be reached: {exc}"
         except TargetThrottling as exc:
             stop_reason = str(exc)

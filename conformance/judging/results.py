@@ -40,6 +40,11 @@ class Verdict(StrEnum):
 
 
 NOT_JSON = object()
+#: A body that is valid JSON nested deeper than the suite parses (jsontext.MAX_DEPTH): never "not JSON", and nothing
+#: can be judged of its content (checks say so with ``Rule.unjudged``).
+TOO_DEEP = object()
+#: The observation that records such bodies, wherever they came from.
+TOO_DEEP_OBSERVATION = "OBS-016"
 T = TypeVar("T")
 
 
@@ -120,11 +125,23 @@ class Exchange:
 
     @cached_property
     def response_json(self) -> Any:
-        """The parsed response body, or NOT_JSON."""
+        """The parsed response body (strict JSON, RFC 8259), NOT_JSON, or TOO_DEEP (see body_problem)."""
+        return self._parsed[0]
+
+    @property
+    def body_problem(self) -> str:
+        """Why response_json is NOT_JSON or TOO_DEEP ("NaN is not a JSON value...", "...nested 2000 levels deep..."),
+        or "" when the body parsed."""
+        return self._parsed[1]
+
+    @cached_property
+    def _parsed(self) -> tuple[Any, str]:
         try:
-            return jsontext.loads(self.response_body)
-        except (ValueError, RecursionError):
-            return NOT_JSON
+            return jsontext.loads(self.response_body), ""
+        except jsontext.TooDeep as exc:
+            return TOO_DEEP, str(exc)
+        except (ValueError, RecursionError) as exc:
+            return NOT_JSON, str(exc) or type(exc).__name__
 
     def derived(self, compute: Callable[[Exchange], T]) -> T:
         """``compute(self)``, computed once however many checks ask: an exchange is never changed once recorded,
@@ -184,6 +201,9 @@ class Finding:
     #: What the message says, as data for views: ``missing``, ``foreign``, ``repeated`` (task IDs), ``expected``
     #: and ``actual`` (an outcome such as "success" or "failed"). Empty when there is nothing to structure.
     detail: Detail = field(default_factory=lambda: Detail(), hash=False)
+    #: The check could not judge the requirement on this answer (``message`` says why): neither held nor violated,
+    #: it counts as no check, and its message is the skip reason if nothing else judged the requirement.
+    unjudged: bool = False
 
 
 @dataclass(frozen=True)
@@ -309,11 +329,18 @@ class Ledger:
                 self._observe(
                     Seen("OBS-012", f"status {exchange.status}: still throttled after every resend"), exchange
                 )
+            elif exchange.complete and exchange.response_json is TOO_DEEP:
+                self._observe(
+                    Seen(TOO_DEEP_OBSERVATION, f"status {exchange.status}: {exchange.body_problem}"), exchange
+                )
         if exchange is not None and exchange.throttled:
             return  # the target never processed the request: what the checks concluded about it is not evidence
         for item in results:
             if isinstance(item, Seen):
                 self._observe(item, exchange)
+                continue
+            if item.unjudged:
+                self.skip(item.requirement, f"not judged: {item.message}")
                 continue
             tally = self._requirements[item.requirement]
             tally.checked += 1

@@ -21,6 +21,8 @@
       GuardRefusal          the ID guard refused to send a request (never the target's doing)
       LibrarySendRefused    a library tried to send a request past the run's one client
       RequestSignatureError an AK/SK signature refused (the reference server's verification)
+      NotJson               a target's text that is not JSON (RFC 8259)
+      TooDeep               valid JSON nested deeper than the suite parses
       SSHSigError           OpenSSH signatures of a certificate
         SignatureKeyError     a private key that cannot sign
         BundleSignatureError  a signature that is not accepted
@@ -131,6 +133,23 @@ class SetupRejected(TargetError):
             f"the first {sum(answers.values())} requests sent with the run's credentials were all refused ({statuses})"
         )
         self.answers = answers
+
+
+# -- what a target sent ---------------------------------------------------------------------------------------------
+
+
+class NotJson(ConformanceError, ValueError):
+    """The text is not JSON (RFC 8259)."""
+
+
+class TooDeep(ConformanceError, ValueError):
+    """Valid JSON nested deeper than the suite parses: nothing can be said about its content, and it must never be
+    called invalid. A ValueError, so that a caller that only wants a document treats it as unparseable."""
+
+    def __init__(self, depth: int, *, limit: int) -> None:
+        super().__init__(f"valid JSON nested {depth} levels deep, deeper than the suite parses ({limit} levels)")
+        self.depth = depth
+        self.limit = limit
 
 
 # -- the suite's own rules -------------------------------------------------------------------------------------------

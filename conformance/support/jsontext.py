@@ -3,7 +3,11 @@
 Reading: a 100,000-digit integer is valid JSON, but CPython refuses to convert more than 4300 digits and
 ``json.loads`` then raises as if the body were not JSON. Long integers are converted piecewise instead (exactly,
 up to MAX_DIGITS; beyond that the body is treated as unparseable, a guard against pathological sizes) and print
-abbreviated, so a check that quotes one cannot fail either.
+abbreviated, so a check that quotes one cannot fail either. Reading is strict (RFC 8259): ``NaN``, ``Infinity`` and
+``-Infinity``, which ``json.loads`` accepts, are not JSON (NotJson). A body nested deeper than MAX_DEPTH is not
+parsed either, but it is not called invalid: it is read once more without recursion, and raises TooDeep (with its
+depth) when it is valid JSON, NotJson when it is not. ``json.loads`` would raise RecursionError at a depth that
+depends on how deep the caller's stack already is; the limit makes the answer the same in any thread.
 
 Writing: report.json must be strict JSON that any parser reads: no NaN or Infinity, lone surrogates (which UTF-8
 cannot carry) written as ``\\udXXX`` escapes, and integers too long to print written as strings. A body shown to a
@@ -15,20 +19,44 @@ must agree on what is JSON.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import operator
 import re
 import uuid
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+from conformance.support.errors import NotJson as NotJson
+from conformance.support.errors import TooDeep as TooDeep
+
 #: CPython's default limit on int <-> str conversions (sys.get_int_max_str_digits); we stay below it.
 SAFE_DIGITS = 4000
 #: Longer integers are not converted at all (about 0.1 s at this size).
 MAX_DIGITS = 200_000
+#: The deepest nesting parsed (arrays and objects); a deeper valid body raises TooDeep. Well below what CPython's
+#: recursive parser reaches from any stack the suite runs on, and deeper than any answer of this API nests (3).
+MAX_DEPTH = 512
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: Any string, valid or not, as far as its closing quote: what the nesting estimate skips.
+_ANY_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEPS = str.maketrans({"[": "\x02", "{": "\x02", "]": "\x00", "}": "\x00"})
+_CLOSERS = str.maketrans({"[": "]", "{": "}", " ": None, "\t": None, "\n": None, "\r": None})
+_BARE = str.maketrans(dict.fromkeys(" \t\n\r"))
+#: A run of openings: arrays, and at most one object at its end (an object's next token is a key).
+_OPENINGS = re.compile(r"\[[\[ \t\n\r]*(?:\{[ \t\n\r]*)?|\{[ \t\n\r]*")
+_CLOSINGS = re.compile(r"[\]}][\]} \t\n\r]*")
+#: RFC 8259's grammar, piece by piece, for the reading without recursion.
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_STRING = re.compile(r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
+_SCALAR = re.compile(
+    r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"'
+    r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null"
+)
 
 
 class LongInt(int):
@@ -69,10 +97,93 @@ def _parse_int(text: str) -> int:
     return LongInt(text)
 
 
-def loads(data: str | bytes, **options: Any) -> Any:
-    """``json.loads`` (with its ``options``) that reads integers of any length (up to MAX_DIGITS); raises
-    ValueError or RecursionError exactly where json.loads would for text that is not JSON."""
-    return json.loads(data, parse_int=_parse_int, **options)
+def loads(data: str | bytes, *, lenient: bool = False, **options: Any) -> Any:
+    """``json.loads`` (with its ``options``) that reads integers of any length (up to MAX_DIGITS), strictly: NotJson
+    (a ValueError) for text that is not JSON, ``NaN`` and ``Infinity`` included; TooDeep (a ValueError too) for valid
+    JSON nested deeper than MAX_DEPTH.
+
+    ``lenient`` reads as ``json.loads`` does instead (``NaN`` accepted, as deep as the stack allows, ValueError or
+    RecursionError for the rest): for the ID guard, which must see every string a lenient server would read."""
+    if lenient:
+        return json.loads(data, parse_int=_parse_int, **options)
+    try:
+        text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, bytes | bytearray) else data
+        if text.count("[") + text.count("{") > MAX_DEPTH and _nesting_estimate(text) > MAX_DEPTH:
+            depth = _nesting(text)
+            if depth > MAX_DEPTH:
+                raise TooDeep(depth, limit=MAX_DEPTH)
+        return json.loads(text, parse_int=_parse_int, parse_constant=_refuse_constant, **options)
+    except RecursionError:
+        # The caller's stack was already deep: the text is valid JSON all the same (or NotJson raises here).
+        depth = _nesting(text)
+        raise TooDeep(depth, limit=min(MAX_DEPTH, depth - 1)) from None
+    except (NotJson, TooDeep):
+        raise
+    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError, a number too long to parse
+        raise NotJson(str(exc)) from exc
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NotJson(f"{name} is not a JSON value: RFC 8259 has no NaN or Infinity")
+
+
+def _nesting_estimate(text: str) -> int:
+    """How deep the brackets outside strings nest: exact for valid JSON, and cheap (regex passes, then sums in C:
+    after the i-th bracket the depth is twice the openings so far less i)."""
+    steps = _NOT_A_BRACKET.sub("", _ANY_STRING.sub("", text)).translate(_STEPS).encode("latin-1")
+    return max(map(operator.sub, itertools.accumulate(steps), itertools.count(1)), default=0)
+
+
+def _nesting(text: str) -> int:
+    """How deep a JSON text nests, read by RFC 8259's grammar without recursion; NotJson where it is not JSON. Runs
+    of brackets are taken a run at a time, so that a body of nothing but brackets is read in C, not per byte."""
+    closers: list[str] = []
+    deepest = 0
+    pos = _skip(text, 0)
+    expecting = "value"
+    while True:
+        if expecting == "value":
+            opened = _OPENINGS.match(text, pos)
+            if opened is not None:
+                closers.extend(opened.group().translate(_CLOSERS))
+                deepest = max(deepest, len(closers))
+                pos = opened.end()
+                if closers[-1] == "}":
+                    expecting = "key" if text[pos : pos + 1] != "}" else "more"
+                elif text[pos : pos + 1] == "]":
+                    expecting = "more"
+                continue
+            scalar = _SCALAR.match(text, pos)
+            if scalar is None or not scalar.group():
+                raise NotJson(f"Expecting value: char {pos}")
+            pos, expecting = _skip(text, scalar.end()), "more"
+        elif expecting == "key":
+            key = _STRING.match(text, pos)
+            if key is None:
+                raise NotJson(f"Expecting property name enclosed in double quotes: char {pos}")
+            pos = _skip(text, key.end())
+            if text[pos : pos + 1] != ":":
+                raise NotJson(f"Expecting ':' delimiter: char {pos}")
+            pos, expecting = _skip(text, pos + 1), "value"
+        elif (closed := _CLOSINGS.match(text, pos)) is not None:
+            run = closed.group().translate(_BARE)
+            if len(run) > len(closers) or "".join(reversed(closers[-len(run) :])) != run:
+                raise NotJson(f"Unexpected {run[0]!r}: char {pos}")
+            del closers[-len(run) :]
+            pos = closed.end()
+        elif not closers:
+            if pos != len(text):
+                raise NotJson(f"Extra data: char {pos}")
+            return deepest
+        elif text[pos : pos + 1] == ",":
+            pos, expecting = _skip(text, pos + 1), "key" if closers[-1] == "}" else "value"
+        else:
+            raise NotJson(f"Expecting ',' delimiter: char {pos}")
+
+
+def _skip(text: str, pos: int) -> int:
+    match = _WHITESPACE.match(text, pos)
+    return match.end() if match else pos
 
 
 def strings(document: Any) -> Iterator[str]:

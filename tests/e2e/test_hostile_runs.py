@@ -13,7 +13,7 @@ import pytest
 
 from conformance.app.run import RunOutcome, execute
 from conformance.config.settings import resolve
-from tests.hostile import HostileServer
+from tests.hostile import BAD_LOCATIONS, HostileServer
 
 pytestmark = pytest.mark.e2e
 
@@ -141,7 +141,7 @@ def test_an_answer_that_never_ends_or_is_too_large_is_a_finding_never_a_hang(
         outcome, took = judge(server, tmp_path)
     report = assert_reports_written(outcome)
     assert (report["verdict"], outcome.exit_code) == ("error", 3)
-    assert "stopped answering" in report["error"] or "could not be reached" in report["error"]
+    assert report["error"].startswith("the target sent answers but never a complete one: "), "it was reached"
     assert status(report, "BR-REQ-023") == "failed"
     assert expected in evidence(report, "BR-REQ-023")[0]["explanation"]
     assert report["stats"]["requests"] == 6, "five requests without a complete answer, then the probe"
@@ -211,3 +211,60 @@ def test_with_the_default_workers_every_phase_stops_together_and_the_reports_are
     report = assert_reports_written(outcome)
     assert report["verdict"] == verdict, report["verdict_reason"]
     assert took < 60
+
+
+DEEP = "valid JSON nested 2001 levels deep, deeper than the suite parses (512 levels)"
+NAN = "the 200 body is not JSON (NaN is not a JSON value: RFC 8259 has no NaN or Infinity)"
+FRAMING = "the answer broke HTTP framing after 16 bytes of the body: illegal chunk header"
+#: Each mode of issue 21: the verdict it deserves, at any number of workers.
+MALFORMED: dict[str, str] = {
+    "location-on-200": "conformant",
+    "redirect-bad-location": "non-conformant",
+    "many-cookies": "conformant",
+    "nan-body": "non-conformant",
+    "deep-body": "incomplete",
+    "broken-framing": "error",
+}
+
+
+@pytest.mark.parametrize("workers", [1, 16])
+@pytest.mark.parametrize("mode", list(MALFORMED))
+def test_a_malformed_answer_is_data_judged_the_same_at_any_number_of_workers(
+    tmp_path: Path, mode: str, workers: int
+) -> None:
+    """A Location that is no URL, thousands of Set-Cookie headers, NaN, a body deeper than the parser goes, framing
+    broken part-way: each is judged as what it is, never a harness fault, with every report written, and the same
+    verdict with one worker as with sixteen."""
+    with HostileServer(mode, hold_s=5) as server:
+        outcome, took = judge(server, tmp_path, workers=workers)
+    report = assert_reports_written(outcome)
+    assert report["verdict"] == MALFORMED[mode], (report["verdict_reason"], report["error"])
+    assert "harness fault" not in (report["error"] or "") and "Traceback" not in json.dumps(report)
+    assert took < 60
+    if mode in ("location-on-200", "many-cookies"):
+        assert outcome.exit_code == 0
+    if mode == "redirect-bad-location":
+        assert status(report, "BR-REQ-022") == "warning"
+        assert "status 302 is not among" in evidence(report, "BR-REQ-022")[0]["explanation"]
+        located = [ev["response"]["headers"].get("location") for ev in evidence(report, "BR-REQ-022")]
+        assert all(value in BAD_LOCATIONS for value in located), "the Location is kept as the target sent it"
+    if mode == "many-cookies":
+        assert report["stats"]["requests"] >= 50 and took < 30, "thousands of cookies per answer cost nothing"
+    if mode == "nan-body":
+        assert status(report, "BR-REQ-007") == "failed"
+        assert any(NAN in ev["explanation"] for ev in evidence(report, "BR-REQ-007"))
+    if mode == "deep-body":
+        assert outcome.exit_code == 4
+        for requirement in ("BR-REQ-007", "BR-REQ-009", "BR-REQ-016"):
+            assert status(report, requirement) == "skipped"
+            assert DEEP in next(item["reason"] for item in report["requirements"] if item["id"] == requirement)
+        judged = [item["reason"] for item in report["requirements"]]
+        judged += [ev["explanation"] for item in report["requirements"] for ev in item["evidence"]]
+        assert not [text for text in judged if "not JSON" in text], "a valid body is never called invalid"
+        seen = next(item["seen"] for item in report["observations"] if item["id"] == "OBS-016")
+        assert seen and DEEP in seen[0]["value"]
+    if mode == "broken-framing":
+        assert outcome.exit_code == 3
+        assert report["error"].startswith("the target sent answers but never a complete one: ")
+        assert FRAMING in report["error"] and "could not be reached" not in report["error"]
+        assert FRAMING in evidence(report, "BR-REQ-023")[0]["explanation"]

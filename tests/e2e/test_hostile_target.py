@@ -16,9 +16,12 @@ import httpx
 import pytest
 
 from tests.hostile import (
+    BAD_LOCATIONS,
     BOMB_SEGMENT_BYTES,
     BOMB_SEGMENTS,
     CONTENT_TYPE,
+    COOKIES,
+    DEEP_LEVELS,
     HUGE_BODY_BYTES,
     MODES,
     HostileServer,
@@ -401,3 +404,55 @@ def test_stop_is_prompt_while_a_handler_is_busy(mode: str, body: bytes) -> None:
             assert end in {"eof", "reset"}
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("mode", ["location-on-200", "redirect-bad-location"])
+def test_location_modes_answer_a_location_that_is_not_a_url_on_200s_and_302s(serve: Serve, mode: str) -> None:
+    server = serve(mode)
+    statuses, locations = [], []
+    with connect(server) as sock:
+        for _ in range(6):
+            sock.sendall(raw_request(b'{"migration_tasks": ["a"]}'))
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(65536)
+            lines = head.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+            length = int(next(line.split(": ", 1)[1] for line in lines if line.startswith("Content-Length")))
+            rest = head.split(b"\r\n\r\n", 1)[1]
+            while len(rest) < length:
+                rest += sock.recv(65536)
+            statuses.append(int(lines[0].split()[1]))
+            locations += [line.split(": ", 1)[1] for line in lines if line.startswith("Location: ")]
+    assert len(locations) == 6 and set(locations) <= set(BAD_LOCATIONS)
+    assert statuses == ([200] * 6 if mode == "location-on-200" else [200, 200, 302, 200, 200, 302])
+
+
+def test_many_cookies_answers_the_baseline_with_thousands_of_set_cookie_headers(serve: Serve) -> None:
+    with client(serve("many-cookies")) as http:
+        response = http.post(PATH, json={"migration_tasks": ["a"]})
+    assert response.status_code == 200 and response.json()["migration_tasks"][0]["task_id"] == "a"
+    assert len(response.headers.get_list("set-cookie")) == COOKIES
+
+
+@pytest.mark.parametrize("mode", ["nan-body", "deep-body"])
+def test_nan_and_deep_bodies_add_one_field_to_every_200(serve: Serve, mode: str) -> None:
+    with client(serve(mode)) as http:
+        response = http.post(PATH, json={"migration_tasks": ["a"]})
+        refused = http.post(PATH, content=b"{")
+    text = response.content.decode()
+    assert response.status_code == 200 and text.startswith('{"migration_tasks": [{"result": "failed"')
+    expected = "NaN" if mode == "nan-body" else "[" * DEEP_LEVELS + "]" * DEEP_LEVELS
+    assert text.endswith(f', "extra": {expected}}}')
+    assert refused.status_code == 400 and refused.json()["error_code"] == "DCS.4800", "errors are left as they are"
+
+
+def test_broken_framing_sends_a_head_and_n_bytes_then_no_valid_chunk(serve: Serve) -> None:
+    server = serve("broken-framing", broken_after_bytes=10)
+    with client(server) as http, pytest.raises(httpx.RemoteProtocolError):
+        http.post(PATH, json={"migration_tasks": ["a"]})
+    with connect(server) as sock:
+        sock.sendall(raw_request(b'{"migration_tasks": ["a"]}'))
+        received, end = read_until_closed(sock, within=2.0)
+    assert end == "eof"
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n") and b"Transfer-Encoding: chunked\r\n" in received
+    assert received.endswith(b'\r\n\r\na\r\n{"migratio\r\nzz\r\nnot a chunk\r\n')

@@ -15,7 +15,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -801,3 +801,83 @@ def test_the_run_s_first_request_goes_alone_whichever_thread_sends_the_next() ->
             first.join(timeout=10)
             second.join(timeout=10)
     assert len(arrivals) == 2
+
+
+# -- headers are data -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308, 200])
+@pytest.mark.parametrize(
+    "location",
+    [
+        "javascript:alert(1)",
+        "mailto:ops@example.com",
+        "http://xn--a.-.example/",
+        "http://[::1/",
+        "http://a b/",
+        "no-slash",
+    ],
+    ids=["javascript", "mailto", "bad-idna", "bad-ipv6", "space", "relative"],
+)
+def test_a_location_that_is_not_a_url_is_recorded_as_sent_never_parsed(
+    mock: respx.MockRouter, status: int, location: str
+) -> None:
+    """httpx parses a 3xx's Location into the next request even when it follows no redirect, and raises on a value
+    that is not a URL; the client sends each request once and never reads Location."""
+    route = mock.post(PATH).mock(return_value=httpx.Response(status, headers={"Location": location}, json={}))
+    with quiet_client() as client:
+        exchange = client.post(body("a"))
+    assert (exchange.status, exchange.failure, route.call_count) == (status, None, 1)
+    assert exchange.header("location") == location
+
+
+def test_set_cookie_headers_are_recorded_and_never_kept_or_sent_back(mock: respx.MockRouter) -> None:
+    cookies = [("Set-Cookie", f"c{n}=v{n}; Path=/") for n in range(3000)]
+    route = mock.post(PATH).mock(return_value=httpx.Response(200, headers=cookies, json={"migration_tasks": []}))
+    with quiet_client() as client:
+        started = time.perf_counter()
+        exchanges = [client.post(body("a")) for _ in range(20)]
+        took = time.perf_counter() - started
+        jar = list(client._http.cookies.jar)
+    assert all(exchange.complete for exchange in exchanges)
+    assert (exchanges[0].header("set-cookie") or "").startswith("c0=v0; Path=/, c1=v1")
+    assert jar == [], "no cookie jar: the suite never sends a cookie back"
+    assert all("cookie" not in call.request.headers for call in route.calls)
+    assert took < 5, f"20 answers of 3000 Set-Cookie headers took {took:.1f} s"
+
+
+def test_a_body_that_breaks_framing_says_after_how_many_bytes(mock: respx.MockRouter) -> None:
+    def broken() -> Iterator[bytes]:
+        yield b'{"migration_tasks": ['
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+    mock.post(PATH).mock(return_value=httpx.Response(200, stream=_Stream(broken)))
+    with quiet_client() as client:
+        exchange = client.post(body("a"))
+    assert exchange.status == 200 and not exchange.complete
+    assert exchange.failure is not None
+    assert exchange.failure.startswith("the answer broke HTTP framing after 21 bytes of the body: peer closed")
+
+
+def test_a_target_that_only_sends_broken_answers_was_reached_and_says_so(mock: respx.MockRouter) -> None:
+    def broken() -> Iterator[bytes]:
+        yield b"{"
+        raise httpx.RemoteProtocolError("illegal chunk header")
+
+    mock.post(PATH).mock(side_effect=lambda _: httpx.Response(200, stream=_Stream(broken)))
+    with quiet_client() as client, pytest.raises(TargetStopped) as stopped:
+        for _ in range(STOP_AFTER_UNANSWERED + 2):
+            client.post(body("a"))
+    message = str(stopped.value)
+    assert message.startswith("the target sent answers but never a complete one: ")
+    assert "broke HTTP framing after 1 bytes of the body: illegal chunk header" in message
+
+
+class _Stream(httpx.SyncByteStream):
+    """A body that raises part-way, as httpcore does when the target breaks the framing."""
+
+    def __init__(self, chunks: Callable[[], Iterator[bytes]]) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._chunks()

@@ -7,8 +7,19 @@ import math
 
 import pytest
 
-from conformance.judging.results import NOT_JSON
-from conformance.support.jsontext import MAX_DIGITS, LongInt, dumps_readable, dumps_strict, loads, strings
+from conformance.judging.results import NOT_JSON, TOO_DEEP
+from conformance.support.jsontext import (
+    MAX_DEPTH,
+    MAX_DIGITS,
+    LongInt,
+    NotJson,
+    TooDeep,
+    _nesting,
+    dumps_readable,
+    dumps_strict,
+    loads,
+    strings,
+)
 from tests.conftest import exchange
 
 
@@ -61,3 +72,83 @@ def test_a_body_written_back_for_a_reader_keeps_every_digit_of_its_numbers() -> 
     assert text == '{"n": [' + "4" * 5000 + ", -" + "2" * 4200 + ', 3], "s": "é\\ud800"}'
     ordinary = {"a": [1, 2.5, None, True], "b": "x"}
     assert dumps_readable(ordinary) == json.dumps(ordinary, indent=2)
+
+
+# -- strict JSON, and depth --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ['{"a": NaN}', "[Infinity]", "-Infinity", '{"migration_tasks": [], "p": NaN}'])
+def test_nan_and_infinity_are_not_json(text: str) -> None:
+    """json.loads reads them; RFC 8259 has no such literals, and no other parser a client uses reads them."""
+    with pytest.raises(NotJson, match="is not a JSON value: RFC 8259 has no NaN or Infinity"):
+        loads(text)
+    answer = exchange(200, content=text.encode())
+    assert answer.response_json is NOT_JSON
+    assert "RFC 8259" in answer.body_problem
+    assert loads(text, lenient=True) is not None, "the guard still reads what a lenient server reads"
+
+
+def test_a_number_too_large_for_a_float_is_still_json() -> None:
+    assert loads("[1e400]") == [math.inf]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 2000 + "]" * 2000, '{"a":' * 600 + "1" + "}" * 600, '{"m": [' + "[ " * 1000 + "] " * 1000 + "]}"],
+    ids=["arrays", "objects", "spaced"],
+)
+def test_a_valid_body_nested_deeper_than_the_limit_is_too_deep_never_not_json(text: str) -> None:
+    with pytest.raises(TooDeep) as deep:
+        loads(text)
+    assert deep.value.depth > MAX_DEPTH
+    assert str(deep.value).startswith(f"valid JSON nested {deep.value.depth} levels deep, deeper than the suite parses")
+    answer = exchange(200, content=text.encode())
+    assert answer.response_json is TOO_DEEP
+    assert answer.body_problem == str(deep.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 2000 + "]" * 1999, "[" * 600 + '"]]]' + "]" * 600, "[" * 600 + "1," + "]" * 600, "[" * 600 + "}" * 600],
+    ids=["unclosed", "unterminated-string", "trailing-comma", "wrong-closer"],
+)
+def test_a_deep_body_that_is_not_json_is_not_json(text: str) -> None:
+    with pytest.raises(NotJson):
+        loads(text)
+    assert exchange(200, content=text.encode()).response_json is NOT_JSON
+
+
+def test_a_body_at_the_limit_parses_in_any_thread() -> None:
+    """The limit, not the caller's stack, decides: json.loads alone gives up at a depth that depends on it."""
+    text = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    results: list[object] = []
+
+    def nested(levels: int) -> None:
+        if levels:
+            nested(levels - 1)
+        else:
+            results.append(loads(text))
+
+    nested(300)
+    assert results and isinstance(results[0], list)
+    with pytest.raises(TooDeep):
+        loads("[" + text + "]")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": [1, {"b": "c\\"[["}], "d": true}', "[01]", "[1,]", '{"a" 1}', '["\x01"]', "[-]", '{"a":1,}', "[1 2]", ""],
+)
+def test_the_reading_without_recursion_agrees_with_json_loads(text: str) -> None:
+    """_nesting is the grammar json.loads reads (strict), on bodies small enough for both."""
+    try:
+        json.loads(text)
+        valid = True
+    except ValueError:
+        valid = False
+    try:
+        _nesting(text)
+        agrees = valid
+    except NotJson:
+        agrees = not valid
+    assert agrees

@@ -16,7 +16,7 @@ from schemathesis.core.failures import FailureGroup
 
 from conformance.checks.batch import check_batch
 from conformance.checks.responses import check_response
-from conformance.judging.results import Exchange, Finding, Seen
+from conformance.judging.results import TOO_DEEP, Exchange, Finding, Seen
 
 # check name -> the requirement its failures count against (None: decided by the response, see _requirement_for).
 # Mapped only where the check means what the requirement says. `not_a_server_error` is left out on purpose: on a 5xx
@@ -128,6 +128,11 @@ def run_schemathesis_checks(
         kept = []
     findings: list[Finding | Seen] = []
     for name in names:
+        if name == "response_schema_conformance" and exchange.response_json is TOO_DEEP:
+            # Schemathesis's parser gives up on it as "not JSON": the body is valid, and cannot be judged.
+            why = f"schemathesis {name}: the body is {exchange.body_problem}"
+            findings.append(Finding(_owner(name, exchange), True, why, unjudged=True))
+            continue
         judged = False
         for failure in (item for item in kept if any(_same(item, own) for own in raised[name])):
             requirement = _requirement_for(name, failure, exchange)
