@@ -1,8 +1,16 @@
-"""The curl command that sends a recorded request again, for the report page."""
+"""The curl command that sends a recorded request again, for the report page.
+
+An embedded run's reference listened on a port that is gone, and signed with keys nobody else ever had: its
+requests are replayed against ``dcs-conformance serve`` started as the run had it (the same seed, so the same
+tasks; the same faults and variants; no authentication), on a port of its own.
+"""
 
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from conformance.config import table
 from conformance.judging.results import MAX_BODY_CHARS
@@ -17,21 +25,64 @@ TOKEN_PLACEHOLDERS = {
     "x-subject-token": ("X-Subject-Token", "DCS_SUBJECT_TOKEN"),
 }
 AUTHORIZATION_PLACEHOLDER = "Authorization: <SDK-HMAC-SHA256 signature: sign with CLOUD_SDK_AK/CLOUD_SDK_SK>"
+#: Where ``serve`` listens by default: the replay of an embedded run's request goes there.
+SERVE_BASE = "http://127.0.0.1:18080"
+#: The credentials an embedded run used, which only that run knew: ``serve`` replays without authentication.
+EMBEDDED_AUTH = frozenset({"authorization", "x-sdk-date", "x-auth-token"})
+#: The run's flags for the reference's seeded tasks, and serve's for the same.
+SEEDED = {"--embedded-restartable": "--restartable", "--embedded-not-restartable": "--not-restartable"}
+
+
+@dataclass(frozen=True)
+class Replay:
+    """How an embedded run's requests are sent again: the serve command that stands in for its reference."""
+
+    serve: str
+
+
+def replay_for(report: Any) -> Replay | None:
+    """For an embedded run's report, the ``serve`` command that seeds the very tasks its reference held; None for a
+    remote target, whose own URL is replayed."""
+    target = report.get("target") or {}
+    if not target.get("embedded") or report.get("seed") is None:
+        return None
+    parts = ["dcs-conformance", "serve", "--seed", str(int(report["seed"]))]
+    try:
+        words = shlex.split(str(report.get("command") or ""))
+    except ValueError:
+        words = []
+    for here, word in enumerate(words[:-1]):
+        if word in SEEDED and words[here + 1].isdigit():
+            parts += [SEEDED[word], words[here + 1]]
+    for flag, names in (("--fault", target.get("faults") or []), ("--variant", target.get("variants") or [])):
+        for name in names:
+            parts += [flag, str(name)]
+    return Replay(shlex.join(parts))
 
 
 def curl_command(
-    method: str, url: str, headers: dict[str, str], body: str | None, truncated_chars: int = 0
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: str | None,
+    truncated_chars: int = 0,
+    replay: Replay | None = None,
 ) -> tuple[str, list[str]]:
     """A shell command that sends the recorded request again, and notes on what the reader must supply.
 
     Hop-by-hop headers are left to curl; masked credentials become placeholders (a shell variable for tokens, a
     reminder to sign for AK/SK, since a signature covers X-Sdk-Date and cannot be replayed anyway). A body that
-    report.json cut (``truncated_chars`` left out) is sent as far as it was kept, and a note says so."""
-    lines = [f"curl -sS -i -X {shlex.quote(method or 'GET')} {shlex.quote(url)}"]
+    report.json cut (``truncated_chars`` left out) is sent as far as it was kept, and a note says so. With
+    ``replay`` (an embedded run), the request goes to ``serve`` on its default port, without the run's credentials."""
     notes: list[str] = []
+    if replay is not None:
+        parts = urlsplit(url)
+        url = SERVE_BASE + parts.path + (f"?{parts.query}" if parts.query else "")
+        notes.append(f"The run judged its embedded reference: start it as the run had it first, {replay.serve}")
+    lines = [f"curl -sS -i -X {shlex.quote(method or 'GET')} {shlex.quote(url)}"]
     for name, value in headers.items():
         lowered = name.lower()
-        if lowered in HOP_BY_HOP:
+        if lowered in HOP_BY_HOP or (replay is not None and lowered in EMBEDDED_AUTH):
             continue
         if MASK not in value:
             lines.append(f"-H {shlex.quote(f'{name}: {value}')}")

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from conformance.report.model import Evidence, Observation, Report, Requirement
 from conformance.reporters import page
 from conformance.reporters.batch_view import batch_view
-from conformance.reporters.curl import curl_command
+from conformance.reporters.curl import Replay, curl_command, replay_for
 from conformance.reporters.html_model import (
     ExchangeView,
     Fact,
@@ -83,7 +83,8 @@ def write(report: Report, directory: Path) -> Path:
 
 
 def _view(report: Report) -> dict[str, Any]:
-    requirements = [_requirement(item) for item in report.get("requirements", [])]
+    replay = replay_for(report)
+    requirements = [_requirement(item, replay) for item in report.get("requirements", [])]
     requirements.sort(key=lambda req: (_rank(req.status, STATUS_ORDER), natural(req.id)))
     counts = Counter(req.status for req in requirements)
     levels = Counter(req.level for req in requirements)
@@ -110,7 +111,7 @@ def _view(report: Report) -> dict[str, Any]:
         "findings": [req for req in requirements if req.status in DETAILED],
         "skipped": [req for req in requirements if req.status == "skipped"],
         "passed": [req for req in requirements if req.status == "passed"],
-        "observations": [_observation(item) for item in report.get("observations", [])],
+        "observations": [_observation(item, replay) for item in report.get("observations", [])],
         "title": f"{VERDICTS.get(verdict, verdict)}: {_target_name(report)}",
     }
 
@@ -207,7 +208,7 @@ def _first_failure(report: Report) -> str:
     )
 
 
-def _requirement(item: Requirement) -> RequirementView:
+def _requirement(item: Requirement, replay: Replay | None = None) -> RequirementView:
     where = anchor("req", str(item.get("id", "")))
     return RequirementView(
         id=str(item.get("id", "")),
@@ -220,11 +221,11 @@ def _requirement(item: Requirement) -> RequirementView:
         checks=int(item.get("checks", 0) or 0),
         violations=int(item.get("violations", 0) or 0),
         sources=[Source(str(s.get("cite", "")), str(s.get("quote", ""))) for s in item.get("sources", [])],
-        evidence=[_exchange(ev, f"{where}-ev{n}") for n, ev in enumerate(item.get("evidence", []), start=1)],
+        evidence=[_exchange(ev, f"{where}-ev{n}", replay) for n, ev in enumerate(item.get("evidence", []), start=1)],
     )
 
 
-def _observation(item: Observation) -> ObservationView:
+def _observation(item: Observation, replay: Replay | None = None) -> ObservationView:
     where = anchor("obs", str(item.get("id", "")))
     return ObservationView(
         id=str(item.get("id", "")),
@@ -232,11 +233,11 @@ def _observation(item: Observation) -> ObservationView:
         title=str(item.get("title", "")),
         about=str(item.get("about", "")),
         seen=[(str(s.get("value", "")), int(s.get("count", 0))) for s in item.get("seen", [])],
-        evidence=[_exchange(ev, f"{where}-ev{n}") for n, ev in enumerate(item.get("evidence", []), start=1)],
+        evidence=[_exchange(ev, f"{where}-ev{n}", replay) for n, ev in enumerate(item.get("evidence", []), start=1)],
     )
 
 
-def _exchange(evidence: Evidence, where: str) -> ExchangeView:
+def _exchange(evidence: Evidence, where: str, replay: Replay | None = None) -> ExchangeView:
     """One piece of evidence as the page lays it out; a hand-edited report may hold anything, so every field is
     read defensively."""
     request = evidence.get("request")
@@ -259,7 +260,7 @@ def _exchange(evidence: Evidence, where: str) -> ExchangeView:
     req_body, req_cut = request.get("body"), _count(request.get("body_truncated_chars"))
     resp_body, resp_cut = response.get("body"), _count(response.get("body_truncated_chars"))
     status = response.get("status")
-    curl, notes = curl_command(method, url, req_headers, req_body, req_cut)
+    curl, notes = curl_command(method, url, req_headers, req_body, req_cut, replay)
     return ExchangeView(
         has_exchange=True,
         method=method,

@@ -22,7 +22,7 @@ from conformance.report.model import Detail
 from conformance.report.store import load_report
 from conformance.reporters import html, json_report
 from conformance.reporters.batch_view import batch_view
-from conformance.reporters.curl import curl_command
+from conformance.reporters.curl import curl_command, replay_for
 
 HOSTILE = (
     '</textarea></pre></details><script>alert("owned")</script><img src=x onerror=alert(1)>'
@@ -427,6 +427,29 @@ def test_curl_uses_placeholders_for_credentials_and_drops_hop_by_hop_headers() -
     assert any("DCS_AUTH_TOKEN" in note for note in notes) and any("CLOUD_SDK_AK" in note for note in notes)
 
 
+def test_an_embedded_run_s_request_is_replayed_against_serve_started_as_the_run_had_it() -> None:
+    """The embedded reference's port is gone and its keys were the run's alone: the curl goes to serve's default
+    port without them, and a note gives the serve command (same seed, seeded counts, faults and variants)."""
+    report = {
+        "seed": 4,
+        "command": "dcs-conformance run --seed 4 --max-examples 100 --embedded-restartable 5 --fault drop-last-item",
+        "target": {"embedded": True, "faults": ["drop-last-item"], "variants": ["lowercase-result"]},
+    }
+    replay = replay_for(report)
+    assert replay is not None
+    assert replay.serve == (
+        "dcs-conformance serve --seed 4 --restartable 5 --fault drop-last-item --variant lowercase-result"
+    )
+    headers = {"authorization": "[REDACTED]", "x-sdk-date": "20260102T030405Z", "content-type": "application/json"}
+    url = "http://127.0.0.1:40123/v2/p/migration-tasks/batch-restart"
+    command, notes = curl_command("POST", url, headers, '{"migration_tasks": []}', replay=replay)
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[5] == "http://127.0.0.1:18080/v2/p/migration-tasks/batch-restart"
+    assert not any(word.lower().startswith(("authorization", "x-sdk-date")) for word in words)
+    assert any(replay.serve in note for note in notes)
+    assert replay_for({"seed": 4, "target": {"embedded": False}}) is None
+
+
 def test_curl_for_a_truncated_body_sends_what_was_kept_and_says_so() -> None:
     kept = '{"migration_tasks": ["' + "a" * (MAX_BODY_CHARS - 22)
     command, notes = curl_command("POST", URL, {}, kept + "... [99 more characters folded]", truncated_chars=99)
@@ -451,9 +474,15 @@ def test_the_expected_and_answered_outcome_of_a_finding_is_shown() -> None:
 
 
 def test_the_page_carries_the_curl_command(runs: dict[str, dict[str, Any]]) -> None:
-    page = html.render(runs["non-conformant"])
-    assert "curl -sS -i -X POST" in page
-    assert "Authorization: &lt;SDK-HMAC-SHA256 signature: sign with CLOUD_SDK_AK/CLOUD_SDK_SK&gt;" in page
+    page = html.render(runs["non-conformant"])  # an embedded run: replayed against serve, as printed
+    assert "curl -sS -i -X POST http://127.0.0.1:18080/v2/" in page
+    assert "start it as the run had it first, dcs-conformance serve --seed" in page
+    assert "SDK-HMAC-SHA256 signature" not in page
+    remote = copy.deepcopy(runs["non-conformant"])
+    remote["target"]["embedded"] = False
+    assert "Authorization: &lt;SDK-HMAC-SHA256 signature: sign with CLOUD_SDK_AK/CLOUD_SDK_SK&gt;" in html.render(
+        remote
+    )
     token_page = html.render(make_report([requirement("BR-REQ-001", "failed", evidence=[exchange()])]))
     assert "-H &#34;X-Auth-Token: $DCS_AUTH_TOKEN&#34;" in token_page
 
