@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from conformance.config import table
 from conformance.contract import ENDPOINT
@@ -20,7 +20,12 @@ EXIT_USAGE = 2
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a mistake is one line on stderr (exit 2), not the usage block followed by the error."""
+    """argparse, but a mistake is one line on stderr (exit 2), not the usage block followed by the error; and no
+    abbreviated flags (``--base-ur``): a flag added later would silently change what an old command line means."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -136,7 +141,8 @@ def add_run_parser(commands: argparse._SubParsersAction[OneLineParser]) -> argpa
         description=(
             "Check an implementation of POST " + ENDPOINT + " against every requirement of the catalogue. "
             "Without --base-url the reference server is started in-process and judged. "
-            "Exit codes: 0 conformant, 1 non-conformant, 2 usage error, 3 run not completed, 4 incomplete (--certify)."
+            "Exit codes: 0 conformant, 1 non-conformant, 2 usage error, 3 run not completed, 4 incomplete (a MUST "
+            "left unexercised, a setup the diagnosis found unusable, or with --certify any MUST unexercised)."
         ),
     )
     add_settings(run)

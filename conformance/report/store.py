@@ -29,6 +29,8 @@ from conformance.support.jsontext import loads
 
 REPORT_FILE = "report.json"
 #: Every file a run may write into its directory (certify.py's bundle files and sums among them).
+#: An empty file that keeps a directory in git (the repository's reports/ has one): never the suite's, never in the way.
+KEEP_FILE = ".gitkeep"
 OWNED_FILES = ("report.json", "junit.xml", "index.html", "badge.svg", "SHA256SUMS", "SHA256SUMS.sig")
 #: Left behind by an interrupted atomic write (files.write_atomically): ``.<name>.<random>.tmp``, or this fixed name.
 OWNED_TEMPORARY = tuple(f".{name}.tmp" for name in OWNED_FILES)
@@ -169,6 +171,8 @@ def claim(directory: Path) -> None:
         return
     owned: list[Path] = []
     for entry in sorted(directory.iterdir()):
+        if entry.name == KEEP_FILE and entry.is_file() and not entry.is_symlink() and not entry.stat().st_size:
+            continue  # the empty placeholder a repository keeps an empty reports/ directory with: left alone
         ours = entry.name in OWNED_FILES or temporary_of(entry.name) in OWNED_FILES
         if ours and entry.is_file() and not entry.is_symlink():
             owned.append(entry)

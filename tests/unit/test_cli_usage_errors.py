@@ -72,6 +72,7 @@ CASES: dict[str, tuple[list[str], dict[str, str], Callable[[Path], None], str]] 
         nothing,
         "got '[REDACTED]@dcs.example.com'",
     ),
+    "an abbreviated flag": (["run", "--base-ur", "http://x", "--project-id", "p"], {}, nothing, "--base-ur"),
     "timeout nan": (["run", "--timeout", "nan"], {}, nothing, "--timeout must be a finite number"),
     "timeout inf": (["run", "--timeout", "inf"], {}, nothing, "--timeout must be a finite number"),
     "rate limit 1e-300": (["run", "--rate-limit", "1e-300"], {}, nothing, "--rate-limit must be at least"),

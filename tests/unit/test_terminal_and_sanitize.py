@@ -78,3 +78,15 @@ def test_claiming_a_report_directory_clears_a_previous_runs_files_only(tmp_path:
         claim(tmp_path)
     assert (tmp_path / "badge.svg").exists(), "nothing is deleted when the directory is refused"
     claim(tmp_path / "not-yet-created")
+
+
+def test_claiming_leaves_an_empty_gitkeep_alone_but_not_a_file_of_that_name_with_content(tmp_path: Path) -> None:
+    """A repository keeps its empty reports/ directory with a .gitkeep: a run may write there (as a targets file's
+    runs do); a .gitkeep holding something is somebody's file like any other."""
+    (tmp_path / ".gitkeep").write_text("")
+    (tmp_path / "report.json").write_text("old")
+    claim(tmp_path)
+    assert [path.name for path in tmp_path.iterdir()] == [".gitkeep"]
+    (tmp_path / ".gitkeep").write_text("notes")
+    with pytest.raises(SettingsError, match=r"'\.gitkeep'"):
+        claim(tmp_path)
