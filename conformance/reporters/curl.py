@@ -30,7 +30,10 @@ SERVE_BASE = "http://127.0.0.1:18080"
 #: The credentials an embedded run used, which only that run knew: ``serve`` replays without authentication.
 EMBEDDED_AUTH = frozenset({"authorization", "x-sdk-date", "x-auth-token"})
 #: The run's flags for the reference's seeded tasks, and serve's for the same.
-SEEDED = {"--embedded-restartable": "--restartable", "--embedded-not-restartable": "--not-restartable"}
+SEEDED = {
+    table.get("embedded_restartable").flag_name: "--restartable",
+    table.get("embedded_not_restartable").flag_name: "--not-restartable",
+}
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ def replay_for(report: Any) -> Replay | None:
     target = report.get("target") or {}
     if not target.get("embedded") or report.get("seed") is None:
         return None
-    parts = ["dcs-conformance", "serve", "--seed", str(int(report["seed"]))]
+    # serve takes the seed, the faults and the variants under the run's own flag names.
+    parts = ["dcs-conformance", "serve", table.get("seed").flag_name, str(int(report["seed"]))]
     try:
         words = shlex.split(str(report.get("command") or ""))
     except ValueError:
@@ -54,9 +58,9 @@ def replay_for(report: Any) -> Replay | None:
     for here, word in enumerate(words[:-1]):
         if word in SEEDED and words[here + 1].isdigit():
             parts += [SEEDED[word], words[here + 1]]
-    for flag, names in (("--fault", target.get("faults") or []), ("--variant", target.get("variants") or [])):
-        for name in names:
-            parts += [flag, str(name)]
+    for setting, names in (("fault", target.get("faults")), ("variant", target.get("variants"))):
+        for name in names or []:
+            parts += [table.get(setting).flag_name, str(name)]
     return Replay(shlex.join(parts))
 
 
