@@ -28,6 +28,10 @@ def contract_dir() -> Path:
     raise FileNotFoundError(f"the OpenAPI contract ({SPEC_FILE}) is not installed beside {package}")
 
 
+#: How a citation names the catalogue's documents to a reader: "seed: Table 2" read as the run's seed.
+DOCUMENT_TITLES = {"seed": "API page", "facts": "vendor facts"}
+
+
 @dataclass(frozen=True)
 class Source:
     doc: str
@@ -37,7 +41,7 @@ class Source:
 
     def cite(self) -> str:
         where = self.ref if self.ref else f"line {self.line}"
-        return f"{self.doc}: {where}"
+        return f"{DOCUMENT_TITLES.get(self.doc, self.doc)}: {where}"
 
 
 @dataclass(frozen=True)

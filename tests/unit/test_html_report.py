@@ -90,7 +90,7 @@ def requirement(
         "level": level,
         "title": f"Title of {rid}",
         "statement": f"Statement of {rid} about `migration_tasks`.",
-        "sources": [{"cite": "seed: Table 2", "quote": "migration_tasks Yes Array of strings"}],
+        "sources": [{"cite": "API page: Table 2", "quote": "migration_tasks Yes Array of strings"}],
         "status": status,
         "reason": reason or f"{status} because of reasons",
         "checks": 3,
