@@ -282,7 +282,8 @@ def judge_all(
         try:
             for future in concurrent.futures.as_completed(futures):
                 results[futures[future]] = _result(future)
-                _announce(futures[future], results[futures[future]], planned)
+                if not quiet or results[futures[future]][1]:  # quiet: only a target that has no report is news
+                    _announce(futures[future], results[futures[future]], planned)
         except (KeyboardInterrupt, _Stop) as exc:
             interrupted = exc.signum if isinstance(exc, _Stop) else signal.SIGINT
             stop.value = interrupted
@@ -372,7 +373,8 @@ def run_from_config(path: Path, flags: Mapping[str, Any], *, jobs: int | None, q
     except OSError as exc:
         raise SettingsError(f"cannot create the report directory {run_dir}: {exc.strerror}") from None
     workers = jobs or min(DEFAULT_MAX_JOBS, len(planned))
-    print(f"judging {len(planned)} targets, {workers} at a time; reports: {run_dir}", flush=True)
+    if not quiet:
+        print(f"judging {len(planned)} targets, {workers} at a time; reports: {run_dir}", flush=True)
     reports, interrupted = judge_all(planned, workers, quiet=quiet)
     summary = overview.build(reports, run_dir)
     overview.write(summary, run_dir)

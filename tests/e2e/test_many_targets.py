@@ -55,6 +55,7 @@ def test_two_targets_from_one_config_make_two_report_directories_an_overview_and
     assert main(["run", "--config", str(config), "--report-dir", str(run_dir), "--quiet"]) == 1
 
     out = capsys.readouterr().out
+    assert "judging 2 targets" not in out and "reference: exit 0" not in out, "--quiet: no per-target progress"
     for name in ("reference", "reference-with-fault"):
         assert {"report.json", "junit.xml", "index.html"} <= {path.name for path in (run_dir / name).iterdir()}
     summary = json.loads((run_dir / "summary.json").read_text())
