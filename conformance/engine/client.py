@@ -259,29 +259,19 @@ class TargetClient:
         try:
             if gate is not None:
                 gate.enter()
-            return self._post(body, auth=auth, project_id=project_id, content_type=content_type, label=label, gate=gate)
+            try:
+                return self._post(
+                    body, auth=auth, project_id=project_id, content_type=content_type, label=label, gate=gate
+                )
+            except BaseException:
+                if gate is not None:
+                    gate.abandon()  # no answer to settle: its place goes to the next request
+                raise
         finally:
             if first:
                 self._first_settled.set()
 
     def _post(
-        self,
-        body: bytes | None,
-        *,
-        auth: Auth,
-        project_id: str | None,
-        content_type: str | None,
-        label: str,
-        gate: SetupGate | None,
-    ) -> Exchange:
-        try:
-            return self._send(body, auth=auth, project_id=project_id, content_type=content_type, label=label, gate=gate)
-        except BaseException:
-            if gate is not None:
-                gate.abandon()
-            raise
-
-    def _send(
         self,
         body: bytes | None,
         *,

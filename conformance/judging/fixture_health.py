@@ -22,8 +22,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from conformance.contract.task_ids import TASK_ID_SHAPE, task_key
+from conformance.contract.task_ids import task_key
 from conformance.judging.results import Exchange, RequirementResult, Status
+from conformance.judging.trace import mask_ids
 
 #: The requirement a used-up fixture would fail, and so the one left unjudged when the fixtures look used up.
 RESTARTABLE_SUCCEEDS = "BR-REQ-014"
@@ -39,7 +40,7 @@ def _failure(item: dict[str, Any]) -> Failure:
     """A failed item's error code and message, with task IDs masked: a message naming the task ("task X is
     migrating") is the same failure for every task."""
     code, message = item.get("error_code"), item.get("error_msg")
-    return (str(code), TASK_ID_SHAPE.sub("<task-id>", str(message)))
+    return (str(code), mask_ids(str(message), limit=None))
 
 
 @dataclass

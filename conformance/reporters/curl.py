@@ -47,10 +47,11 @@ def replay_for(report: Any) -> Replay | None:
     """For an embedded run's report, the ``serve`` command that seeds the very tasks its reference held; None for a
     remote target, whose own URL is replayed."""
     target = report.get("target") or {}
-    if not target.get("embedded") or report.get("seed") is None:
-        return None
+    seed = report.get("seed")
+    if not target.get("embedded") or not isinstance(seed, int) or isinstance(seed, bool):
+        return None  # a hand-edited report's seed is no command to print
     # serve takes the seed, the faults and the variants under the run's own flag names.
-    parts = ["dcs-conformance", "serve", table.get("seed").flag_name, str(int(report["seed"]))]
+    parts = ["dcs-conformance", "serve", table.get("seed").flag_name, str(seed)]
     try:
         words = shlex.split(str(report.get("command") or ""))
     except ValueError:

@@ -448,6 +448,7 @@ def test_an_embedded_run_s_request_is_replayed_against_serve_started_as_the_run_
     assert not any(word.lower().startswith(("authorization", "x-sdk-date")) for word in words)
     assert any(replay.serve in note for note in notes)
     assert replay_for({"seed": 4, "target": {"embedded": False}}) is None
+    assert replay_for({"seed": "4; id", "target": {"embedded": True}}) is None, "a stranger's seed is not printed"
 
 
 def test_curl_for_a_truncated_body_sends_what_was_kept_and_says_so() -> None:
