@@ -222,8 +222,10 @@ def judge(
     ):
         target, client, rng, transport = run.target, run.client, run.rng, run.transport
         known = target.fixtures or Fixtures([], [])
-        trace = Trace(role_function(known.restartable, known.not_restartable, client.guard.is_minted))
+        role_of = role_function(known.restartable, known.not_restartable, client.guard.is_minted)
+        trace = Trace(role_of)
         ledger.watch(trace.see)
+        ledger.know_roles(role_of)
         health = FixtureHealth(known.restartable, known.not_restartable, client.guard.is_minted)
         ledger.watch(health.see)
         say(

@@ -226,6 +226,9 @@ class EvidenceRecord:
     shrunk: bool = False
     #: An observation's value, when the exchange illustrates one.
     value: str | None = None
+    #: The role in the run of each task ID the request named (restartable, non-restartable, unknown, other), from
+    #: the run's plan: its fixtures and the IDs it minted (see Ledger.know_roles).
+    roles: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,12 @@ class Ledger:
         self._must = {req.id for req in catalogue.requirements if req.level == "MUST"}
         self._watchers: list[Callable[[Exchange], None]] = []
         self._noted: set[int] = set()
+        self._role_of: Callable[[str], str] | None = None
+
+    def know_roles(self, role_of: Callable[[str], str]) -> None:
+        """Name the role of every task ID a request of the evidence kept from now on names (judging.trace's
+        role_function): the per-ID view of the report shows it for each row, which the IDs alone cannot say."""
+        self._role_of = role_of
 
     def watch(self, watcher: Callable[[Exchange], None]) -> None:
         """Show every recorded exchange to ``watcher`` too (the scenario trace): every exchange of a run passes
@@ -349,7 +358,7 @@ class Ledger:
                     self.first_failure = FirstMustFailure(item.requirement, exchange.seq, exchange.at_s)
                 tally.violations += 1
                 if len(tally.evidence) < EVIDENCE_PER_REQUIREMENT:
-                    tally.evidence.append(_evidence(item, exchange))
+                    tally.evidence.append(self._evidence(item, exchange))
 
     def _first_time(self, exchange: Exchange) -> bool:
         """Whether the run records this exchange for the first time (by ``seq``; one without a number always is)."""
@@ -364,15 +373,27 @@ class Ledger:
         tally = self._observations[item.observation]
         first_time = item.value not in tally.values
         if first_time and exchange is not None and len(tally.evidence) < MAX_OBSERVATION_EVIDENCE:
-            tally.evidence.append(EvidenceRecord(exchange.record(), value=item.value))
+            tally.evidence.append(EvidenceRecord(exchange.record(), value=item.value, roles=self._roles(exchange)))
         tally.values[item.value] += 1
 
     def lead(self, finding: Finding, exchange: Exchange) -> None:
         """Put a case already judged first in a requirement's evidence: the smallest failing request the shrinker
         found is what a reader should see before any other."""
         tally = self._requirements[finding.requirement]
-        tally.evidence.insert(0, replace(_evidence(finding, exchange), shrunk=True))
+        tally.evidence.insert(0, replace(self._evidence(finding, exchange), shrunk=True))
         del tally.evidence[EVIDENCE_PER_REQUIREMENT:]
+
+    def _evidence(self, finding: Finding, exchange: Exchange | None) -> EvidenceRecord:
+        """A violation as evidence: the exchange, the explanation, the check's detail when it structured one, and
+        the roles of the tasks the request named."""
+        if exchange is None:
+            return EvidenceRecord(None, finding.message, finding.detail)
+        return EvidenceRecord(exchange.record(), finding.message, finding.detail, roles=self._roles(exchange))
+
+    def _roles(self, exchange: Exchange) -> dict[str, str]:
+        if self._role_of is None:
+            return {}
+        return {task: self._role_of(task) for task in requested_task_ids(exchange.request_body)}
 
     def error(self, requirement: str, message: str) -> None:
         self._requirements[requirement].errors.append(message)
@@ -459,9 +480,17 @@ def status_from(level: str, checked: int, violations: int, *, strict: bool = Fal
     return Status.SKIPPED, None
 
 
-def _evidence(finding: Finding, exchange: Exchange | None) -> EvidenceRecord:
-    """A violation as evidence: the exchange, the explanation and, when the check structured it, its detail."""
-    return EvidenceRecord(exchange.record() if exchange else None, finding.message, finding.detail)
+def requested_task_ids(body: bytes | None) -> list[str]:
+    """The distinct string task IDs a request body names, in request order ([] for any body that is not the
+    documented {"migration_tasks": [...]}): what evidence gives a role to."""
+    try:
+        request = jsontext.loads(body) if body else None
+    except (ValueError, RecursionError):
+        return []
+    tasks = request.get("migration_tasks") if isinstance(request, dict) else None
+    if not isinstance(tasks, list):
+        return []
+    return list(dict.fromkeys(task for task in tasks if isinstance(task, str)))
 
 
 def _checks(count: int) -> str:

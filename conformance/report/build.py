@@ -202,7 +202,7 @@ def observation(result: ObservationResult) -> Observation:
 
 def evidence(record: EvidenceRecord) -> Evidence:
     """One piece of evidence: an observation's value first, then the exchange, the explanation, the check's detail
-    (when it structured one) and whether the shrinker found it."""
+    (when it structured one), the role of each task the request named, and whether the shrinker found it."""
     entry: Evidence = {}
     if record.value is not None:
         entry["value"] = record.value
@@ -214,6 +214,8 @@ def evidence(record: EvidenceRecord) -> Evidence:
     entry["explanation"] = record.explanation
     if record.detail:
         entry["detail"] = record.detail.copy()
+    if record.roles:
+        entry["roles"] = dict(record.roles)
     if record.shrunk:
         entry["shrunk"] = True
     return entry

@@ -51,6 +51,9 @@ class Evidence(TypedDict, total=False):
     response: Response
     explanation: str
     detail: Detail
+    #: Each task ID the request named and its role in the run: restartable, non-restartable, unknown (minted by the
+    #: run), other (any other string).
+    roles: dict[str, str]
     #: The smallest failing request the shrinker found.
     shrunk: bool
     #: An observation's value, when the exchange illustrates one.

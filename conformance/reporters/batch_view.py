@@ -2,8 +2,9 @@
 
 The view lays out what was sent and answered; which IDs are missing, foreign or repeated is what check_coverage
 concluded, and which task came back with the wrong outcome (and in what role) is what the outcome checks concluded,
-both read from the finding's ``detail`` (never worked out again here); an item's result is judged by the same
-RESULTS the check uses.
+both read from the finding's ``detail`` (never worked out again here); each requested ID's role (restartable,
+non-restartable, unknown: minted by the run, other) is the one the run's plan gave it, read from the evidence's
+``roles``; an item's result is judged by the same RESULTS the check uses.
 """
 
 from __future__ import annotations
@@ -21,11 +22,18 @@ from conformance.support.jsontext import dumps_readable, loads
 STRUCTURAL = ("missing", "foreign", "duplicated")
 #: Task IDs can be 1 KiB long (an edge case the suite sends on purpose); the per-ID table shortens them.
 ID_DISPLAY_CHARS = 96
+#: An answered ID the request never named has no role in the plan: it is foreign to the batch.
+FOREIGN_ROLE = "foreign"
+#: A UUID (36 characters, quoted) breaks only at its hyphens; a longer ID may break anywhere rather than widen the page.
+LONG_ID_CHARS = 40
 
 
-def batch_view(request_body: Any, response_body: Any, detail: Detail | None = None) -> BatchView | None:
+def batch_view(
+    request_body: Any, response_body: Any, detail: Detail | None = None, roles: object = None
+) -> BatchView | None:
     """Each requested ID (in request order, with how often it was requested) against the items answered for it,
-    with the coverage problems ``detail`` names.
+    with its role in the run (``roles``: the evidence's, read defensively) and the coverage problems ``detail``
+    names.
 
     Only for a request body of the form {"migration_tasks": [strings]} answered by a body whose migration_tasks is
     a list (both read as the checks read them: jsontext, numbers of any length); anything else is not a batch
@@ -55,6 +63,7 @@ def batch_view(request_body: Any, response_body: Any, detail: Detail | None = No
         "foreign": set(found.get("foreign", ())),
         "duplicated": set(found.get("repeated", ())),
     }
+    known_roles = roles if isinstance(roles, dict) else {}
     rows: list[BatchRow] = []
     first_seen = {task: requested.index(task) + 1 for task in wanted}
     for task in [*wanted, *(task for task in answered if task not in wanted)]:
@@ -62,9 +71,12 @@ def batch_view(request_body: Any, response_body: Any, detail: Detail | None = No
         outcome = None
         if task == found.get("task") and "expected" in found:
             # The finding's own task: its outcome is what the check found wrong, whatever the row looks like.
-            role = found.get("role", "requested")
-            outcome = f"came back {found.get('actual', '?')}; a {role} task must come back {found['expected']}"
-        rows.append(_batch_row(task, first_seen.get(task), wanted[task], answered.get(task, []), flagged, outcome))
+            named = found.get("role", "requested")
+            outcome = f"came back {found.get('actual', '?')}; a {named} task must come back {found['expected']}"
+        role = str(known_roles.get(task, "")) if task in wanted else FOREIGN_ROLE
+        rows.append(
+            _batch_row(task, first_seen.get(task), wanted[task], answered.get(task, []), flagged, outcome, role)
+        )
 
     def tally(css: str) -> int:
         return sum(1 for row in rows if any(problem == css for problem, _ in row.problems))
@@ -113,6 +125,7 @@ def _batch_row(
     items: list[tuple[int, dict[str, Any]]],
     flagged: list[str],
     outcome: str | None = None,
+    role: str = "",
 ) -> BatchRow:
     results = [
         dumps_readable(item.get("result"), indent=None) if not isinstance(item.get("result"), str) else item["result"]
@@ -134,6 +147,8 @@ def _batch_row(
     return BatchRow(
         task_id=visible(shown_id),
         full_id=visible(full),
+        long_id=len(full) > LONG_ID_CHARS,
+        role=visible(role),
         order=order,
         requested=requested,
         answered=len(items),

@@ -33,7 +33,7 @@ from conformance.reporters.html_model import (
     RequirementView,
     Source,
 )
-from conformance.reporters.html_text import anchor, body, date, duration, headers, natural, phrase
+from conformance.reporters.html_text import anchor, beyond_diagnosis, body, date, duration, headers, natural, phrase
 from conformance.support.files import write_atomically
 
 FILENAME = "index.html"
@@ -89,14 +89,15 @@ def _view(report: Report) -> dict[str, Any]:
     counts = Counter(req.status for req in requirements)
     levels = Counter(req.level for req in requirements)
     verdict = str(report.get("verdict", "error"))
+    diagnosis = [str(message) for message in report.get("diagnosis") or []]
     return {
         "verdict": verdict,
         "verdict_label": VERDICTS.get(verdict, verdict),
         "verdict_mark": VERDICT_MARKS.get(verdict, "!"),
         "verdict_summary": _verdict_summary(verdict, requirements),
         "error": report.get("error") or "",
-        "verdict_reason": report.get("verdict_reason") or "",
-        "diagnosis": [str(message) for message in report.get("diagnosis") or []],
+        "verdict_reason": beyond_diagnosis(str(report.get("verdict_reason") or ""), diagnosis),
+        "diagnosis": diagnosis,
         "transport_warning": str((report.get("transport") or {}).get("warning") or ""),
         "facts": _facts(report),
         "command": report.get("command") or "",
@@ -142,10 +143,9 @@ def _verdict_summary(verdict: str, requirements: list[RequirementView]) -> str:
     if verdict == "non-conformant":
         return f"{plural(count('failed'), 'requirement')} failed (of {total}); see the failures below."
     if verdict == "incomplete":
-        return (
-            f"{plural(count('skipped', 'MUST'), 'MUST requirement')} could not be exercised, so the run cannot "
-            "claim conformance; see the reason below."
-        )
+        # No count of its own: which MUST requirements make the run incomplete is the verdict reason's to say (a
+        # MUST skipped for want of fixtures or extra credentials does not), and the banner shows it just below.
+        return "The run could not judge enough to claim conformance; why follows."
     errors = count("error")
     return "The run could not be completed" + (f"; {plural(errors, 'requirement')} ended in error." if errors else ".")
 
@@ -275,7 +275,7 @@ def _exchange(evidence: Evidence, where: str, replay: Replay | None = None) -> E
         response_body=body(resp_body, resp_cut),
         curl=curl,
         curl_notes=notes,
-        batch=batch_view(req_body, resp_body, detail),
+        batch=batch_view(req_body, resp_body, detail, evidence.get("roles")),
         **common,
     )
 

@@ -30,6 +30,8 @@ class Body:
 class BatchRow:
     task_id: str  # as shown (JSON-quoted, shortened)
     full_id: str  # JSON-quoted, complete (tooltip)
+    long_id: bool  # longer than a UUID: may break anywhere (a UUID breaks only at its hyphens)
+    role: str  # in the run's plan: restartable, non-restartable, unknown, other; foreign if never requested; "" unknown
     order: int | None  # first position in the request, 1-based; None for foreign IDs
     requested: int
     answered: int

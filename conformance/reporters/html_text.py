@@ -91,3 +91,11 @@ def duration(seconds: Any) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def beyond_diagnosis(reason: str, diagnosis: list[str]) -> str:
+    """What the verdict reason adds to the diagnosis the page already shows: the reason of an incomplete run
+    begins with the first diagnosis (engine.runner), which a page states once, on its own."""
+    if diagnosis and reason.startswith(diagnosis[0]):
+        return reason[len(diagnosis[0]) :].lstrip("; ")
+    return reason

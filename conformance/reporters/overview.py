@@ -215,12 +215,18 @@ def render(summary: dict[str, Any]) -> str:
     from markupsafe import Markup
 
     from conformance.reporters import page
+    from conformance.reporters.html_text import beyond_diagnosis
 
     env = page.environment()
     css = page.asset(STYLESHEET)
     columns = [t["name"] for t in summary["targets"]]
     # Quoted: a directory name becomes a relative URL path, never a scheme (no ':' survives).
     links = {t["name"]: quote(f"{t['report_dir']}/{INDEX_FILE}") for t in summary["targets"]}
+    # The reason of an incomplete run begins with its first diagnosis: "why" states the diagnosis once.
+    why = {
+        t["name"]: beyond_diagnosis(str(t.get("verdict_reason") or ""), [str(m) for m in t.get("diagnosis") or []])
+        for t in summary["targets"]
+    }
     rows = [
         {
             **row,
@@ -238,5 +244,6 @@ def render(summary: dict[str, Any]) -> str:
         columns=columns,
         links=links,
         rows=rows,
+        why=why,
     )
     return page.utf8_safe(html)

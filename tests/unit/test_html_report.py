@@ -303,6 +303,49 @@ def test_batch_view_marks_the_row_whose_outcome_the_finding_names_with_its_role(
     assert view.unexpected == 1
 
 
+def test_every_per_id_row_names_its_role_in_the_run_and_an_answered_stranger_is_foreign() -> None:
+    """The roles come from the run's plan (the evidence's ``roles``: fixtures and the IDs the run minted), so a
+    reader sees which IDs were restartable, non-restartable or unknown without knowing the fixtures file."""
+    request = json.dumps({"migration_tasks": ["r", "n", "u", "z"]})
+    answered = [{"task_id": task, "result": "failed"} for task in ("r", "n", "u", "z", "stranger")]
+    roles = {"r": "restartable", "n": "non-restartable", "u": "unknown", "z": "other"}
+    view = batch_view(request, json.dumps({"migration_tasks": answered}), None, roles)
+    assert view is not None
+    assert [(row.task_id, row.role) for row in view.rows] == [
+        ('"r"', "restartable"),
+        ('"n"', "non-restartable"),
+        ('"u"', "unknown"),
+        ('"z"', "other"),
+        ('"stranger"', "foreign"),
+    ]
+    assert [row.role for row in batch_view(request, json.dumps({"migration_tasks": answered[:1]}), None, "junk").rows][
+        :2
+    ] == ["", ""]  # a hand-edited report's roles are read defensively: no role rather than a wrong one
+
+
+def test_swapped_outcomes_show_the_failed_row_marked_and_every_row_s_role_on_the_page() -> None:
+    request = json.dumps({"migration_tasks": ["r-1", "n-1"]})
+    response = json.dumps(
+        {
+            "migration_tasks": [
+                {"task_id": "r-1", "result": "failed", "error_code": "DCS.4957", "error_msg": "state"},
+                {"task_id": "n-1", "result": "success"},
+            ]
+        }
+    )
+    evidence = exchange(request_body=request, response_body=response)
+    evidence["detail"] = {"expected": "success", "actual": "failed", "task": "r-1", "role": "restartable"}
+    evidence["roles"] = {"r-1": "restartable", "n-1": "non-restartable"}
+    page = html.render(
+        make_report([requirement("BR-REQ-014", "failed", evidence=[evidence])], verdict="non-conformant")
+    )
+    finding = page[page.index('id="req-BR-REQ-014"') : page.index('id="observations"')]
+    rows = re.findall(r'<tr class="([^"]*)" data-task-problems="[^"]*" data-role="([^"]*)">', finding)
+    assert rows == [("problem problem-outcome ", "restartable"), ("", "non-restartable")]
+    assert '<span class="role role-non-restartable">non-restartable</span>' in page
+    assert "<th>Role</th>" in page
+
+
 def test_batch_view_derives_no_coverage_problem_the_finding_does_not_name() -> None:
     request = json.dumps({"migration_tasks": ["a", "b"]})
     response = json.dumps({"migration_tasks": [{"task_id": "a", "result": "success"}]})
@@ -363,7 +406,7 @@ def test_hostile_target_output_is_escaped_everywhere(hostile_report: dict[str, A
     assert "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt;" in page  # shown as text, in header and row
     assert "&lt;/textarea&gt;" in page
     assert page.count("<style") == 1
-    assert page.count('<pre class="body">') >= 2
+    assert page.count('<pre class="body" tabindex="0">') >= 2
 
 
 def test_csp_allows_only_the_inline_style_and_script_by_hash(hostile_report: dict[str, Any]) -> None:
@@ -504,6 +547,21 @@ def test_each_verdict_has_its_banner(verdict: str) -> None:
     assert f'<header class="banner verdict-{verdict}"' in page
     assert f">{html.VERDICTS[verdict]}</h1>" in page
     assert ("the target could not be reached" in page) == (verdict == "error")
+
+
+def test_an_incomplete_banner_states_the_diagnosis_once_and_one_count() -> None:
+    """The runner's reason begins with the diagnosis; the banner shows the diagnosis in its box and only the rest
+    of the reason below it, with the count of the MUST requirements that make the run incomplete (not every MUST
+    skipped, some of which only wanted fixtures or extra credentials)."""
+    diagnosis = "the credentials were rejected: every well-formed request was answered 401"
+    reason = f"{diagnosis}; 7 MUST requirement(s) not exercised: BR-REQ-003, BR-REQ-004"
+    skipped = [requirement(f"BR-REQ-{n:03}", "skipped") for n in range(1, 12)]
+    page = htmllib.unescape(
+        html.render(make_report(skipped, verdict="incomplete", verdict_reason=reason, diagnosis=[diagnosis]))
+    )
+    assert page.count(diagnosis) == 1
+    assert "7 MUST requirement(s) not exercised: BR-REQ-003, BR-REQ-004</p>" in page
+    assert "11 MUST" not in page and "could not judge enough to claim conformance" in page
 
 
 def test_json_bodies_are_pretty_printed_and_long_ones_folded() -> None:

@@ -123,3 +123,17 @@ def test_a_lone_surrogate_a_target_reported_is_written_as_strict_json_and_a_vali
     summary_json, index_html = overview.write(summary, tmp_path / "overview")
     json.loads(summary_json.read_bytes().decode("utf-8"))
     index_html.read_bytes().decode("utf-8")
+
+
+def test_the_why_column_states_a_diagnosis_once(tmp_path: Path) -> None:
+    """An incomplete run's reason begins with its diagnosis: the page says it once, then what the reason adds."""
+    diagnosis = "the credentials were rejected: every well-formed request was answered 401"
+    incomplete = {
+        **report("incomplete", {"BR-REQ-003": "skipped"}),
+        "diagnosis": [diagnosis],
+        "verdict_reason": f"{diagnosis}; 7 MUST requirement(s) not exercised: BR-REQ-003",
+    }
+    summary = overview.build(overview.read_report_dirs([write_report(tmp_path / "staging", incomplete)]), tmp_path)
+    page = html.unescape(overview.render(summary))
+    assert page.count(diagnosis) == 1
+    assert "<p>7 MUST requirement(s) not exercised: BR-REQ-003</p>" in page

@@ -43,6 +43,25 @@ def test_evidence_keeps_report_json_s_key_order_with_folded_bodies_a_failure_a_d
     assert (entry["detail"], entry["shrunk"], entry["seq"]) == ({"missing": ["a"]}, True, 4)
 
 
+def test_evidence_names_the_role_of_every_task_its_request_named() -> None:
+    """The ledger gives the evidence the run's roles (fixtures, minted IDs), so the per-ID view can show a role for
+    every row; a duplicate is named once, and what is not a string task ID has none."""
+    ledger = Ledger(load_catalogue())
+    roles = {"r": "restartable", "n": "non-restartable", "u": "unknown"}
+    ledger.know_roles(lambda task: roles.get(task, "other"))
+    sent = exchange(200, request={"migration_tasks": ["r", "n", "u", "r", "junk-1", 7]}, seq=3)
+    ledger.record([Finding("BR-REQ-014", False, "restartable task 'r' came back failed")], sent)
+    ledger.record([Seen("OBS-001", "request order kept")], sent)
+    [result] = [item for item in ledger.requirement_results() if item.id == "BR-REQ-014"]
+    expected = {"r": "restartable", "n": "non-restartable", "u": "unknown", "junk-1": "other"}
+    assert evidence(result.evidence[0])["roles"] == expected
+    [seen] = [item for item in ledger.observation_results() if item.id == "OBS-001"]
+    assert evidence(seen.evidence[0])["roles"] == expected
+    ledger.record([Finding("BR-REQ-003", False, "a refusal")], exchange(400, request=b"not json", seq=4))
+    [refused] = [item for item in ledger.requirement_results() if item.id == "BR-REQ-003"]
+    assert "roles" not in evidence(refused.evidence[0])
+
+
 def test_evidence_without_an_exchange_is_its_explanation_and_an_observation_s_starts_with_its_value() -> None:
     ledger = Ledger(load_catalogue())
     ledger.record([Finding("BR-REQ-003", False, "no exchange involved")])
