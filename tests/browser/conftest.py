@@ -22,6 +22,9 @@ import pytest
 from conformance.reporters import html, json_report, junit
 
 CHROMIUM = Path(os.environ.get("DCS_CHROMIUM", "/usr/bin/chromium"))
+#: axe-core, installed by ``npm ci --prefix tests/browser`` (.ci/run does it when npm exists) from the committed
+#: package-lock.json; injected into each page from this file, so the page itself still loads nothing.
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 #: No background traffic of Chromium's own: the tests assert that the page makes no request at all.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -71,6 +74,13 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    if not AXE.is_file():
+        _skip_loudly(f"no axe-core at {AXE} (npm ci --prefix tests/browser): the accessibility checks did not run")
+    return AXE
 
 
 @pytest.fixture(scope="session")
@@ -124,6 +134,17 @@ def watch(context: Any) -> Watched:
 @pytest.fixture
 def tab(browser: Any) -> Iterator[Watched]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield watch(context)
+    finally:
+        context.close()
+
+
+@pytest.fixture(params=[390, 1280], ids=["390px", "1280px"])
+def sized_tab(browser: Any, request: pytest.FixtureRequest) -> Iterator[Watched]:
+    """A tab at phone width (390 px) or desktop width (1280 px) that lets a test inject axe-core: the pages' CSP
+    allows no script but their own, so this context alone bypasses it (the pages are unchanged)."""
+    context = browser.new_context(viewport={"width": request.param, "height": 844}, bypass_csp=True)
     try:
         yield watch(context)
     finally:
