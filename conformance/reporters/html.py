@@ -145,7 +145,7 @@ def _verdict_summary(verdict: str, requirements: list[RequirementView]) -> str:
     if verdict == "incomplete":
         # No count of its own: which MUST requirements make the run incomplete is the verdict reason's to say (a
         # MUST skipped for want of fixtures or extra credentials does not), and the banner shows it just below.
-        return "The run could not judge enough to claim conformance; why follows."
+        return "The run could not judge enough to claim conformance."
     errors = count("error")
     return "The run could not be completed" + (f"; {plural(errors, 'requirement')} ended in error." if errors else ".")
 

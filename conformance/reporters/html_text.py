@@ -24,11 +24,19 @@ FOLD_LINES = 24
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CODE_SPAN = re.compile(r"`([^`]+)`")
+#: A requirement or observation ID in running text: kept on one line (a hyphen is a break opportunity).
+_CATALOGUE_ID = re.compile(r"\b(?:BR-REQ|OBS)-\d+\b")
 
 
 def code_spans(text: str) -> Markup:
-    """Escape the text, then show `backticked` words as code, as the catalogue writes them."""
-    return Markup(_CODE_SPAN.sub(r"<code>\1</code>", str(escape(text))))
+    """Escape the text, then show `backticked` words as code, as the catalogue writes them (IDs kept whole)."""
+    return whole_ids(Markup(_CODE_SPAN.sub(r"<code>\1</code>", str(escape(text)))))
+
+
+def whole_ids(text: str) -> Markup:
+    """Escape the text (markup already escaped stays as it is), then keep each requirement or observation ID in it
+    on one line, so that BR-REQ-001 never wraps as BR- / REQ-001 while the words around it wrap freely."""
+    return Markup(_CATALOGUE_ID.sub(r'<span class="req-id">\g<0></span>', str(escape(text))))
 
 
 def visible(text: str) -> str:

@@ -14,7 +14,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from conformance.reporters.html_text import code_spans
+from conformance.reporters.html_text import code_spans, whole_ids
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -31,6 +31,7 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["code_spans"] = code_spans
+    env.filters["whole_ids"] = whole_ids
     return env
 
 

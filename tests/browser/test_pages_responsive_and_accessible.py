@@ -78,7 +78,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 #: How many lines each requirement or observation ID on the page takes (the distinct tops of its text's boxes).
-ID_LINES = """() => Array.from(document.querySelectorAll("td.id, .finding > header .id"))
+ID_LINES = """() => Array.from(document.querySelectorAll("td.id, .finding > header .id, .req-id"))
   .filter((element) => element.offsetParent !== null)
   .map((element) => {
     const range = document.createRange();
@@ -137,9 +137,9 @@ def test_swapped_outcomes_mark_the_failed_row_and_every_row_shows_its_role(
     expect(marked).to_contain_text("came back failed; a restartable task must come back success")
     roles = [row.get_attribute("data-role") for row in batch.locator("tbody tr").all()]
     assert "non-restartable" in roles and "" not in roles
-    expect(marked.locator("td.role")).to_have_text("restartable")
+    expect(marked.locator("td.role-cell")).to_have_text("restartable")
     width = page.evaluate("window.innerWidth")
-    for cell in ("td.tid", "td.role", "td.finding-cell"):
+    for cell in ("td.tid", "td.role-cell", "td.finding-cell"):
         marked.locator(cell).scroll_into_view_if_needed()
         box = marked.locator(cell).bounding_box()
         assert box is not None and box["width"] > 0 and box["x"] + box["width"] <= width, cell

@@ -136,4 +136,4 @@ def test_the_why_column_states_a_diagnosis_once(tmp_path: Path) -> None:
     summary = overview.build(overview.read_report_dirs([write_report(tmp_path / "staging", incomplete)]), tmp_path)
     page = html.unescape(overview.render(summary))
     assert page.count(diagnosis) == 1
-    assert "<p>7 MUST requirement(s) not exercised: BR-REQ-003</p>" in page
+    assert '<p>7 MUST requirement(s) not exercised: <span class="req-id">BR-REQ-003</span></p>' in page
