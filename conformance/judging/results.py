@@ -373,7 +373,8 @@ class Ledger:
         tally = self._observations[item.observation]
         first_time = item.value not in tally.values
         if first_time and exchange is not None and len(tally.evidence) < MAX_OBSERVATION_EVIDENCE:
-            tally.evidence.append(EvidenceRecord(exchange.record(), value=item.value, roles=self._roles(exchange)))
+            record = exchange.record()
+            tally.evidence.append(EvidenceRecord(record, value=item.value, roles=self._roles(exchange, record)))
         tally.values[item.value] += 1
 
     def lead(self, finding: Finding, exchange: Exchange) -> None:
@@ -388,10 +389,15 @@ class Ledger:
         the roles of the tasks the request named."""
         if exchange is None:
             return EvidenceRecord(None, finding.message, finding.detail)
-        return EvidenceRecord(exchange.record(), finding.message, finding.detail, roles=self._roles(exchange))
+        record = exchange.record()
+        return EvidenceRecord(record, finding.message, finding.detail, roles=self._roles(exchange, record))
 
-    def _roles(self, exchange: Exchange) -> dict[str, str]:
-        if self._role_of is None:
+    def _roles(self, exchange: Exchange, record: ExchangeRecord) -> dict[str, str]:
+        """Only where the per-ID view can use them: a batch request and a batch answer, both kept whole."""
+        if self._role_of is None or record.request_body.folded_chars or record.response_body.folded_chars:
+            return {}
+        answer = exchange.response_json if exchange.complete else None
+        if not (isinstance(answer, dict) and isinstance(answer.get("migration_tasks"), list)):
             return {}
         return {task: self._role_of(task) for task in requested_task_ids(exchange.request_body)}
 

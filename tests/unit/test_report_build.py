@@ -45,7 +45,8 @@ def test_evidence_keeps_report_json_s_key_order_with_folded_bodies_a_failure_a_d
 
 def test_evidence_names_the_role_of_every_task_its_request_named() -> None:
     """The ledger gives the evidence the run's roles (fixtures, minted IDs), so the per-ID view can show a role for
-    every row; a duplicate is named once, and what is not a string task ID has none."""
+    every row; a duplicate is named once, what is not a string task ID has none, and an exchange the per-ID view
+    cannot show (a refusal, a folded body) carries none."""
     ledger = Ledger(load_catalogue())
     roles = {"r": "restartable", "n": "non-restartable", "u": "unknown"}
     ledger.know_roles(lambda task: roles.get(task, "other"))
@@ -57,9 +58,15 @@ def test_evidence_names_the_role_of_every_task_its_request_named() -> None:
     assert evidence(result.evidence[0])["roles"] == expected
     [seen] = [item for item in ledger.observation_results() if item.id == "OBS-001"]
     assert evidence(seen.evidence[0])["roles"] == expected
-    ledger.record([Finding("BR-REQ-003", False, "a refusal")], exchange(400, request=b"not json", seq=4))
-    [refused] = [item for item in ledger.requirement_results() if item.id == "BR-REQ-003"]
-    assert "roles" not in evidence(refused.evidence[0])
+    refused = exchange(400, request={"migration_tasks": ["r"]}, seq=4)
+    big = b'{"migration_tasks": ["' + b"x" * MAX_BODY_CHARS + b'"]}'
+    folded = exchange(200, request=big, seq=5)
+    ledger.record([Finding("BR-REQ-003", False, "no per-ID view of a refusal")], refused)
+    ledger.record([Finding("BR-REQ-003", False, "nor of a request the report folds")], folded)
+    [judged] = [item for item in ledger.requirement_results() if item.id == "BR-REQ-003"]
+    assert [list(evidence(record)) for record in judged.evidence] == [
+        ["label", "seq", "request", "response", "explanation"]
+    ] * 2
 
 
 def test_evidence_without_an_exchange_is_its_explanation_and_an_observation_s_starts_with_its_value() -> None:
