@@ -104,11 +104,11 @@ def terminal_width(stream: TextIO) -> int:
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
     try:
-        columns = os.get_terminal_size(stream.fileno()).columns
+        size = os.get_terminal_size(stream.fileno()).columns
     except (AttributeError, ValueError, OSError):
         return shutil.get_terminal_size((100, 24)).columns
     # A terminal that never said its size (a pseudo-terminal nobody sized, some CI consoles) answers 0.
-    return columns or 100
+    return size or 100
 
 
 def is_terminal(stream: TextIO) -> bool:
