@@ -99,14 +99,16 @@ def colour_wanted(stream: TextIO, env: Mapping[str, str] | None = None) -> bool:
 
 
 def terminal_width(stream: TextIO) -> int:
-    """The width of the terminal the stream writes to (COLUMNS wins, as for shutil), 100 when unknown."""
+    """The width of the terminal the stream writes to (COLUMNS wins, as for shutil), 100 when unknown or 0."""
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
     try:
-        return os.get_terminal_size(stream.fileno()).columns
+        size = os.get_terminal_size(stream.fileno()).columns
     except (AttributeError, ValueError, OSError):
         return shutil.get_terminal_size((100, 24)).columns
+    # A terminal that never said its size (a pseudo-terminal nobody sized, some CI consoles) answers 0.
+    return size or 100
 
 
 def is_terminal(stream: TextIO) -> bool:

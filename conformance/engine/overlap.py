@@ -7,7 +7,7 @@ thread of their own (the "property lane") and fill them. The client's in-flight 
 What the lane judges waits in a DeferredLedger and reaches the ledger only after everything the scenarios judged, in
 the order it was judged: the ledger (evidence, first failure, trace) is the one a run of the same seed builds with
 one phase after the other. The IDs each phase mints are minted before either starts (see aimed.Pools and
-generated.generation_spec), so that the same seed sends the same cases either way.
+generated.minted_examples), so that the same seed sends the same cases either way.
 """
 
 from __future__ import annotations

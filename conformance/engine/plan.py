@@ -19,6 +19,7 @@ from conformance.contract import Catalogue, load_spec
 from conformance.engine.client import TargetClient
 from conformance.engine.phases.aimed_draw import ChildDrawing
 from conformance.engine.phases.scenarios import Fixtures, Scenarios
+from conformance.engine.phases.st_draw import CaseDrawing, schemathesis_examples
 from conformance.engine.progress import Watch, aimed_progress, generated_progress
 from conformance.engine.stats import AimedStats, GeneratedStats
 from conformance.judging.results import Judgements, Ledger
@@ -38,6 +39,7 @@ class PhaseRun:
     scenario_rng: random.Random
     mint: Callable[[], str]
     drawing: ChildDrawing | None
+    cases: CaseDrawing | None
     say: Callable[[str], None]
     watch: Watch | None
     aimed: AimedStats
@@ -107,7 +109,7 @@ class GeneratedPhase:
     beside = True
 
     def run(self, run: PhaseRun, judged: Judgements) -> None:
-        from conformance.engine.phases.generated import generation_spec, run_generated, schemathesis_examples
+        from conformance.engine.phases.generated import minted_examples, run_generated
 
         settings = run.settings
         planned = schemathesis_examples(settings.max_examples)
@@ -117,12 +119,13 @@ class GeneratedPhase:
             run_generated(
                 run.client,
                 judged,
-                generation_spec(load_spec(), run.mint),
+                minted_examples(load_spec(), run.mint),
                 seed=settings.seed,
                 max_examples=settings.max_examples,
                 stats=run.generated,
                 workers=settings.workers,
                 progress=(lambda _: None) if shown else run.say,
+                drawing=run.cases,
             )
 
 

@@ -38,6 +38,7 @@ from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.overlap import side_by_side
 from conformance.engine.phases.aimed_draw import drawing_ahead
 from conformance.engine.phases.scenarios import Fixtures
+from conformance.engine.phases.st_draw import cases_ahead, schemathesis_examples
 from conformance.engine.plan import PLAN, Phase, PhaseRun
 from conformance.engine.progress import Watch
 from conformance.engine.setup_gate import SetupGate, SetupRejected
@@ -217,6 +218,7 @@ def judge(
     aimed = AimedStats()
     with (
         drawing_ahead(settings.seed, settings.max_examples) as drawing,
+        cases_ahead(settings.seed, schemathesis_examples(settings.max_examples)) as cases,
         nullcontext(opened) if opened else open_run(settings, open_target) as run,
         without_local_constants(),
     ):
@@ -249,6 +251,7 @@ def judge(
                 scenario_rng=scenario_rng,
                 mint=mint,
                 drawing=drawing,
+                cases=cases,
                 say=say,
                 watch=watch,
                 aimed=aimed,

@@ -1,6 +1,7 @@
-"""Whether a child process draws the aimed cases or this one does changes how fast a run ends, never what it sends:
-the same seed sends the same requests in the same order, a child that dies halfway is taken over, the shrunk
-reproducers are the same, and a run that stops early leaves no child behind."""
+"""Whether child processes draw the aimed and the schemathesis cases or this one does changes how fast a run ends,
+never what it sends: the same seed sends the same requests in the same order (the same requests at any --workers), a
+child that dies halfway is taken over, the shrunk reproducers are the same, and a run that stops early leaves no
+child behind."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 
 from conformance.app.run import execute
 from conformance.config.settings import resolve
-from conformance.engine.phases import aimed_draw
+from conformance.engine.phases import aimed_draw, st_draw
 from conformance.engine.phases.aimed_draw import ChildDrawing
+from conformance.engine.phases.st_draw import CaseDrawing
 from tests.conftest import children
 from tests.seeded_reference import judge
 
@@ -38,6 +40,26 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[ChildDrawing]:
     return drawings
 
 
+@pytest.fixture
+def drawing_cases(monkeypatch: pytest.MonkeyPatch) -> list[CaseDrawing]:
+    """Every schemathesis child the runs of a test start (every run starts one unless the test says otherwise)."""
+    drawings: list[CaseDrawing] = []
+
+    class Spy(CaseDrawing):
+        def __init__(self, seed: int, examples: int) -> None:
+            super().__init__(seed, examples)
+            drawings.append(self)
+
+    monkeypatch.setattr(st_draw, "CaseDrawing", Spy)
+    return drawings
+
+
+def children_draw(monkeypatch: pytest.MonkeyPatch, *, aimed: bool, schemathesis: bool) -> None:
+    """Whether the runs that follow have child processes draw their aimed and their schemathesis cases."""
+    monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1 if aimed else 10**9)
+    monkeypatch.setattr(st_draw, "CHILD_DRAWING_FROM", 1 if schemathesis else 10**9)
+
+
 def sent(tmp_path: Path, workers: int = 1, variants: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[bytes]]:
     """A run against a freshly seeded reference: its report, and every body the reference received, in order."""
     report, recorder, _ = judge(tmp_path, workers, variants, max_examples=60)
@@ -50,6 +72,46 @@ def fake_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) ->
     path.write_text(f'#!/bin/sh\nPYTHON="{sys.executable}"\n{script}\n', encoding="utf-8")
     path.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(path))
+
+
+@pytest.mark.parametrize("workers", [1, 4, 16])
+def test_the_same_seed_sends_the_same_requests_at_any_workers_with_and_without_the_child_processes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    started: list[ChildDrawing],
+    drawing_cases: list[CaseDrawing],
+    workers: int,
+) -> None:
+    children_draw(monkeypatch, aimed=False, schemathesis=False)
+    here, sent_here = sent(tmp_path / "here")
+    assert not started and not drawing_cases, "everything is drawn here"
+    children_draw(monkeypatch, aimed=True, schemathesis=True)
+    there, sent_there = sent(tmp_path / "children", workers=workers)
+    assert len(started) == len(drawing_cases) == 1
+    if workers == 1:
+        assert sent_there == sent_here
+    else:
+        assert Counter(sent_there) == Counter(sent_here), "the same requests, some of them sent at once"
+    assert capfd.readouterr().err == "", "nothing of the children reaches the terminal"
+    assert here["verdict"] == there["verdict"] == "conformant"
+    assert here["stats"]["generated_by_phase"] == there["stats"]["generated_by_phase"]
+    assert sum(there["stats"]["generated_by_phase"].values()) > 60, "the schemathesis phases sent their cases"
+
+
+def test_a_schemathesis_child_that_dies_halfway_is_taken_over_and_the_run_sends_the_same_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], drawing_cases: list[CaseDrawing]
+) -> None:
+    children_draw(monkeypatch, aimed=False, schemathesis=False)
+    _, sent_here = sent(tmp_path / "here")
+    children_draw(monkeypatch, aimed=False, schemathesis=True)
+    fake_python(tmp_path, monkeypatch, '"$PYTHON" "$@" | head -n 30')
+    report, sent_there = sent(tmp_path / "child")
+    assert len(drawing_cases) == 1
+    assert sent_there == sent_here
+    assert report["verdict"] == "conformant"
+    err = capfd.readouterr().err
+    assert "drawing the schemathesis cases in a child process failed" in err and "Traceback" not in err
 
 
 def test_the_same_seed_sends_the_same_requests_in_the_same_order_when_a_child_draws(
@@ -108,8 +170,8 @@ def test_size_bugs_found_in_cases_a_child_drew_are_shrunk_to_the_smallest_batch(
     assert first["explanation"].startswith(f"shrunk reproducer: the smallest batch that loses an item has {smallest}")
 
 
-def test_a_run_stopped_by_its_budget_while_a_child_draws_leaves_no_child_behind(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str], started: list[ChildDrawing]
+def test_a_run_stopped_by_its_budget_while_the_children_draw_leaves_no_child_behind(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], started: list[ChildDrawing], drawing_cases: list[CaseDrawing]
 ) -> None:
     before = children()
     settings = resolve(
@@ -118,6 +180,7 @@ def test_a_run_stopped_by_its_budget_while_a_child_draws_leaves_no_child_behind(
     )
     report = execute(settings, progress=lambda _: None).report
     assert len(started) == 1, "the child was drawing (20,000 cases take it about 20 s)"
+    assert len(drawing_cases) == 1, "so was the schemathesis child (2,100 examples take it about a minute)"
     assert report["stats"]["requests"] == 70
     assert not children() - before, "neither running nor a zombie"
     assert "child process failed" not in capfd.readouterr().err

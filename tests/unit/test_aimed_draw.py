@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance.engine.determinism import without_local_constants
-from conformance.engine.phases import aimed_draw
+from conformance.engine.phases import drawing_child
 from conformance.engine.phases.aimed_draw import ChildDrawing
 from conformance.engine.phases.aimed_plans import Plan, assemble, draw_plans, edge_ids
 from tests.conftest import children
@@ -94,7 +94,7 @@ def test_a_child_that_writes_without_end_is_taken_over_without_filling_the_memor
 def test_a_stalled_child_is_killed_and_this_process_draws_instead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(aimed_draw, "STALL_S", 0.5)
+    monkeypatch.setattr(drawing_child, "STALL_S", 0.5)
     fake_python(tmp_path, monkeypatch, "exec sleep 60")
     before = children()  # other tests may leave processes of their own (a browser)
     started = time.monotonic()

@@ -63,6 +63,7 @@ DRAWING_CHILD = {
     "conformance.engine.phases",
     "conformance.engine.phases.aimed_draw",
     "conformance.engine.phases.aimed_plans",
+    "conformance.engine.phases.drawing_child",
     "conformance.engine.determinism",
 }
 
@@ -195,15 +196,33 @@ def test_the_cli_and_the_pytest_plugin_may_not_import_each_other() -> None:
     assert upward("conformance.pytest_plugin.session", {"conformance.cli.run"}) == ["conformance.cli.run (cli)"]
 
 
-def test_the_drawing_child_reaches_only_what_it_draws_with() -> None:
-    reached, todo = set(), ["conformance.engine.phases.aimed_draw"]
+def reached_from(start: str) -> set[str]:
+    """Every module of the suite ``start`` imports, directly or not."""
+    reached, todo = set(), [start]
     while todo:
         module = todo.pop()
         if module not in reached:
             reached.add(module)
             todo.extend(imports(module))
+    return reached
+
+
+def test_the_drawing_child_reaches_only_what_it_draws_with() -> None:
+    reached = reached_from("conformance.engine.phases.aimed_draw")
     packages = {name.rpartition(".")[0] for name in reached} - {""}
     assert reached | packages <= DRAWING_CHILD, f"the drawing child imports {sorted(reached - DRAWING_CHILD)}"
+
+
+def test_the_schemathesis_drawing_child_reaches_nothing_that_sends_or_holds_a_credential() -> None:
+    reached = reached_from("conformance.engine.phases.st_draw")
+    assert "conformance.engine.phases.st_checks" in reached, "it builds the schema as the run judges with it"
+    sending = sorted(
+        name
+        for name in reached
+        if name.startswith(("conformance.config", "conformance.wire", "conformance.app", "conformance.reference"))
+        or name in ("conformance.engine.client", "conformance.engine.guard", "conformance.engine.runner")
+    )
+    assert sending == []
 
 
 def test_importing_the_engine_for_a_remote_target_loads_no_reference_server() -> None:

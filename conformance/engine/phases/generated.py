@@ -8,102 +8,76 @@ tests missing or wrong credentials on purpose.
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import hypothesis
 import jsonschema
 import schemathesis
-from schemathesis import GenerationMode
 from schemathesis.core import NotSet
-from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, HypothesisTestMode, create_test
 
 from conformance.checks.batch import check_batch, observe_padded_over_limit
 from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
-from conformance.contract import ENDPOINT, MAX_BATCH
+from conformance.contract import ENDPOINT, MAX_BATCH, load_spec
 from conformance.engine.client import TargetClient, encode_json
 from conformance.engine.guard import GuardRefusal
-from conformance.engine.parallel import send_drawn
-from conformance.engine.phases.st_checks import run_schemathesis_checks, schemathesis_config
+from conformance.engine.parallel import in_order, send_drawn
+from conformance.engine.phases.st_checks import run_schemathesis_checks
+from conformance.engine.phases.st_draw import (
+    CaseDrawing,
+    case_of,
+    draw_records,
+    operation,
+    read_record,
+    schemathesis_examples,
+)
 from conformance.engine.stats import GeneratedStats
 from conformance.judging.results import Exchange, Finding, Judgements, Seen
-from conformance.support.errors import LibrarySendRefused as LibrarySendRefused
 
 
-def refuse_to_send(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-    """The application schemathesis would send to on its own (some checks re-send control requests): it refuses,
-    so nothing can bypass the guard, the budget, the rate limit and the timeout."""
-    raise LibrarySendRefused(f"schemathesis tried to send {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}")
-
-
-def schemathesis_examples(max_examples: int) -> int:
-    """The fuzzing budget of the schemathesis phases for a run's --max-examples: all of it up to 100, then a tenth
-    of the rest, since schemathesis generation costs tens of milliseconds a case and the aimed phase (which gets
-    the whole --max-examples) finds batch bugs with a fraction of that."""
-    return min(max_examples, 100 + max_examples // 10)
-
-
-def generation_spec(spec: dict[str, Any], mint: Callable[[], str]) -> dict[str, Any]:
-    """A copy of the spec for generation only: the documentation's example task IDs are replaced by minted ones,
-    so the examples and coverage phases never send an ID the run did not create."""
-    derived = copy.deepcopy(spec)
-    body = derived["paths"][ENDPOINT]["post"]["requestBody"]["content"]["application/json"]
-    for example in body.get("examples", {}).values():
-        example["value"]["migration_tasks"] = [mint() for _ in example["value"]["migration_tasks"]]
-    return derived
+def minted_examples(spec: dict[str, Any], mint: Callable[[], str]) -> dict[str, str]:
+    """Each task ID the documentation's request examples name, with the ID minted to send in its place: the
+    examples and coverage phases never send an ID the run did not create (st_draw.case_of puts them in)."""
+    body = spec["paths"][ENDPOINT]["post"]["requestBody"]["content"]["application/json"]
+    documented = [task for example in body.get("examples", {}).values() for task in example["value"]["migration_tasks"]]
+    return {task: mint() for task in dict.fromkeys(documented)}
 
 
 def run_generated(
     client: TargetClient,
     ledger: Judgements,
-    generation: dict[str, Any],
+    ids: Mapping[str, str],
     *,
     seed: int,
     max_examples: int,
     stats: GeneratedStats,
     workers: int = 1,
     progress: Callable[[str], None] = lambda _: None,
+    drawing: CaseDrawing | None = None,
 ) -> None:
-    """Draw the phases' cases from ``generation`` (the spec as generation_spec derived it), send them (``workers``
-    at a time; see send_drawn) and judge each answer in the order drawn; ``stats`` is filled as answers are judged,
-    so it stays true when the run stops early."""
-    request_schema = generation["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
-    validator = jsonschema.Draft202012Validator(request_schema)
-    schema = schemathesis.openapi.from_dict(generation, config=schemathesis_config())
-    schema.app = refuse_to_send
-    schema.config.update(base_url=client.base_url)
+    """Draw the phases' cases (with the run's IDs in place of the documented ones: ``ids``, see minted_examples),
+    send them (``workers`` at a time) and judge each answer in the order drawn; ``stats`` is filled as answers are
+    judged, so it stays true when the run stops early.
+
+    With ``drawing`` (st_draw.cases_ahead's, for the same seed and examples), a child process draws them, and they
+    are sent as they come; without, they are drawn here (see send_drawn). Either way the same seed sends the same
+    requests: the child and this process draw the same records, read back the same way."""
     examples = schemathesis_examples(max_examples)
-    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=examples)
-    operation = schema[ENDPOINT]["POST"]
+    if drawing is not None and (drawing.seed, drawing.examples) != (seed, examples):
+        raise ValueError("the child draws another sequence than this phase's")
+    validator = jsonschema.Draft202012Validator(
+        load_spec()["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
+    )
+    sent_for = operation(examples, base_url=client.base_url)
 
-    def draw(emit: Callable[[_Planned], None]) -> None:
-        def test(case: schemathesis.Case[Any]) -> None:
-            body, requested, defect = _body_of(case, validator)
-            phase = case.meta.phase.name.value if case.meta else "unknown"
-            mode = case.meta.generation.mode.value if case.meta else "unknown"
-            emit(_Planned(case, body, requested, defect, phase, mode, padded=defect is PADDED))
-
-        create_test(
-            operation=operation,
-            test_func=test,
-            config=HypothesisTestConfig(
-                project=schema.config,
-                modes=[HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING],
-                settings=hypothesis.settings(
-                    max_examples=examples,
-                    deadline=None,
-                    database=None,
-                    derandomize=False,
-                    suppress_health_check=list(hypothesis.HealthCheck),
-                    phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
-                ),
-                seed=seed,
-            ),
-        )()
+    def planned(record: Mapping[str, Any]) -> _Planned:
+        case = case_of(sent_for, record, ids)
+        body, requested, defect = _body_of(case, validator)
+        phase = case.meta.phase.name.value if case.meta else "unknown"
+        mode = case.meta.generation.mode.value if case.meta else "unknown"
+        return _Planned(case, body, requested, defect, phase, mode, padded=defect is PADDED)
 
     def send(plan: _Planned) -> Exchange | None:
         json_body = _is_json(plan.case.media_type)
@@ -120,13 +94,19 @@ def run_generated(
             # Generated garbage that happens to look like a task ID is never sent; the case is simply dropped.
             return None
 
-    send_drawn(
-        draw,
-        send,
-        lambda plan, exchange: _judge_planned(ledger, stats, plan, exchange, progress),
-        workers,
-        round_trip_ms=client.round_trip_ms,
-    )
+    def judge(plan: _Planned, exchange: Exchange | None) -> None:
+        _judge_planned(ledger, stats, plan, exchange, progress)
+
+    if drawing is not None:
+        sent: Iterator[_Planned] = map(planned, drawing.items())
+        for plan, exchange in in_order(send, sent, workers):
+            judge(plan, exchange)
+        return
+
+    def draw(emit: Callable[[_Planned], None]) -> None:
+        draw_records(seed, examples, lambda data: emit(planned(read_record(data))))
+
+    send_drawn(draw, send, judge, workers, round_trip_ms=client.round_trip_ms)
 
 
 def _judge_planned(

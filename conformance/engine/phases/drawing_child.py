@@ -1,0 +1,238 @@
+"""A child process that draws a phase's cases on another core while this process sends and judges them.
+
+Drawing a case costs the interpreter one to ten milliseconds, and this interpreter also sends every request and
+judges every answer: drawing them elsewhere lets both go on at once. A child only draws: it knows the seed and how
+many cases to draw, never an ID nor a credential, and sends nothing (every request leaves through the run's one
+client, in this process). Both ends of the pipe are here:
+
+- the child, ``python -m MODULE``, reads its request (JSON) on stdin and writes each case as one line on stdout as
+  soon as it is drawn, then a line ``null`` (serve_lines);
+- DrawingChild starts it and reads the cases as they come. If the child cannot be started, dies, stalls or writes
+  anything its ``parse`` refuses, it draws the cases in this process instead (the same cases: same seed, same
+  drawing), from the first it has not read yet, and says so on stderr.
+
+The child imports what this process imports (its ``sys.path``) and draws without local constants, as this process
+does (determinism.py), so both draw the same sequence. It runs in a session of its own, so that a Ctrl-C on the
+terminal reaches only this process, which kills it when the run ends (``close``); if this process dies first, the
+child's next line fails on the closed pipe and it ends too. Its stderr goes to a file, whose last line is shown
+only when it failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import selectors
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any, ClassVar, Generic, TypeVar
+
+T = TypeVar("T")
+
+#: Seconds without a case after which the child counts as stalled. It starts in well under a second and then draws
+#: a case every few milliseconds; drawing everything here instead takes a few seconds.
+STALL_S = 10.0
+_END = b"null"
+#: What the child keeps of this process's environment: what Python, hypothesis and the locale read, nothing else.
+#: Never a credential (DCS_AUTH_TOKEN, CLOUD_SDK_AK and CLOUD_SDK_SK, the variables a targets file names, a
+#: proxy URL with its userinfo): the child sends nothing, so it needs none, and what it does not hold no dump of
+#: its memory or /proc/<pid>/environ can show.
+CHILD_ENV_NAMES = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT"})
+CHILD_ENV_PREFIXES = ("PYTHON", "HYPOTHESIS_", "LC_")
+
+
+def child_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """A drawing child's environment: ``env`` reduced to CHILD_ENV_NAMES and CHILD_ENV_PREFIXES, with this
+    process's sys.path as its PYTHONPATH."""
+    kept = {
+        name: value for name, value in env.items() if name in CHILD_ENV_NAMES or name.startswith(CHILD_ENV_PREFIXES)
+    }
+    return {**kept, "PYTHONPATH": os.pathsep.join(map(str, sys.path))}
+
+
+class _Failed(Exception):
+    """The child will draw no more: why."""
+
+
+class DrawingChild(Generic[T]):
+    """The cases a child process started at once draws for ``request``; read them with ``items``, and ``close``
+    when the run ends (the child is then killed if it still runs, and reaped). ``close`` may come from another
+    thread than the one reading (a run stopped while its property phases run beside the scenarios): the reading
+    then ends, without drawing anything here. Subclasses name the child's module, what one line may hold, how a
+    line is read back (``parse``) and how this process draws the same cases (``drawn_here``)."""
+
+    module: ClassVar[str]
+    #: What the child draws, for the message shown when it fails: "the aimed cases".
+    what: ClassVar[str]
+    #: One case, for the message shown when the child writes something else: "a plan".
+    one: ClassVar[str] = "a case"
+    #: Bytes a line may hold: a child writing without end must not fill this process's memory.
+    max_line: ClassVar[int]
+
+    def __init__(self, request: Mapping[str, Any]) -> None:
+        self._buffer = bytearray()
+        self._selector = selectors.DefaultSelector()
+        self._stderr: IO[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._failure: str | None = None
+        self._closed = False
+        self._reading = threading.Lock()  # held while the pipe is read; close() lets go of it only outside
+        try:
+            self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close(), with the child)
+            self._process = subprocess.Popen(
+                # -P: the parent's sys.path only, not the working directory first, which may hold another copy.
+                [sys.executable, "-P", "-m", self.module],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                bufsize=0,
+                env=child_environment(os.environ),
+                start_new_session=True,
+            )
+            assert self._process.stdin is not None and self._process.stdout is not None
+            self._selector.register(self._process.stdout, selectors.EVENT_READ)
+        except (OSError, ValueError) as exc:
+            self._failure = f"it could not be started: {exc}"
+            return
+        try:
+            self._process.stdin.write(json.dumps(dict(request)).encode())
+            self._process.stdin.close()
+        except OSError:
+            pass  # it died at once: reading finds out how
+
+    def parse(self, line: bytes) -> T:
+        """One case read back from the child's line; ValueError unless it is one the drawing can give."""
+        raise NotImplementedError
+
+    def drawn_here(self) -> list[T]:
+        """Every case the child draws, drawn in this process."""
+        raise NotImplementedError
+
+    def items(self) -> Iterator[T]:
+        """Every case in the order drawn: the child's as they come, then, if it failed, the rest drawn here."""
+        read = 0
+        try:
+            for item in self._from_child():
+                yield item
+                read += 1
+            return
+        except _Failed as exc:
+            failure = str(exc)
+        if self._closed:
+            return
+        self._stop()
+        print(
+            f"dcs-conformance: drawing {self.what} in a child process failed ({failure}); "
+            "drawing them in this process instead",
+            file=sys.stderr,
+            flush=True,
+        )
+        yield from self.drawn_here()[read:]
+
+    def _from_child(self) -> Iterator[T]:
+        if self._failure is not None:
+            raise _Failed(self._failure)
+        while (line := self._line()) != _END:
+            try:
+                item = self.parse(line)
+            except (ValueError, RecursionError):
+                shown = line[:60].decode("utf-8", "replace") + ("..." if len(line) > 60 else "")
+                raise _Failed(f"it wrote {shown!r} where {self.one} was expected") from None
+            yield item
+        self._reap()
+
+    def _line(self) -> bytes:
+        """The next line the child wrote, waiting at most STALL_S for it."""
+        with self._reading:
+            while (end := self._buffer.find(b"\n")) < 0:
+                self._buffer += self._chunk()
+                if self._buffer.find(b"\n") < 0 and len(self._buffer) > self.max_line:
+                    raise _Failed(f"it wrote a line of more than {self.max_line} bytes where {self.one} was expected")
+            line = bytes(self._buffer[:end])
+            del self._buffer[: end + 1]
+            return line
+
+    def _chunk(self) -> bytes:
+        """What the child wrote since the last read (holding ``_reading``)."""
+        assert self._process is not None and self._process.stdout is not None
+        if self._closed:
+            raise _Failed("the run closed it")
+        try:
+            ready = self._selector.select(STALL_S)
+            chunk = os.read(self._process.stdout.fileno(), 1 << 16) if ready else None
+        except OSError as exc:
+            raise _Failed(f"its output cannot be read: {exc}") from None
+        if chunk is None:
+            raise _Failed(f"it drew nothing for {STALL_S:g} s")
+        if not chunk:
+            raise _Failed(self._exit())
+        return chunk
+
+    def _exit(self) -> str:
+        """How the child ended, having closed its output without finishing: its exit status and last error line."""
+        code = self._reap()
+        assert self._stderr is not None
+        self._stderr.seek(0)
+        lines = [line.strip() for line in self._stderr.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        ended = "it closed its output but did not exit" if code is None else f"it exited with status {code}"
+        return ended + (f": {lines[-1][:200]}" if lines else "")
+
+    def _reap(self) -> int | None:
+        """Wait for the child, which has finished writing, to exit; kill it if it lingers. Its exit status."""
+        assert self._process is not None
+        try:
+            return self._process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            self._stop()
+            return None
+
+    def _stop(self) -> None:
+        """Kill the child if it still runs, and reap it: it never outlives the run nor lingers as a zombie."""
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+
+    def close(self) -> None:
+        """Stop the child (see _stop), then, once no thread reads its pipe (the child's end closed with it, so a
+        reader wakes up at once), let go of the pipe and of the stderr file."""
+        self._closed = True
+        self._stop()
+        with self._reading:
+            self._selector.close()
+            if self._process is not None and self._process.stdout is not None:
+                self._process.stdout.close()
+            if self._stderr is not None:
+                self._stderr.close()
+
+
+def serve_lines(draw: Callable[[dict[str, Any], Callable[[bytes], None]], None]) -> None:
+    """The child's side: ``draw(request, emit)`` with the request read on stdin, each line it emits written on
+    stdout, then the end line.
+
+    The lines go out from a thread of their own, through a queue without bound: drawing never waits for this
+    process's reader, which reads only once its phase begins, so a child started with the run has drawn
+    everything by then. What it holds meanwhile is the phase's cases, a few kilobytes each."""
+    request = json.loads(sys.stdin.buffer.read())
+    lines: queue.Queue[bytes | None] = queue.Queue()
+    out = sys.stdout.buffer
+
+    def write() -> None:
+        try:
+            while (line := lines.get()) is not None:
+                out.write(line + b"\n")
+                out.flush()
+            out.write(_END + b"\n")
+            out.flush()
+        except OSError:
+            os._exit(1)  # the reader is gone (the run ended): nobody wants the rest
+
+    writer = threading.Thread(target=write, name="write", daemon=True)
+    writer.start()
+    draw(request, lines.put)  # an exception ends the child before the end line: the reader takes over
+    lines.put(None)
+    writer.join()

@@ -1,0 +1,237 @@
+"""The schemathesis phases' cases, drawn by a child process on another core while this process sends and judges.
+
+Schemathesis costs the run's interpreter 5-13 ms a case to draw (more than sending and judging it), about 1.5 s of
+the embedded default run's 136 cases. A child started with the run (drawing_child.py) draws them while the
+scenarios and the aimed phase run, so the generated phase sends its first case at once and finds most of the others
+drawn. It reads ``{"seed": S, "examples": N}`` and draws from the OpenAPI document as it is, with the documentation's
+example task IDs; whoever sends a case puts the run's minted IDs in their place (``case_of``), so the child needs
+nothing but the seed. This process draws the same way when no child draws (``drawn_here``), so the same seed sends
+the same requests either way.
+
+A case crosses the pipe as a base64 line of its pickled fields (its body, media type and schemathesis's metadata,
+which its checks read). Only classes of schemathesis's generation metadata are unpickled (``read_record``): the
+line comes from our own child, and even so nothing else it could name is ever called.
+
+Nothing here imports schemathesis until a case is drawn or read: the run starts the child first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import pickle
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from conformance.engine.determinism import without_local_constants
+from conformance.engine.phases.drawing_child import DrawingChild, serve_lines
+from conformance.support.errors import LibrarySendRefused
+
+if TYPE_CHECKING:
+    import schemathesis
+    from schemathesis.schemas import APIOperation
+
+MODULE = "conformance.engine.phases.st_draw"
+#: Fuzzing examples from which a child draws the cases. Always: even 5 examples come with some 40 cases of the
+#: examples and coverage phases (0.2-0.5 s to draw here), and the child, about 0.8 s of CPU to start, runs on the
+#: other core while the scenarios and the aimed phase run first.
+CHILD_DRAWING_FROM = 1
+#: The fields of a case that cross the pipe: all that sending and judging it read (its method, path, and the
+#: operation it belongs to are this process's own).
+FIELDS = ("method", "path_parameters", "headers", "cookies", "query", "body", "media_type", "multipart_content_types")
+#: The modules whose classes a record may hold: schemathesis's generation metadata, and the containers it uses.
+_CLASSES_FROM = frozenset(
+    {
+        "schemathesis.core",
+        "schemathesis.core.mutations",
+        "schemathesis.core.parameters",
+        "schemathesis.generation.meta",
+        "schemathesis.generation.modes",
+    }
+)
+_CLASSES = frozenset({("collections", "OrderedDict"), ("requests.structures", "CaseInsensitiveDict")})
+
+
+def schemathesis_examples(max_examples: int) -> int:
+    """The fuzzing budget of the schemathesis phases for a run's --max-examples: all of it up to 100, then a tenth
+    of the rest, since schemathesis generation costs tens of milliseconds a case and the aimed phase (which gets
+    the whole --max-examples) finds batch bugs with a fraction of that."""
+    return min(max_examples, 100 + max_examples // 10)
+
+
+def refuse_to_send(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    """The application schemathesis would send to on its own (some checks re-send control requests): it refuses,
+    so nothing can bypass the guard, the budget, the rate limit and the timeout."""
+    raise LibrarySendRefused(f"schemathesis tried to send {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}")
+
+
+def operation(examples: int, base_url: str | None = None) -> APIOperation[Any, Any, Any, Any]:
+    """The batch-restart operation as schemathesis generates it: positive and negative modes, ``examples`` fuzzing
+    examples, and no way to send anything on its own (refuse_to_send)."""
+    import schemathesis
+    from schemathesis import GenerationMode
+
+    from conformance.contract import ENDPOINT, load_spec
+    from conformance.engine.phases.st_checks import schemathesis_config
+
+    schema = schemathesis.openapi.from_dict(load_spec(), config=schemathesis_config())
+    schema.app = refuse_to_send
+    if base_url is not None:
+        schema.config.update(base_url=base_url)
+    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=examples)
+    return schema[ENDPOINT]["POST"]
+
+
+def draw_records(seed: int, examples: int, emit: Callable[[bytes], None]) -> None:
+    """Draw this seed's cases (the examples, coverage and fuzzing phases, ``examples`` fuzzing examples), handing
+    each to ``emit`` as a record (its pickled FIELDS and metadata) as soon as it is drawn. Run it inside
+    determinism.without_local_constants, or the cases depend on the modules imported."""
+    import hypothesis
+    from schemathesis.generation.hypothesis.builder import HypothesisTestConfig, HypothesisTestMode, create_test
+
+    drawn_from = operation(examples)
+
+    def test(case: schemathesis.Case[Any]) -> None:
+        fields = {name: getattr(case, name) for name in FIELDS}
+        emit(pickle.dumps({**fields, "meta": case.meta}, protocol=pickle.HIGHEST_PROTOCOL))
+
+    create_test(
+        operation=drawn_from,
+        test_func=test,
+        config=HypothesisTestConfig(
+            project=drawn_from.schema.config,
+            modes=[HypothesisTestMode.EXAMPLES, HypothesisTestMode.COVERAGE, HypothesisTestMode.FUZZING],
+            settings=hypothesis.settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                derandomize=False,
+                suppress_health_check=list(hypothesis.HealthCheck),
+                phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+            ),
+            seed=seed,
+        ),
+    )()
+
+
+class _MetadataOnly(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if module in _CLASSES_FROM or (module, name) in _CLASSES:
+            found = super().find_class(module, name)
+            if isinstance(found, type):
+                return found
+        raise ValueError(f"a record may not hold {module}.{name}")
+
+
+def read_record(data: bytes) -> dict[str, Any]:
+    """A record as draw_records wrote it, or ValueError: nothing but its fields, and schemathesis's metadata."""
+    from schemathesis.generation.meta import CaseMetadata
+
+    try:
+        record = _MetadataOnly(io.BytesIO(data)).load()
+    except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, ImportError, IndexError) as exc:
+        raise ValueError(f"not a record: {exc}") from None
+    if not (isinstance(record, dict) and set(record) == {*FIELDS, "meta"}):
+        raise ValueError("not a record")
+    if not (isinstance(record["meta"], CaseMetadata) and isinstance(record["method"], str)):
+        raise ValueError("not a record")
+    if not (record["media_type"] is None or isinstance(record["media_type"], str)):
+        raise ValueError("not a record")
+    return record
+
+
+def case_of(
+    drawn_for: APIOperation[Any, Any, Any, Any], record: Mapping[str, Any], ids: Mapping[str, str]
+) -> schemathesis.Case[Any]:
+    """The case a record stands for, as ``drawn_for``'s, with each documented example ID named in its body
+    replaced by the run's own (``ids``: see generated.minted_examples)."""
+    fields = {name: record[name] for name in FIELDS}
+    meta = record["meta"]
+    # The metadata remembers its containers by their hash() (to notice a case edited after it was drawn, whose
+    # negative mode it would then work out again): hashes of another process (of its own PYTHONHASHSEED), and of
+    # a body without the run's IDs. Forgotten, they are taken again from the case as sent, as for a case drawn
+    # with the run's IDs in it.
+    meta._last_validated_hashes.clear()
+    meta._initial_hashes.clear()
+    return drawn_for.Case(**{**fields, "body": _with_ids(fields["body"], ids)}, _meta=meta)
+
+
+def _with_ids(value: Any, ids: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        for documented, minted in ids.items():
+            value = value.replace(documented, minted)
+        return value
+    if isinstance(value, bytes):
+        for documented, minted in ids.items():
+            value = value.replace(documented.encode(), minted.encode())
+        return value
+    if isinstance(value, list):
+        return [_with_ids(item, ids) for item in value]
+    if isinstance(value, dict):
+        return {_with_ids(key, ids): _with_ids(item, ids) for key, item in value.items()}
+    return value
+
+
+def drawn_here(seed: int, examples: int) -> list[dict[str, Any]]:
+    """The records a child draws for the seed, drawn in this process (and read back as a child's are)."""
+    records: list[dict[str, Any]] = []
+    with without_local_constants():
+        draw_records(seed, examples, lambda data: records.append(read_record(data)))
+    return records
+
+
+class CaseDrawing(DrawingChild[dict[str, Any]]):
+    """The records of ``seed``'s cases with ``examples`` fuzzing examples, drawn by a child process started at once
+    (see DrawingChild)."""
+
+    module = MODULE
+    what = "the schemathesis cases"
+    one = "a case"
+    #: A record takes 1-4 kB; a fuzzed body can be much larger, never this large.
+    max_line = 1 << 24
+
+    def __init__(self, seed: int, examples: int) -> None:
+        self.seed = seed
+        self.examples = examples
+        super().__init__({"seed": seed, "examples": examples})
+
+    def parse(self, line: bytes) -> dict[str, Any]:
+        try:
+            data = base64.b64decode(line, validate=True)
+        except binascii.Error:
+            raise ValueError("not base64") from None
+        return read_record(data)
+
+    def drawn_here(self) -> list[dict[str, Any]]:
+        return drawn_here(self.seed, self.examples)
+
+
+@contextmanager
+def cases_ahead(seed: int, examples: int) -> Iterator[CaseDrawing | None]:
+    """The generated phase's cases, drawn from now on by a child process while the run goes on (from
+    CHILD_DRAWING_FROM examples); None otherwise. Enter it as early as the run can; leaving it stops the child if
+    it still runs."""
+    if examples < CHILD_DRAWING_FROM:
+        yield None
+        return
+    drawing = CaseDrawing(seed, examples)
+    try:
+        yield drawing
+    finally:
+        drawing.close()
+
+
+def _draw(asked: dict[str, Any], emit: Callable[[bytes], None]) -> None:
+    with without_local_constants():
+        draw_records(asked["seed"], asked["examples"], lambda data: emit(base64.b64encode(data)))
+
+
+def main() -> None:
+    """The child: draw the cases asked for on stdin, writing each as a line on stdout the moment it exists."""
+    serve_lines(_draw)
+
+
+if __name__ == "__main__":
+    main()
