@@ -401,6 +401,17 @@ def _verdict_reason(
     missing = unexercised_musts(requirements, certify=certify)
     if diagnosis and not missing:
         return diagnosis[0]
-    ids = ", ".join(item.id for item in missing[:8]) + (" ..." if len(missing) > 8 else "")
-    why = f"{len(missing)} MUST requirement(s) not exercised: {ids}"
-    return f"{diagnosis[0]}; {why}" if diagnosis else f"{why} ({missing[0].reason})" if missing else why
+    if diagnosis:
+        ids = ", ".join(item.id for item in missing[:8]) + (" ..." if len(missing) > 8 else "")
+        return f"{diagnosis[0]}; {len(missing)} MUST requirement(s) not exercised: {ids}"
+    return f"{len(missing)} MUST requirement(s) not exercised: {_each_with_its_reason(missing)}"
+
+
+def _each_with_its_reason(missing: list[RequirementResult], shown: int = 8) -> str:
+    """The IDs left unexercised, grouped by their own skip reason: a requirement that needs a read-only credential
+    is never explained by the fixtures another one needs."""
+    groups: dict[str, list[str]] = {}
+    for item in missing[:shown]:
+        groups.setdefault(item.reason, []).append(item.id)
+    text = "; ".join(f"{', '.join(ids)} ({reason})" for reason, ids in groups.items())
+    return text + (f"; and {len(missing) - shown} more" if len(missing) > shown else "")
