@@ -263,6 +263,10 @@ def judge(
         except TargetUnreachable as exc:
             reached = isinstance(exc, TargetStopped)
             run_error = str(exc) if reached else f"the target could not be reached: {exc}"
+            if not client.last_answered and not transport["proxy"]:
+                # http:// against a TLS port reads as unreachable: say it answered in TLS, as the reverse is said.
+                if tls_cause := tls.tls_on_plain_url(target.base_url, min(settings.timeout, 10.0)):
+                    run_error = transport["failure"] = tls_cause
         except TargetThrottling as exc:
             stop_reason = str(exc)
             say(f"stopping early: {exc}")
