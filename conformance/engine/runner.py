@@ -26,6 +26,7 @@ from conformance.config.credentials import Credentials
 from conformance.config.settings import RunSettings, SettingsError
 from conformance.contract import load_catalogue
 from conformance.engine.client import (
+    Auth,
     BudgetExhausted,
     TargetClient,
     TargetStopped,
@@ -40,7 +41,7 @@ from conformance.engine.phases.aimed_draw import drawing_ahead
 from conformance.engine.phases.scenarios import Fixtures
 from conformance.engine.plan import PLAN, Phase, PhaseRun
 from conformance.engine.progress import Watch
-from conformance.engine.setup_gate import SetupGate, SetupRejected
+from conformance.engine.setup_gate import UNAUTHENTICATED_LABEL, SetupGate, SetupRejected
 from conformance.engine.stats import AimedStats, GeneratedStats
 from conformance.judging.diagnosis import diagnose
 from conformance.judging.fixture_health import RESTARTABLE_SUCCEEDS, FixtureHealth, leave_unjudged
@@ -147,6 +148,12 @@ def open_run(settings: RunSettings, open_target: TargetOpener) -> Iterator[OpenR
             ssl_context = tls.client_context(settings.tls) if transport["tls"] else None
         except tls.TlsSetupError as exc:
             raise SettingsError(str(exc)) from None
+
+        def ask() -> Exchange:
+            """The setup gate's question once every request was answered 400 (see engine/setup_gate.py)."""
+            batch = {"migration_tasks": [guard.mint(), guard.mint()]}
+            return client.post_json(batch, auth=Auth.NONE, label=UNAUTHENTICATED_LABEL)
+
         client = TargetClient(
             target.base_url,
             target.project_id,
@@ -161,7 +168,7 @@ def open_run(settings: RunSettings, open_target: TargetOpener) -> Iterator[OpenR
             # The embedded reference is on loopback in this very process: a proxy from the environment must not
             # carry its requests away.
             trust_env=not target.embedded,
-            setup_gate=SetupGate(),
+            setup_gate=SetupGate(ask_unauthenticated=ask if target.credentials.configured else None),
         )
         with client:
             yield OpenRun(target, client, rng, transport)
@@ -213,6 +220,7 @@ def judge(
     stop_reason: str | None = None
     interrupted: int | None = None
     rejected: Counter[str] | None = None
+    unauthenticated_400 = False
     generated = GeneratedStats()
     aimed = AimedStats()
     with (
@@ -263,15 +271,16 @@ def judge(
         except TargetUnreachable as exc:
             reached = isinstance(exc, TargetStopped)
             run_error = str(exc) if reached else f"the target could not be reached: {exc}"
-            if not client.last_answered and not transport["proxy"]:
-                # http:// against a TLS port reads as unreachable: say it answered in TLS, as the reverse is said.
-                if tls_cause := tls.tls_on_plain_url(target.base_url, min(settings.timeout, 10.0)):
-                    run_error = transport["failure"] = tls_cause
+            # http:// against a TLS port reads as unreachable: say it answered in TLS, as the reverse is said.
+            never_answered = not client.last_answered and not transport["proxy"]
+            if never_answered and (tls_cause := tls.tls_on_plain_url(target.base_url, min(settings.timeout, 10.0))):
+                run_error = transport["failure"] = tls_cause
         except TargetThrottling as exc:
             stop_reason = str(exc)
             say(f"stopping early: {exc}")
         except SetupRejected as exc:
             rejected = exc.answers
+            unauthenticated_400 = exc.unauthenticated == 400
             stop_reason = f"not exercised: the run stopped early, after {client.sent} requests: {exc}"
             say(f"stopping early: {exc}; nothing more is sent until the setup is fixed")
         except BudgetExhausted as exc:
@@ -289,6 +298,9 @@ def judge(
                 _print_traceback(target)
         for probe in client.take_probes():
             _record_probe(ledger, probe)
+        if client.setup_gate is not None and (asked := client.setup_gate.asked) is not None:
+            # Judged as any answer is, not for BR-REQ-018: a run it stops never reached the API (diagnosis first).
+            ledger.record(check_response(asked), asked)
         if stop_reason:
             for req in catalogue.requirements:
                 if not ledger.checked(req.id):
@@ -312,6 +324,7 @@ def judge(
         credentials_configured=target.credentials.configured,
         fixtures_used_up=health.used_up(),
         requests="well-formed requests" if rejected is None else "requests sent with the run's credentials",
+        unauthenticated_400=unauthenticated_400,
     )
     if diagnosis.fixtures_unusable:
         requirements = leave_unjudged(requirements, RESTARTABLE_SUCCEEDS, diagnosis.messages[0])

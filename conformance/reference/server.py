@@ -104,7 +104,7 @@ class BackgroundServer:
         for ``start`` to say, not printed by the thread."""
         try:
             self._server.run(sockets=[self._socket] if self._socket is not None else None)
-        except BaseException as exc:  # noqa: BLE001 - start() reports it; a thread's traceback helps nobody
+        except BaseException as exc:  # start() reports it; a thread's traceback helps nobody
             self._failure = exc
 
     def stop(self) -> None:

@@ -17,7 +17,7 @@
           TransportFailure      a refused TLS handshake or proxy tunnel
         TargetThrottling      throttled request after request
         BudgetExhausted       --max-requests is spent
-        SetupRejected         the run's first requests were all refused 401/403/404
+        SetupRejected         the run's first requests were all refused 401/403/404 (or 400, even unauthenticated)
       GuardRefusal          the ID guard refused to send a request (never the target's doing)
       LibrarySendRefused    a library tried to send a request past the run's one client
       RequestSignatureError an AK/SK signature refused (the reference server's verification)
@@ -124,15 +124,23 @@ class BudgetExhausted(TargetError):
 
 
 class SetupRejected(TargetError):
-    """The first requests of the run's own were all refused as unauthorised or not found: the run stops, and the
-    diagnosis says why (``answers``: how they were answered, by status, as the diagnosis counts them)."""
+    """The first requests of the run's own were all refused as unauthorised or not found, or all refused 400 and so
+    was a request without credentials (``unauthenticated``: its status): the run stops, and the diagnosis says why
+    (``answers``: how they were answered, by status, as the diagnosis counts them)."""
 
-    def __init__(self, answers: Counter[str]) -> None:
+    def __init__(self, answers: Counter[str], *, unauthenticated: int | None = None) -> None:
         statuses = ", ".join(f"{status} x{count}" for status, count in sorted(answers.items()))
+        also = (
+            f", and so was a well-formed one without credentials ({unauthenticated}), which is answered 401"
+            if unauthenticated is not None
+            else ""
+        )
         super().__init__(
-            f"the first {sum(answers.values())} requests sent with the run's credentials were all refused ({statuses})"
+            f"the first {sum(answers.values())} requests sent with the run's credentials were all refused "
+            f"({statuses}){also}"
         )
         self.answers = answers
+        self.unauthenticated = unauthenticated
 
 
 # -- what a target sent ---------------------------------------------------------------------------------------------

@@ -342,11 +342,10 @@ def tls_on_plain_url(base_url: str, timeout: float) -> str | None:
         ):
             pass
     except ssl.SSLError as exc:
-        if isinstance(exc, ssl.SSLEOFError) or str(getattr(exc, "reason", "")) in {*_NOT_TLS, "UNEXPECTED_EOF_WHILE_READING"}:
+        reason = str(getattr(exc, "reason", ""))
+        if isinstance(exc, ssl.SSLEOFError) or reason in _NOT_TLS or reason == "UNEXPECTED_EOF_WHILE_READING":
             return None
     except OSError:
         return None
     netloc = parts.netloc.rpartition("@")[2]
-    return (
-        f"the target answered with TLS: {netloc} speaks TLS on that port, not plain HTTP; is the target https://?"
-    )
+    return f"the target answered with TLS: {netloc} speaks TLS on that port, not plain HTTP; is the target https://?"

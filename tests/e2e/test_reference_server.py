@@ -562,7 +562,7 @@ def test_a_background_server_that_cannot_bind_says_why_in_one_sentence(capfd: py
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(ServerStartError, match="^address already in use$") as raised:
+        with pytest.raises(ServerStartError, match=r"^address already in use$") as raised:
             BackgroundServer(create_app(TaskStore([])), port=port).start()
     assert raised.value.errno == errno.EADDRINUSE
     assert capfd.readouterr() == ("", "")
