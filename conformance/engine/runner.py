@@ -47,6 +47,7 @@ from conformance.judging.diagnosis import diagnose
 from conformance.judging.fixture_health import RESTARTABLE_SUCCEEDS, FixtureHealth, leave_unjudged
 from conformance.judging.results import (
     Exchange,
+    Finding,
     Judgements,
     Ledger,
     ObservationResult,
@@ -299,8 +300,7 @@ def judge(
         for probe in client.take_probes():
             _record_probe(ledger, probe)
         if client.setup_gate is not None and (asked := client.setup_gate.asked) is not None:
-            # Judged as any answer is, not for BR-REQ-018: a run it stops never reached the API (diagnosis first).
-            ledger.record(check_response(asked), asked)
+            _record_setup_question(ledger, asked, stopped=rejected is not None)
         if stop_reason:
             for req in catalogue.requirements:
                 if not ledger.checked(req.id):
@@ -387,6 +387,17 @@ def _record_probe(ledger: Ledger, probe: Exchange) -> None:
     counted for the diagnosis."""
     ledger.valid_request_answered(probe)
     ledger.record(check_response(probe), probe)
+
+
+def _record_setup_question(ledger: Ledger, asked: Exchange, *, stopped: bool) -> None:
+    """The setup gate's question (engine/setup_gate.py), judged as any answer is but not for BR-REQ-018: a run it
+    stopped never reached the API (diagnosis before blame). Recorded, and so in the report and its trace, when it
+    stopped the run or its answer broke a rule; a conforming target's 401 to it is left out, since whether it is
+    asked at all depends on the order the first requests happened to be answered in, and the trace (compare's
+    fidelity) must not."""
+    findings = check_response(asked)
+    if stopped or any(isinstance(item, Finding) and not item.ok and not item.unjudged for item in findings):
+        ledger.record(findings, asked)
 
 
 def _stop_if_signalled(signals: list[int]) -> None:

@@ -15,6 +15,7 @@
         TargetUnreachable     not reached at all, or stopped answering
           TargetStopped         it answered before, then stopped
           TransportFailure      a refused TLS handshake or proxy tunnel
+        TargetNotOpened       the embedded reference server could not start
         TargetThrottling      throttled request after request
         BudgetExhausted       --max-requests is spent
         SetupRejected         the run's first requests were all refused 401/403/404 (or 400, even unauthenticated)
@@ -113,6 +114,11 @@ class TargetStopped(TargetUnreachable):
 class TransportFailure(TargetUnreachable):
     """The TLS handshake or the proxy tunnel was refused (unknown CA, hostname mismatch, client certificate
     refused...): retrying cannot help, so the run ends at once with the one-line cause."""
+
+
+class TargetNotOpened(TargetError, RuntimeError):
+    """The embedded reference server could not start (its port cannot be bound): nothing was sent, and no report
+    was written. A RuntimeError too, as the pytest plugin catches a target it cannot open."""
 
 
 class TargetThrottling(TargetError):

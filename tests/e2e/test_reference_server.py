@@ -568,6 +568,26 @@ def test_a_background_server_that_cannot_bind_says_why_in_one_sentence(capfd: py
     assert capfd.readouterr() == ("", "")
 
 
+def test_an_embedded_run_whose_server_cannot_start_says_so_in_one_line_and_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Not "a bug in the suite" with a traceback: the run was not completed (3), nothing was sent, no report."""
+    from conformance.cli.main import main
+
+    def cannot_bind(_: BackgroundServer) -> socket.socket:
+        raise ServerStartError("address already in use", errno.EADDRINUSE)
+
+    monkeypatch.setattr(BackgroundServer, "_bind", cannot_bind)
+    code = main(["run", "--seed", "1", "--max-examples", "1", "--quiet", "--report-dir", str(tmp_path / "report")])
+    out, err = capfd.readouterr()
+    assert code == 3
+    assert err.splitlines() == [
+        "dcs-conformance run: the embedded reference server could not start: address already in use"
+    ]
+    assert out == ""
+    assert not (tmp_path / "report" / "report.json").exists()
+
+
 def test_cli_serve_help_mentions_every_option() -> None:
     done = subprocess.run(serve("--help"), capture_output=True, text=True, env=CLEAN_ENV, timeout=30)
     assert done.returncode == 0

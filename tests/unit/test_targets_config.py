@@ -116,7 +116,7 @@ def test_flags_that_name_one_target_are_refused_with_a_targets_file(tmp_path: Pa
 
 
 def test_one_flag_that_names_one_target_is_refused_in_the_singular(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="^--fault names one target; "):
+    with pytest.raises(SettingsError, match=r"^--fault names one target; "):
         planned(tmp_path, TWO_TARGETS, {"fault": ["drop-last-item"]})
 
 
