@@ -150,9 +150,13 @@ def open_run(settings: RunSettings, open_target: TargetOpener) -> Iterator[OpenR
         except tls.TlsSetupError as exc:
             raise SettingsError(str(exc)) from None
 
+        # Minted from a stream of its own: whether the question is asked depends on how the first answers came in,
+        # and the scenarios' IDs must not.
+        mint_for_question = guard.minter(random.Random(f"{settings.seed}/setup question"))
+
         def ask() -> Exchange:
             """The setup gate's question once every request was answered 400 (see engine/setup_gate.py)."""
-            batch = {"migration_tasks": [guard.mint(), guard.mint()]}
+            batch = {"migration_tasks": [mint_for_question(), mint_for_question()]}
             return client.post_json(batch, auth=Auth.NONE, label=UNAUTHENTICATED_LABEL)
 
         client = TargetClient(
