@@ -14,6 +14,7 @@ from conformance.config import fixtures_file
 from conformance.config.settings import RunSettings, SettingsError
 from conformance.engine.phases.scenarios import Fixtures
 from conformance.engine.runner import Target
+from conformance.support.errors import TargetNotOpened
 
 
 def load_fixtures(path: Path) -> Fixtures:
@@ -33,14 +34,18 @@ def open_target(settings: RunSettings, seed: int) -> Iterator[Target]:
         yield Target(settings.base_url or "", settings.project_id, settings.credentials, fixtures, embedded=False)
         return
     from conformance.reference.embedded import embedded
+    from conformance.reference.server import ServerStartError
 
-    with embedded(
-        settings.project_id,
-        seed=seed,
-        restartable=settings.embedded_restartable,
-        not_restartable=settings.embedded_not_restartable,
-        faults=settings.faults,
-        variants=settings.variants,
-    ) as reference:
-        fixtures = Fixtures.load(reference.fixtures)
-        yield Target(reference.base_url, settings.project_id, reference.credentials, fixtures, embedded=True)
+    try:
+        with embedded(
+            settings.project_id,
+            seed=seed,
+            restartable=settings.embedded_restartable,
+            not_restartable=settings.embedded_not_restartable,
+            faults=settings.faults,
+            variants=settings.variants,
+        ) as reference:
+            fixtures = Fixtures.load(reference.fixtures)
+            yield Target(reference.base_url, settings.project_id, reference.credentials, fixtures, embedded=True)
+    except ServerStartError as exc:
+        raise TargetNotOpened(f"the embedded reference server could not start: {exc}") from None

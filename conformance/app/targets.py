@@ -168,7 +168,8 @@ def plan(path: Path, flags: Mapping[str, Any], env: Mapping[str, str], run_dir: 
 
     given = [f"--{key.replace('_', '-')}" for key in target_flags() if flags.get(key)]
     if given:
-        raise SettingsError(f"{', '.join(given)} name one target; {path} lists its targets: set them there")
+        verb = "names" if len(given) == 1 else "name"
+        raise SettingsError(f"{', '.join(given)} {verb} one target; {path} lists its targets: set them there")
     shared, tables = read_targets_file(path)
     planned = []
     keys, variables = table.file_keys(), table.environment()

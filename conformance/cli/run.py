@@ -21,7 +21,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from conformance.app.run_console import print_run_end
     from conformance.config.reproducer import reproducer
     from conformance.config.settings import SettingsError, resolve
+    from conformance.engine.runner import EXIT_CODES
+    from conformance.judging.results import Verdict
     from conformance.reference.embedded import check_deviations
+    from conformance.support.errors import TargetNotOpened
 
     flags = {key: value for key, value in vars(args).items() if key not in ("handler", "command", "quiet")}
     several = run_targets_if_listed(args, flags)
@@ -38,6 +41,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
+    except TargetNotOpened as exc:
+        print(f"dcs-conformance run: {exc}", file=sys.stderr)
+        return EXIT_CODES[Verdict.ERROR]
     report = outcome.report
     print_run_end(report, outcome.report_dir, quiet=args.quiet, warn=console.style.message)
     publish_summary(report, outcome.report_dir, args.summary_md, settings)

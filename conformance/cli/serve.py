@@ -4,6 +4,7 @@ files, deviations) to Ctrl-C or SIGTERM."""
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import json
 import os
@@ -117,7 +118,7 @@ def check_exposure(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from conformance.reference import deviations
     from conformance.reference.embedded import assemble
-    from conformance.reference.server import BackgroundServer
+    from conformance.reference.server import BackgroundServer, ServerStartError
 
     if args.list_faults or args.list_variants:
         for kind, wanted in (("fault", args.list_faults), ("variant", args.list_variants)):
@@ -151,8 +152,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         server.start()
-    except (RuntimeError, OSError) as exc:
-        raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc}") from None
+    except ServerStartError as exc:
+        advice = "; give another --port, or --port 0 for any free one" if exc.errno == errno.EADDRINUSE else ""
+        raise UsageError(f"cannot serve on {args.host}:{args.port}: {exc}{advice}") from None
     if args.fixtures_out:
         try:
             write_atomically(args.fixtures_out, json.dumps(fixtures, indent=2) + "\n")

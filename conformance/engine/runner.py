@@ -26,6 +26,7 @@ from conformance.config.credentials import Credentials
 from conformance.config.settings import RunSettings, SettingsError
 from conformance.contract import load_catalogue
 from conformance.engine.client import (
+    Auth,
     BudgetExhausted,
     TargetClient,
     TargetStopped,
@@ -41,12 +42,13 @@ from conformance.engine.phases.scenarios import Fixtures
 from conformance.engine.phases.st_draw import cases_ahead, schemathesis_examples
 from conformance.engine.plan import PLAN, Phase, PhaseRun
 from conformance.engine.progress import Watch
-from conformance.engine.setup_gate import SetupGate, SetupRejected
+from conformance.engine.setup_gate import UNAUTHENTICATED_LABEL, SetupGate, SetupRejected
 from conformance.engine.stats import AimedStats, GeneratedStats
 from conformance.judging.diagnosis import diagnose
 from conformance.judging.fixture_health import RESTARTABLE_SUCCEEDS, FixtureHealth, leave_unjudged
 from conformance.judging.results import (
     Exchange,
+    Finding,
     Judgements,
     Ledger,
     ObservationResult,
@@ -148,6 +150,16 @@ def open_run(settings: RunSettings, open_target: TargetOpener) -> Iterator[OpenR
             ssl_context = tls.client_context(settings.tls) if transport["tls"] else None
         except tls.TlsSetupError as exc:
             raise SettingsError(str(exc)) from None
+
+        # Minted from a stream of its own: whether the question is asked depends on how the first answers came in,
+        # and the scenarios' IDs must not.
+        mint_for_question = guard.minter(random.Random(f"{settings.seed}/setup question"))
+
+        def ask() -> Exchange:
+            """The setup gate's question once every request was answered 400 (see engine/setup_gate.py)."""
+            batch = {"migration_tasks": [mint_for_question(), mint_for_question()]}
+            return client.post_json(batch, auth=Auth.NONE, label=UNAUTHENTICATED_LABEL)
+
         client = TargetClient(
             target.base_url,
             target.project_id,
@@ -162,7 +174,7 @@ def open_run(settings: RunSettings, open_target: TargetOpener) -> Iterator[OpenR
             # The embedded reference is on loopback in this very process: a proxy from the environment must not
             # carry its requests away.
             trust_env=not target.embedded,
-            setup_gate=SetupGate(),
+            setup_gate=SetupGate(ask_unauthenticated=ask if target.credentials.configured else None),
         )
         with client:
             yield OpenRun(target, client, rng, transport)
@@ -214,6 +226,7 @@ def judge(
     stop_reason: str | None = None
     interrupted: int | None = None
     rejected: Counter[str] | None = None
+    unauthenticated_400 = False
     generated = GeneratedStats()
     aimed = AimedStats()
     with (
@@ -268,11 +281,16 @@ def judge(
         except TargetUnreachable as exc:
             reached = isinstance(exc, TargetStopped)
             run_error = str(exc) if reached else f"the target could not be reached: {exc}"
+            # http:// against a TLS port reads as unreachable: say it answered in TLS, as the reverse is said.
+            never_answered = not client.last_answered and not transport["proxy"]
+            if never_answered and (tls_cause := tls.tls_on_plain_url(target.base_url, min(settings.timeout, 10.0))):
+                run_error = transport["failure"] = tls_cause
         except TargetThrottling as exc:
             stop_reason = str(exc)
             say(f"stopping early: {exc}")
         except SetupRejected as exc:
             rejected = exc.answers
+            unauthenticated_400 = exc.unauthenticated == 400
             stop_reason = f"not exercised: the run stopped early, after {client.sent} requests: {exc}"
             say(f"stopping early: {exc}; nothing more is sent until the setup is fixed")
         except BudgetExhausted as exc:
@@ -290,6 +308,8 @@ def judge(
                 _print_traceback(target)
         for probe in client.take_probes():
             _record_probe(ledger, probe)
+        if client.setup_gate is not None and (asked := client.setup_gate.asked) is not None:
+            _record_setup_question(ledger, asked, stopped=rejected is not None)
         if stop_reason:
             for req in catalogue.requirements:
                 if not ledger.checked(req.id):
@@ -313,6 +333,7 @@ def judge(
         credentials_configured=target.credentials.configured,
         fixtures_used_up=health.used_up(),
         requests="well-formed requests" if rejected is None else "requests sent with the run's credentials",
+        unauthenticated_400=unauthenticated_400,
     )
     if diagnosis.fixtures_unusable:
         requirements = leave_unjudged(requirements, RESTARTABLE_SUCCEEDS, diagnosis.messages[0])
@@ -377,6 +398,17 @@ def _record_probe(ledger: Ledger, probe: Exchange) -> None:
     ledger.record(check_response(probe), probe)
 
 
+def _record_setup_question(ledger: Ledger, asked: Exchange, *, stopped: bool) -> None:
+    """The setup gate's question (engine/setup_gate.py), judged as any answer is but not for BR-REQ-018: a run it
+    stopped never reached the API (diagnosis before blame). Recorded, and so in the report and its trace, when it
+    stopped the run or its answer broke a rule; a conforming target's 401 to it is left out, since whether it is
+    asked at all depends on the order the first requests happened to be answered in, and the trace (compare's
+    fidelity) must not."""
+    findings = check_response(asked)
+    if stopped or any(isinstance(item, Finding) and not item.ok and not item.unjudged for item in findings):
+        ledger.record(findings, asked)
+
+
 def _stop_if_signalled(signals: list[int]) -> None:
     """A signal a library swallowed (hypothesis may take the example it interrupted for a flaky one and carry on)
     still stops the run, at the end of the phase it landed in."""
@@ -406,6 +438,17 @@ def _verdict_reason(
     missing = unexercised_musts(requirements, certify=certify)
     if diagnosis and not missing:
         return diagnosis[0]
-    ids = ", ".join(item.id for item in missing[:8]) + (" ..." if len(missing) > 8 else "")
-    why = f"{len(missing)} MUST requirement(s) not exercised: {ids}"
-    return f"{diagnosis[0]}; {why}" if diagnosis else f"{why} ({missing[0].reason})" if missing else why
+    if diagnosis:
+        ids = ", ".join(item.id for item in missing[:8]) + (" ..." if len(missing) > 8 else "")
+        return f"{diagnosis[0]}; {len(missing)} MUST requirement(s) not exercised: {ids}"
+    return f"{len(missing)} MUST requirement(s) not exercised: {_each_with_its_reason(missing)}"
+
+
+def _each_with_its_reason(missing: list[RequirementResult], shown: int = 8) -> str:
+    """The IDs left unexercised, grouped by their own skip reason: a requirement that needs a read-only credential
+    is never explained by the fixtures another one needs."""
+    groups: dict[str, list[str]] = {}
+    for item in missing[:shown]:
+        groups.setdefault(item.reason, []).append(item.id)
+    text = "; ".join(f"{', '.join(ids)} ({reason})" for reason, ids in groups.items())
+    return text + (f"; and {len(missing) - shown} more" if len(missing) > shown else "")

@@ -28,6 +28,7 @@ def diagnose(
     credentials_configured: bool,
     fixtures_used_up: str | None = None,
     requests: str = "well-formed requests",
+    unauthenticated_400: bool = False,
 ) -> Diagnosis:
     """``valid_answers`` counts how well-formed requests under the run's own credentials were answered, by status
     (as text), "no answer" or "throttled" (``requests`` names what was counted, when a run stopped before sending a
@@ -53,6 +54,15 @@ def diagnose(
     if kinds == {"404"}:
         return Diagnosis(
             [f"{every} was answered 404: check --base-url (scheme, host, path prefix) and --project-id"], True
+        )
+    if kinds == {"400"} and unauthenticated_400:
+        return Diagnosis(
+            [
+                f"the requests do not reach the API as sent: {every} was answered 400, and so was one without "
+                "credentials, which the API answers 401; check --base-url (a path prefix too many or too few, a proxy "
+                "or gateway answering in its place) and whatever rewrites the requests on the way"
+            ],
+            True,
         )
     if kinds == {"400"}:
         return Diagnosis(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -11,6 +12,15 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from conformance.reference.protocol import HEAD_TIMEOUT, reference_protocol
+
+
+class ServerStartError(RuntimeError):
+    """The reference server could not start (the address is in use or cannot be bound, a TLS file cannot be
+    loaded): one sentence of ours, never uvicorn's log line before it. ``errno`` is the socket error's, if any."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 class BackgroundServer:
@@ -45,8 +55,11 @@ class BackgroundServer:
             ssl_ca_certs=client_ca if tls_cert else None,
             ssl_cert_reqs=ssl.CERT_REQUIRED if tls_cert and client_ca else ssl.CERT_NONE,
         )
+        self._config = config
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="reference-server", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="reference-server", daemon=True)
+        self._socket: socket.socket | None = None
+        self._failure: BaseException | None = None
         self.host = host
         self.port = port
         self.scheme = "https" if tls_cert else "http"
@@ -56,14 +69,43 @@ class BackgroundServer:
         return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
+        """Load the TLS files and bind the port here, where a failure is a ServerStartError of one sentence (uvicorn
+        would log its own line, then exit its thread), then serve on that socket in the thread."""
+        try:
+            self._config.load()
+        except OSError as exc:
+            raise ServerStartError(f"cannot load the TLS files: {exc.strerror or exc}", exc.errno) from None
+        self._socket = self._bind()
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the reference server did not start on {self.host}:{self.port}")
+                self._socket.close()
+                why = f": {self._failure}" if self._failure is not None and str(self._failure) else ""
+                raise ServerStartError(f"the reference server did not start on {self.host}:{self.port}{why}")
             time.sleep(0.01)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
         return self
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host.strip("[]"), self.port))
+        except OSError as exc:
+            sock.close()
+            raise ServerStartError((exc.strerror or str(exc)).lower(), exc.errno) from None
+        sock.set_inheritable(True)
+        return sock
+
+    def _serve(self) -> None:
+        """uvicorn's loop on the bound socket; whatever ends it early (its startup exits with SystemExit) is kept
+        for ``start`` to say, not printed by the thread."""
+        try:
+            self._server.run(sockets=[self._socket] if self._socket is not None else None)
+        except BaseException as exc:  # start() reports it; a thread's traceback helps nobody
+            self._failure = exc
 
     def stop(self) -> None:
         self._server.should_exit = True

@@ -15,9 +15,10 @@
         TargetUnreachable     not reached at all, or stopped answering
           TargetStopped         it answered before, then stopped
           TransportFailure      a refused TLS handshake or proxy tunnel
+        TargetNotOpened       the embedded reference server could not start
         TargetThrottling      throttled request after request
         BudgetExhausted       --max-requests is spent
-        SetupRejected         the run's first requests were all refused 401/403/404
+        SetupRejected         the run's first requests were all refused 401/403/404 (or 400, even unauthenticated)
       GuardRefusal          the ID guard refused to send a request (never the target's doing)
       LibrarySendRefused    a library tried to send a request past the run's one client
       RequestSignatureError an AK/SK signature refused (the reference server's verification)
@@ -115,6 +116,11 @@ class TransportFailure(TargetUnreachable):
     refused...): retrying cannot help, so the run ends at once with the one-line cause."""
 
 
+class TargetNotOpened(TargetError, RuntimeError):
+    """The embedded reference server could not start (its port cannot be bound): nothing was sent, and no report
+    was written. A RuntimeError too, as the pytest plugin catches a target it cannot open."""
+
+
 class TargetThrottling(TargetError):
     """The target throttled request after request even after waiting: the run ends incomplete."""
 
@@ -124,15 +130,23 @@ class BudgetExhausted(TargetError):
 
 
 class SetupRejected(TargetError):
-    """The first requests of the run's own were all refused as unauthorised or not found: the run stops, and the
-    diagnosis says why (``answers``: how they were answered, by status, as the diagnosis counts them)."""
+    """The first requests of the run's own were all refused as unauthorised or not found, or all refused 400 and so
+    was a request without credentials (``unauthenticated``: its status): the run stops, and the diagnosis says why
+    (``answers``: how they were answered, by status, as the diagnosis counts them)."""
 
-    def __init__(self, answers: Counter[str]) -> None:
+    def __init__(self, answers: Counter[str], *, unauthenticated: int | None = None) -> None:
         statuses = ", ".join(f"{status} x{count}" for status, count in sorted(answers.items()))
+        also = (
+            f", and so was a well-formed one without credentials ({unauthenticated}), which is answered 401"
+            if unauthenticated is not None
+            else ""
+        )
         super().__init__(
-            f"the first {sum(answers.values())} requests sent with the run's credentials were all refused ({statuses})"
+            f"the first {sum(answers.values())} requests sent with the run's credentials were all refused "
+            f"({statuses}){also}"
         )
         self.answers = answers
+        self.unauthenticated = unauthenticated
 
 
 # -- what a target sent ---------------------------------------------------------------------------------------------

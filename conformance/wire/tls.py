@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -320,3 +321,31 @@ def _words(reason: str) -> str:
     for prefix in ("TLSV13_ALERT_", "TLSV1_ALERT_", "SSLV3_ALERT_"):
         reason = reason.removeprefix(prefix)
     return reason.lower().replace("_", " ")
+
+
+def tls_on_plain_url(base_url: str, timeout: float) -> str | None:
+    """The one-line cause when an ``http://`` target that never answered speaks TLS on its port (the reverse of
+    "does not speak TLS"), else None. A TLS port read as plain HTTP mostly closes the connection without a byte, which
+    alone reads as "could not be reached"; one handshake, verifying nothing and sending nothing after it, tells the
+    two apart. Any answer in TLS counts, an alert included (a gateway demanding a client certificate speaks TLS)."""
+    parts = urlsplit(base_url)
+    if parts.scheme != "http" or not parts.hostname:
+        return None
+    host, port = parts.hostname, parts.port or 80
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=None),
+        ):
+            pass
+    except ssl.SSLError as exc:
+        reason = str(getattr(exc, "reason", ""))
+        if isinstance(exc, ssl.SSLEOFError) or reason in _NOT_TLS or reason == "UNEXPECTED_EOF_WHILE_READING":
+            return None
+    except OSError:
+        return None
+    netloc = parts.netloc.rpartition("@")[2]
+    return f"the target answered with TLS: {netloc} speaks TLS on that port, not plain HTTP; is the target https://?"

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from conformance.app.run import execute
+from conformance.config.settings import resolve
 from conformance.contract import catalogue_sha256
+from conformance.reference.app import create_app
+from conformance.reference.auth import AuthMode, AuthPolicy
+from conformance.reference.server import BackgroundServer
+from conformance.reference.store import seed_store
 from conformance.report.certify import verify
 from tests.conftest import clean_env
 
@@ -156,3 +162,24 @@ def test_a_plain_run_into_a_certified_directory_leaves_no_stale_badge_or_sums(bu
     check = cli("verify", str(reused), cwd=tmp_path)
     assert check.returncode == 1
     assert "SHA256SUMS is missing" in check.stdout
+
+
+def test_certify_incomplete_line_gives_each_skipped_requirement_its_own_reason(tmp_path: Path) -> None:
+    """Without fixtures and without a read-only credential, BR-REQ-014 is skipped for the fixtures and BR-REQ-020 for
+    the credential: the incomplete line says so of each, never the fixtures reason for both."""
+    store, _ = seed_store(restartable=2, not_restartable=2, seed=1)
+    app = create_app(store, AuthPolicy(mode=AuthMode.TOKEN, token="the-right-token-0123456789"), projects=["p1"])
+    flags = {
+        "project_id": "p1",
+        "auth_token": "the-right-token-0123456789",
+        "seed": 3,
+        "max_examples": 5,
+        "certify": True,
+        "report_dir": str(tmp_path / "report"),
+    }
+    with BackgroundServer(app) as server:
+        outcome = execute(resolve({**flags, "base_url": server.base_url}, env={}), progress=lambda _: None)
+    reason = outcome.report["verdict_reason"]
+    assert (outcome.report["verdict"], outcome.exit_code) == ("incomplete", 4)
+    assert "BR-REQ-014 (needs fixtures" in reason
+    assert "BR-REQ-020 (no read-only credential configured" in reason

@@ -22,6 +22,7 @@ from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
 from conformance.reference.variants import VARIANTS
 from conformance.report.compare import compare
+from conformance.reporters.compare_text import fidelity_line
 
 pytestmark = pytest.mark.e2e
 
@@ -124,8 +125,23 @@ EXPECTED: dict[str, dict[str, Any]] = {
 }
 
 
+def readme_figures() -> dict[str, str]:
+    """The README's fidelity table: each variant's figure as written (``98.5% (66 of 67)``)."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| variant | fidelity | what differs |") :].split("\n\n", 1)[0]
+    figures = {}
+    for row in table.splitlines()[2:]:
+        names, figure = row.split("|")[1:3]
+        figures |= {name: figure.strip() for name in re.findall(r"`([a-z0-9-]+)`", names)}
+    return figures
+
+
 def test_every_variant_has_its_expected_differences() -> None:
     assert set(EXPECTED) == set(VARIANTS)
+
+
+def test_the_readme_quotes_a_fidelity_figure_for_every_variant() -> None:
+    assert set(readme_figures()) == set(VARIANTS)
 
 
 def test_the_reference_compared_with_itself_agrees_fully(reference: Report) -> None:
@@ -169,6 +185,8 @@ def test_a_variant_differs_from_the_reference_in_exactly_what_it_changes(
         "roles": expected.get("roles", set()),
     }
     assert comparison["fidelity"]["agree"] == comparison["fidelity"]["compared"] - len(exchanges)
+    # The README's table quotes what `compare` prints for this pair, word for word.
+    assert fidelity_line(comparison).startswith(f"fidelity: {readme_figures()[name].removesuffix(')')} comparable ")
     only_in_base, only_in_candidate = (
         comparison["exchanges"]["only_in_base"],
         comparison["exchanges"]["only_in_candidate"],

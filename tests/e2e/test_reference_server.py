@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import queue
@@ -28,7 +29,7 @@ from conformance.contract import ENDPOINT, MAX_BATCH, load_spec
 from conformance.reference.app import MAX_BODY_BYTES, create_app
 from conformance.reference.auth import AuthMode, AuthPolicy
 from conformance.reference.embedded import embedded
-from conformance.reference.server import BackgroundServer
+from conformance.reference.server import BackgroundServer, ServerStartError
 from conformance.reference.store import MigrationTask, MigrationType, Status, TaskStore
 from conformance.wire.signing import sign
 
@@ -541,15 +542,50 @@ def test_cli_serve_unwritable_fixtures_out_exits_2_with_one_line_and_no_tracebac
     assert done.stderr.startswith("dcs-conformance serve: error:")
 
 
-def test_cli_serve_on_a_busy_port_exits_2_without_traceback() -> None:
+def test_cli_serve_on_a_busy_port_prints_only_our_one_line_and_exits_2() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         done = subprocess.run(serve("--port", str(port)), capture_output=True, text=True, env=CLEAN_ENV, timeout=30)
     assert done.returncode == 2
-    assert "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith("dcs-conformance serve: error: cannot serve on")
+    assert done.stderr.strip().splitlines() == [
+        f"dcs-conformance serve: error: cannot serve on 127.0.0.1:{port}: address already in use; "
+        "give another --port, or --port 0 for any free one"
+    ]
+    assert done.stdout == ""
+
+
+def test_a_background_server_that_cannot_bind_says_why_in_one_sentence(capfd: pytest.CaptureFixture[str]) -> None:
+    """The embedded run's server too: the cause is the exception's message, and uvicorn prints nothing."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ServerStartError, match=r"^address already in use$") as raised:
+            BackgroundServer(create_app(TaskStore([])), port=port).start()
+    assert raised.value.errno == errno.EADDRINUSE
+    assert capfd.readouterr() == ("", "")
+
+
+def test_an_embedded_run_whose_server_cannot_start_says_so_in_one_line_and_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Not "a bug in the suite" with a traceback: the run was not completed (3), nothing was sent, no report."""
+    from conformance.cli.main import main
+
+    def cannot_bind(_: BackgroundServer) -> socket.socket:
+        raise ServerStartError("address already in use", errno.EADDRINUSE)
+
+    monkeypatch.setattr(BackgroundServer, "_bind", cannot_bind)
+    code = main(["run", "--seed", "1", "--max-examples", "1", "--quiet", "--report-dir", str(tmp_path / "report")])
+    out, err = capfd.readouterr()
+    assert code == 3
+    assert err.splitlines() == [
+        "dcs-conformance run: the embedded reference server could not start: address already in use"
+    ]
+    assert out == ""
+    assert not (tmp_path / "report" / "report.json").exists()
 
 
 def test_cli_serve_help_mentions_every_option() -> None:

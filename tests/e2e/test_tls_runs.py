@@ -27,7 +27,7 @@ from conformance.engine.client import TargetClient, TransportFailure
 from conformance.reference.app import create_app
 from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
-from conformance.wire.tls import INSECURE_WARNING, TlsOptions, client_context
+from conformance.wire.tls import INSECURE_WARNING, TlsOptions, client_context, tls_on_plain_url
 from tests.conftest import clean_env
 
 pytestmark = pytest.mark.e2e
@@ -212,6 +212,43 @@ def test_an_http_target_named_https_is_told_apart(tmp_path: Path, pki: Pki) -> N
                               ssl_context=client_context(TlsOptions(ca_bundle=Path(pki.ca_file))))  # fmt: skip
         with client, pytest.raises(TransportFailure, match="does not speak TLS"):
             client.post_json({"migration_tasks": []})
+
+
+@pytest.mark.parametrize("fixture", ["reference", "mutual"])
+def test_an_https_target_named_http_is_told_it_answered_with_tls(
+    tmp_path: Path, fixture: str, request: pytest.FixtureRequest
+) -> None:
+    """The reverse of the mistake above: a TLS port closes a plain request without a byte, which alone reads as
+    "could not be reached"; the run says the target answered with TLS (a gateway demanding a client certificate too),
+    exit 3, in the error line and report.json's transport failure."""
+    server: BackgroundServer = request.getfixturevalue(fixture)
+    result = cli(tmp_path, "--base-url", server.base_url.replace("https://", "http://"))
+    assert result.returncode == 3
+    [line] = error_lines(result)
+    assert line == (
+        f"dcs-conformance run: the target answered with TLS: 127.0.0.1:{server.port} speaks TLS on that port, not "
+        "plain HTTP; is the target https://?"
+    )
+    assert report_of(tmp_path)["transport"]["failure"] == line.removeprefix("dcs-conformance run: ")
+
+
+def test_a_plain_port_that_closes_without_a_byte_is_not_called_tls() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def close_each() -> None:
+            for _ in range(2):
+                connection, _ = listener.accept()
+                connection.close()
+
+        closer = threading.Thread(target=close_each, daemon=True)
+        closer.start()
+        assert tls_on_plain_url(f"http://127.0.0.1:{port}", 5.0) is None
+        assert tls_on_plain_url(f"https://127.0.0.1:{port}", 5.0) is None  # not asked: https is judged as TLS
+        socket.create_connection(("127.0.0.1", port)).close()
+        closer.join(timeout=5)
 
 
 # -- client certificates ------------------------------------------------------------------------------------------

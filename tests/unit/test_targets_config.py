@@ -115,6 +115,11 @@ def test_flags_that_name_one_target_are_refused_with_a_targets_file(tmp_path: Pa
         planned(tmp_path, TWO_TARGETS, {"base_url": "https://x", "fault": ["drop-last-item"]})
 
 
+def test_one_flag_that_names_one_target_is_refused_in_the_singular(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"^--fault names one target; "):
+        planned(tmp_path, TWO_TARGETS, {"fault": ["drop-last-item"]})
+
+
 def test_a_file_lists_targets_only_with_a_targets_array(tmp_path: Path) -> None:
     assert lists_targets(write(tmp_path, TWO_TARGETS))
     assert not lists_targets(write(tmp_path, 'base_url = "https://x"\n'))
