@@ -8,9 +8,10 @@ It also decides what one request's outcome is, whatever the target does: a compl
 a complete answer (timeout, reset, not HTTP, a body over the cap), which is evidence like any other; or, for 429
 and 503, a wait as Retry-After asks and a resend. A request is sent again only when it certainly did not reach the
 target (connect error), or once on a fresh connection when a reused keep-alive connection failed before any answer;
-never when it names a restartable fixture (that one goes once, throttled or not, on a connection of its own). The run stops only when the target stopped answering: several
-requests in a row without an answer, and then no answer to the plainest request either (a probe naming one minted
-ID), so that a target that never answers one kind of request (large batches, say) is judged, not abandoned.
+never when it names a restartable fixture (that one goes once, throttled or not, on a connection of its own). The
+run stops only when the target stopped answering: several requests in a row without an answer, and then no answer
+to the plainest request either (a probe naming one minted ID), so that a target that never answers one kind of
+request (large batches, say) is judged, not abandoned.
 """
 
 from __future__ import annotations

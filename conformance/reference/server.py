@@ -12,7 +12,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.reference.protocol import HEAD_TIMEOUT, reference_protocol
 
-
 #: uvicorn's own default: idle keep-alive connections are closed after this many seconds.
 IDLE_CLOSE_S = 5.0
 

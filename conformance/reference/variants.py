@@ -224,5 +224,5 @@ class IdleClose1sAnnounced(Mod):
 @variant
 class IdleClose5ms(Mod):
     name = "idle-close-5ms"
-    summary = "idle keep-alive connections are closed after 5 ms, without a word (RFC 9112 lets a server close any time)"
+    summary = "idle keep-alive connections are closed after 5 ms, without a word (a server may close one any time)"
     idle_close_s = 0.005
