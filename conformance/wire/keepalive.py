@@ -90,10 +90,11 @@ def keep_alive_timeout(value: str | None) -> float | None:
 
 def tracked(transport: httpx.BaseTransport, policy: IdlePolicy) -> httpx.BaseTransport:
     """The transport, its connections watched and their reuse decided by ``policy``; a transport without an
-    httpcore pool (a test's mock) is returned as it is. httpcore takes a network backend only when its pool is
-    built, and httpx builds the pool itself: the backend is swapped in before the pool opens any connection."""
+    httpcore pool (a test's mock) is returned as it is, and one already watched is not watched twice. httpcore
+    takes a network backend only when its pool is built, and httpx builds the pool itself: the backend is swapped
+    in before the pool opens any connection."""
     pool = getattr(transport, "_pool", None)
-    if isinstance(pool, httpcore.ConnectionPool):
+    if isinstance(pool, httpcore.ConnectionPool) and not isinstance(pool._network_backend, _Backend):
         pool._network_backend = _Backend(pool._network_backend, policy)
     return transport
 

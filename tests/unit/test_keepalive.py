@@ -14,7 +14,7 @@ import respx
 from conformance.engine.client import TargetClient
 from conformance.engine.guard import IdGuard
 from conformance.reference.store import seed_store
-from conformance.wire.keepalive import DEFAULT_MAX_IDLE_S, IdlePolicy, keep_alive_timeout
+from conformance.wire.keepalive import DEFAULT_MAX_IDLE_S, IdlePolicy, _Backend, keep_alive_timeout, tracked
 
 BASE = "http://target.test"
 PATH = "/v2/proj/migration-tasks/batch-restart"
@@ -103,3 +103,11 @@ def test_the_reference_store_counts_the_calls_naming_a_restarted_task() -> None:
     assert store.asked_again() == {}, "a task named twice in one call, or a task never restarted, is not counted"
     store.restart_batch([second, first])
     assert store.asked_again() == {first: 2}
+
+
+def test_a_transport_is_watched_once_however_many_clients_share_it() -> None:
+    transport = httpx.HTTPTransport()
+    policy = IdlePolicy()
+    tracked(tracked(transport, policy), policy)
+    backend = transport._pool._network_backend
+    assert isinstance(backend, _Backend) and not isinstance(backend._inner, _Backend)
