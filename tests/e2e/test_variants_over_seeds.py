@@ -65,10 +65,17 @@ def test_the_idle_close_race_is_only_an_observation_even_where_the_client_reuses
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without its idle limit the client writes requests into connections the 5 ms target has just closed and
-    never reads (8 in a run of 163 requests, when measured): each is resent and observed (OBS-013), never blamed."""
+    never reads (2 to 10 in a run of about 160 requests, when measured): each is resent and observed (OBS-013),
+    never blamed. Runs go on (up to three seeds) until one has met the race for real."""
     monkeypatch.setattr(keepalive.IdlePolicy, "reusable", lambda policy, idle: True)
-    report = judge(tmp_path, "idle-close-5ms", seed=1, workers=16)
-    assert report["verdict"] == "conformant", report["verdict_reason"]
+    for seed in (1, 2, 3):
+        report = judge(tmp_path / str(seed), "idle-close-5ms", seed=seed, workers=16)
+        assert report["verdict"] == "conformant", report["verdict_reason"]
+        [dropped] = [entry for entry in report["observations"] if entry["id"] == "OBS-013"]
+        if dropped["seen"]:
+            assert all("reused keep-alive connection (idle " in seen["value"] for seen in dropped["seen"])
+            return
+    pytest.fail("no run met the race of an idle close: the test proved nothing")
 
 
 @pytest.fixture
