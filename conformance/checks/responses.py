@@ -119,13 +119,10 @@ def check_error_body(ex: Exchange) -> list[Finding | Seen]:
 @covers(ANSWERED)
 def check_answered(ex: Exchange) -> list[Finding]:
     """A request left without a complete answer gives the caller nothing; the reason is the evidence."""
-    findings = []
-    if ex.earlier_failure and ex.earlier_failure_judged:
-        findings.append(ANSWERED.violated(f"{ex.earlier_failure} (the resend is judged on its own)"))
     if ex.complete:
-        return [*findings, ANSWERED.held()]
+        return [ANSWERED.held()]
     status = f" (status {ex.status} had arrived)" if ex.status else ""
-    return [*findings, ANSWERED.violated(f"{ex.failure}{status}")]
+    return [ANSWERED.violated(f"{ex.failure}{status}")]
 
 
 def check_response(ex: Exchange) -> list[Finding | Seen]:

@@ -145,8 +145,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    idle_close_s, announced = deviations.keep_alive(args.fault, args.variant)
     server = BackgroundServer(
-        app, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key, client_ca=args.client_ca
+        app,
+        host=args.host,
+        port=args.port,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        client_ca=args.client_ca,
+        idle_close_s=idle_close_s,
+        announce_idle_close=announced,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

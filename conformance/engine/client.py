@@ -7,10 +7,11 @@ made exactly as the vendor SDK makes them) and redaction of everything it record
 It also decides what one request's outcome is, whatever the target does: a complete answer; or an exchange without
 a complete answer (timeout, reset, not HTTP, a body over the cap), which is evidence like any other; or, for 429
 and 503, a wait as Retry-After asks and a resend. A request is sent again only when it certainly did not reach the
-target (connect error), or once on a fresh connection when a reused keep-alive connection failed before any answer
-and the request names no restartable fixture. The run stops only when the target stopped answering: several
-requests in a row without an answer, and then no answer to the plainest request either (a probe naming one minted
-ID), so that a target that never answers one kind of request (large batches, say) is judged, not abandoned.
+target (connect error), or once on a fresh connection when a reused keep-alive connection failed before any answer;
+never when it names a restartable fixture (that one goes once, throttled or not, on a connection of its own). The
+run stops only when the target stopped answering: several requests in a row without an answer, and then no answer
+to the plainest request either (a probe naming one minted ID), so that a target that never answers one kind of
+request (large batches, say) is judged, not abandoned.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from conformance.support.errors import TargetThrottling as TargetThrottling
 from conformance.support.errors import TargetUnreachable as TargetUnreachable
 from conformance.support.errors import TransportFailure as TransportFailure
 from conformance.support.redaction import Redactor, proxy_secrets, userinfo_secrets
-from conformance.wire import signing, tls
+from conformance.wire import keepalive, signing, tls
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 #: The target may have stopped answering: after this many requests in a row without a complete answer, a probe
@@ -127,7 +128,18 @@ class _Http(httpx.Client):
     """httpx's client without its redirect handling: the suite never follows a redirect, and httpx parses a 3xx
     answer's Location into the next request even so, raising (InvalidURL, an IDNA error) on a value that is not a
     URL: ``javascript:``, a malformed host. The header is the target's data, recorded as sent and judged, never a
-    crash; so each request is sent exactly once, as by ``_send_single_request``, and nothing reads Location."""
+    crash; so each request is sent exactly once, as by ``_send_single_request``, and nothing reads Location.
+    Its connections are reused only as ``keep_alive`` allows (conformance.wire.keepalive)."""
+
+    def __init__(self, keep_alive: keepalive.IdlePolicy, **kwargs: Any) -> None:
+        self._keep_alive = keep_alive
+        super().__init__(**kwargs)
+
+    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.BaseTransport:
+        return keepalive.tracked(super()._init_transport(*args, **kwargs), self._keep_alive)
+
+    def _init_proxy_transport(self, *args: Any, **kwargs: Any) -> httpx.BaseTransport:
+        return keepalive.tracked(super()._init_proxy_transport(*args, **kwargs), self._keep_alive)
 
     def _send_handling_redirects(
         self, request: httpx.Request, follow_redirects: bool, history: list[httpx.Response]
@@ -210,10 +222,13 @@ class TargetClient:
         # Built once: loading the CA store costs tens of milliseconds, and a resend on a fresh connection needs it.
         self._verify = ssl_context if ssl_context is not None else httpx.create_ssl_context(trust_env=trust_env)
         self._trust_env = trust_env
+        #: How long a connection may idle and be reused, as the target announced or was seen closing them.
+        self.keep_alive = keepalive.IdlePolicy()
         self._http = self._new_http()
 
     def _new_http(self) -> httpx.Client:
         return _Http(
+            self.keep_alive,
             timeout=self.timeout,
             transport=self._transport,
             follow_redirects=False,
@@ -290,13 +305,14 @@ class TargetClient:
             headers["Content-Type"] = content_type
         headers, body = self._authenticate(url, headers, body or b"", auth, project_id)
         earlier: str | None = None
-        earlier_judged = False
         throttles = 0
         connect_failures = 0
         fresh: httpx.Client | None = None
         while True:
             with self.in_flight or nullcontext():
                 seq = self._take_slot()
+                if spent:  # a restartable task never goes into a connection the target may just have closed
+                    fresh = fresh or self._new_http()
                 try:
                     attempt = self._attempt(fresh or self._http, url, headers, body)
                 finally:
@@ -318,11 +334,13 @@ class TargetClient:
                 continue
             if attempt.dropped and not attempt.fresh_connection and not spent and earlier is None:
                 when = "after the whole request was sent" if attempt.request_sent else "while the request was sent"
-                earlier = f"request #{seq}: {attempt.failure} on a reused keep-alive connection, {when}"
-                earlier_judged = attempt.request_sent
+                idle = self.keep_alive.last_idle_s()
+                idled = f" (idle {idle * 1000:.1f} ms before it)" if idle is not None else ""
+                earlier = f"request #{seq}: {attempt.failure} on a reused keep-alive connection{idled}, {when}"
                 fresh = self._new_http()  # this one request only: other threads keep using the shared pool
                 continue
-            if attempt.failure is None and attempt.status in THROTTLE_STATUSES and throttles < THROTTLE_RESENDS:
+            resend = throttles < THROTTLE_RESENDS and not spent  # a request naming a restartable task goes once
+            if attempt.failure is None and attempt.status in THROTTLE_STATUSES and resend:
                 throttles += 1
                 self._sleep(retry_after(attempt.headers.get("retry-after"), throttles))
                 continue
@@ -343,7 +361,6 @@ class TargetClient:
             failure=self.redactor.text(attempt.failure) if attempt.failure else None,
             throttled=throttled,
             earlier_failure=earlier,
-            earlier_failure_judged=earlier_judged,
         )
         self._count(exchange, heard=attempt.heard)
         if gate is not None and (rejected := gate.settle(exchange)) is not None:
@@ -473,6 +490,7 @@ class TargetClient:
                 attempt.heard = True
                 attempt.status = response.status_code
                 attempt.headers = _plain_headers(response.headers)
+                self.keep_alive.announced(attempt.headers.get("keep-alive"))
                 attempt.body, attempt.failure = self._read_body(response, deadline)
             finally:
                 response.close()

@@ -105,11 +105,10 @@ class Exchange:
     failure: str | None = None
     #: Answered 429/503 on every attempt: the target never processed the request, so nothing may be judged on it.
     throttled: bool = False
-    #: A failure on a reused keep-alive connection that was followed by one resend on a fresh connection.
+    #: A failure on a reused keep-alive connection that was followed by one resend on a fresh connection: only an
+    #: observation (OBS-013), since a request written into a connection the target had just closed is never read,
+    #: and the client cannot tell it from one the target read and dropped (RFC 9112 §9.3.1). The resend is judged.
     earlier_failure: str | None = None
-    #: That failure came after the target had the whole request: it counts as a request left unanswered (a race
-    #: with the target closing an idle connection fails while sending, and is only observed).
-    earlier_failure_judged: bool = False
     #: What ``derived`` has computed so far; never evidence.
     _derived: dict[Callable[[Exchange], Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -59,6 +59,11 @@ class Mod:
     warns: ClassVar[tuple[str, ...]] = ()
     #: The deviation is about IAM tokens: an embedded run that judges it authenticates with a token, not AK/SK.
     token_auth: ClassVar[bool] = False
+    #: Idle keep-alive connections are closed after this many seconds instead of the server's default (a setting of
+    #: the HTTP server, read before it starts: see deviations.keep_alive).
+    idle_close_s: ClassVar[float | None] = None
+    #: Every answer announces that idle time: ``Keep-Alive: timeout=N``.
+    announces_idle_close: ClassVar[bool] = False
 
     def bypass_auth(self, headers: Mapping[str, str]) -> bool:
         return False

@@ -31,6 +31,14 @@ def wants_token_auth(faults: Iterable[str] = (), variants: Iterable[str] = ()) -
     return any(mod is not None and mod.token_auth for mod in named)
 
 
+def keep_alive(faults: Iterable[str] = (), variants: Iterable[str] = ()) -> tuple[float | None, bool]:
+    """How the HTTP server treats idle keep-alive connections for the named deviations: the seconds after which it
+    closes one (None: its default), and whether its answers announce them; unknown names are build's to refuse."""
+    named = [mod for mod in [FAULTS.get(name) for name in faults] + [VARIANTS.get(name) for name in variants] if mod]
+    closing = [mod.idle_close_s for mod in named if mod.idle_close_s is not None]
+    return (min(closing) if closing else None), any(mod.announces_idle_close for mod in named)
+
+
 def listing(kind: str) -> list[str]:
     """One line per fault (with the requirements it breaks) or per variant."""
     registry = FAULTS if kind == "fault" else VARIANTS

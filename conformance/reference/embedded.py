@@ -83,5 +83,6 @@ def embedded(
         faults=faults,
         variants=variants,
     )
-    with BackgroundServer(app) as server:
+    idle_close_s, announced = deviations.keep_alive(faults, variants)
+    with BackgroundServer(app, idle_close_s=idle_close_s, announce_idle_close=announced) as server:
         yield EmbeddedReference(server.base_url, credentials, fixtures)

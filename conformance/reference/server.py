@@ -9,9 +9,28 @@ import time
 from types import TracebackType
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.reference.protocol import HEAD_TIMEOUT, reference_protocol
+
+#: uvicorn's own default: idle keep-alive connections are closed after this many seconds.
+IDLE_CLOSE_S = 5.0
+
+
+class _Announcing:
+    """An ASGI wrapper whose every answer announces how long an idle connection is kept (``Keep-Alive``)."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self._app = app
+        self._header = (b"keep-alive", f"timeout={seconds:g}".encode("ascii"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def announcing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self._header]}
+            await send(message)
+
+        await self._app(scope, receive, announcing)
 
 
 class ServerStartError(RuntimeError):
@@ -29,6 +48,9 @@ class BackgroundServer:
 
     With ``tls_cert`` and ``tls_key`` it serves HTTPS; with ``client_ca`` too it demands a client certificate signed
     by that CA, as the gateways in front of staging endpoints do, so that TLS setups can be rehearsed against it.
+
+    Idle keep-alive connections are closed after uvicorn's 5 s, or after ``idle_close_s``; with
+    ``announce_idle_close`` every answer says so (``Keep-Alive: timeout=N``), as many servers do and uvicorn does not.
     """
 
     def __init__(
@@ -41,9 +63,12 @@ class BackgroundServer:
         tls_cert: str | None = None,
         tls_key: str | None = None,
         client_ca: str | None = None,
+        idle_close_s: float | None = None,
+        announce_idle_close: bool = False,
     ) -> None:
+        idle = IDLE_CLOSE_S if idle_close_s is None else idle_close_s
         config = uvicorn.Config(
-            app,
+            _Announcing(app, idle) if announce_idle_close else app,
             host=host,
             port=port,
             log_level="warning",
@@ -54,6 +79,8 @@ class BackgroundServer:
             ssl_keyfile=tls_key if tls_cert else None,
             ssl_ca_certs=client_ca if tls_cert else None,
             ssl_cert_reqs=ssl.CERT_REQUIRED if tls_cert and client_ca else ssl.CERT_NONE,
+            # Any number of seconds (uvicorn hands it to asyncio's call_later), though typed as an int.
+            timeout_keep_alive=idle,  # type: ignore[arg-type]
         )
         self._config = config
         self._server = uvicorn.Server(config)

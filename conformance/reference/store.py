@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -67,6 +68,10 @@ class TaskStore:
     def __init__(self, tasks: Iterable[MigrationTask] = ()) -> None:
         self._tasks = {task.task_id: task for task in tasks}
         self._lock = threading.Lock()
+        #: How many calls named each task, and the tasks a call restarted: a client that sends a restartable task at
+        #: most once never names a restarted task again (see asked_again).
+        self._asked: Counter[str] = Counter()
+        self._restarted: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -82,7 +87,14 @@ class TaskStore:
     def restart_batch(self, task_ids: Iterable[str]) -> list[Outcome]:
         """One outcome per distinct ID, in the order first requested."""
         with self._lock:
-            return [self._restart(task_id) for task_id in dict.fromkeys(task_ids)]
+            distinct = dict.fromkeys(task_ids)
+            self._asked.update(list(distinct))
+            return [self._restart(task_id) for task_id in distinct]
+
+    def asked_again(self) -> dict[str, int]:
+        """The restarted tasks that more than one call asked to restart, with how many calls did."""
+        with self._lock:
+            return {task: self._asked[task] for task in sorted(self._restarted) if self._asked[task] > 1}
 
     def _restart(self, task_id: str) -> Outcome:
         task = self._tasks.get(task_id)
@@ -105,6 +117,7 @@ class TaskStore:
                 f"The operation is not allowed in the task's current state ({task.status}).",
             )
         task.status = Status.MIGRATING
+        self._restarted.add(task_id)
         return Outcome(task_id, "success")
 
 

@@ -204,3 +204,25 @@ class SuccessNullErrors(Mod):
             for item in document["migration_tasks"]
         ]
         return {**document, "migration_tasks": items}
+
+
+@variant
+class IdleClose1s(Mod):
+    name = "idle-close-1s"
+    summary = "idle keep-alive connections are closed after 1 s, without a word (no Keep-Alive header)"
+    idle_close_s = 1.0
+
+
+@variant
+class IdleClose1sAnnounced(Mod):
+    name = "idle-close-1s-announced"
+    summary = "idle keep-alive connections are closed after 1 s, as every answer announces (Keep-Alive: timeout=1)"
+    idle_close_s = 1.0
+    announces_idle_close = True
+
+
+@variant
+class IdleClose5ms(Mod):
+    name = "idle-close-5ms"
+    summary = "idle keep-alive connections are closed after 5 ms, without a word (a server may close one any time)"
+    idle_close_s = 0.005

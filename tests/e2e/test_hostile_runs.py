@@ -104,14 +104,17 @@ def test_a_target_that_stops_answering_ends_in_error_naming_the_last_answered_re
     assert took < 30
 
 
-def test_a_crash_that_resets_one_connection_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
+def test_a_crash_that_resets_one_reused_connection_is_observed_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A reused connection reset before any answer looks exactly like the race of an idle close (a request written
+    into a connection the target had just closed is never read, RFC 9112 §9.3.1): observed, resent, and the resend
+    judged; never held against the target."""
     with HostileServer("reset-once", after=5) as server:
         outcome, took = judge(server, tmp_path)
     report = assert_reports_written(outcome)
-    assert (report["verdict"], outcome.exit_code) == ("non-conformant", 1)
+    assert (report["verdict"], outcome.exit_code) == ("conformant", 0)
     assert report["error"] is None
-    assert status(report, "BR-REQ-023") == "failed"
-    assert "request #5" in evidence(report, "BR-REQ-023")[0]["explanation"]
+    [dropped] = [entry for entry in report["observations"] if entry["id"] == "OBS-013"]
+    assert [seen["value"].split(":")[0] for seen in dropped["seen"]] == ["request #5"]
     assert report["stats"]["generated_cases"] > 0, "the run went on to the end"
     assert took < 60
 

@@ -42,6 +42,7 @@ def br_req_014(report: dict[str, Any]) -> dict[str, Any]:
     return next(item for item in report["requirements"] if item["id"] == "BR-REQ-014")
 
 
+@pytest.mark.asks_again  # the second run names tasks the first restarted
 @pytest.mark.parametrize("restartable", [1, 4])
 def test_the_second_run_with_the_same_fixtures_is_incomplete_and_says_they_are_used_up(
     tmp_path: Path, restartable: int

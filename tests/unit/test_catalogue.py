@@ -219,7 +219,7 @@ def answers() -> list[Any]:
         exchange(403),
         exchange(418),
         exchange(500, content=b"<html>"),
-        exchange(0, failure="no answer", earlier_failure="reset", earlier_failure_judged=True),
+        exchange(0, failure="no answer", earlier_failure="reset"),
     ]
 
 
