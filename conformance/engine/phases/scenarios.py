@@ -370,9 +370,9 @@ class Scenarios:
             return
         shares = self.allotment().mixed
         largest = len(MIXED_BATCHES) - 1
-        for index, ((_, not_restartable, unknown), share) in enumerate(zip(MIXED_BATCHES, shares, strict=True)):
+        for index, (wanted, share) in enumerate(zip(MIXED_BATCHES, shares, strict=True)):
             chosen_r = self.take_restartable(share)
-            size = sum(MIXED_BATCHES[index])
+            size, unknown = sum(wanted), wanted[2]
             pool_n = self.fixtures.not_restartable
             chosen_n = self.rng.sample(pool_n, min(size - len(chosen_r) - unknown, len(pool_n)))
             chosen_u = self.minted(size - len(chosen_r) - len(chosen_n)) if self.unknown_per_item else []
