@@ -62,7 +62,8 @@ class FixtureHealth:
     #: A non-restartable fixture or a minted ID was reported restarted: the target mixes outcomes up, and a failed
     #: restartable fixture is then no sign of used-up fixtures.
     unusable_succeeded: bool = False
-    #: Per non-restartable fixture or minted ID (by task key): every error code it was failed with.
+    #: Per non-restartable fixture or minted ID, by the ID exactly as answered (another spelling of a task, which
+    #: the target may read as no task, is another ID here): every error code it was failed with.
     stable_codes: dict[str, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -87,7 +88,7 @@ class FixtureHealth:
                 if not failed:
                     self.unusable_succeeded = True
                     continue
-                self.stable_codes.setdefault(key, set()).add(str(item.get("error_code")))
+                self.stable_codes.setdefault(task_id, set()).add(str(item.get("error_code")))
                 if key in self._not_restartable:
                     self.not_restartable_failures.add(_failure(item))
                 else:

@@ -106,3 +106,10 @@ def test_the_documented_state_error_code_alone_is_no_sign_of_used_up_fixtures() 
     """A target that fails a whole mixed batch with the state-error code must still be judged."""
     seen = health([item(R1, ("DCS.4957", "batch failed")), item(N1, ("dcs.41.0001", "task not v2"))])
     assert seen.used_up() is None
+
+
+def test_another_spelling_of_a_stable_task_failed_otherwise_is_another_id_and_still_diagnosed() -> None:
+    """The task with surrounding whitespace is no task to the target: failed as unknown, it says nothing of the
+    company the task keeps."""
+    seen = health([item(R1, STATE), item(N1, STATE)], [item(R2, STATE)], [item(f"  {N1}  ", NO_SUCH)])
+    assert "look used up" in (seen.used_up() or "")
