@@ -11,12 +11,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from conformance.config.settings import RunSettings
 from conformance.contract import Catalogue, load_spec
 from conformance.engine.client import TargetClient
+from conformance.engine.fixture_plan import Spent
 from conformance.engine.phases.aimed_draw import ChildDrawing
 from conformance.engine.phases.scenarios import Fixtures, Scenarios
 from conformance.engine.phases.st_draw import CaseDrawing, schemathesis_examples
@@ -45,6 +46,8 @@ class PhaseRun:
     aimed: AimedStats
     generated: GeneratedStats
     clock: float
+    #: Where the scenarios spent each restartable fixture (engine/fixture_plan.py), for the report.
+    spent: list[Spent] = field(default_factory=list)
 
     @property
     def known(self) -> Fixtures:
@@ -69,7 +72,13 @@ class ScenarioPhase:
 
     def run(self, run: PhaseRun, judged: Judgements) -> None:
         Scenarios(
-            run.client, run.ledger, run.scenario_rng, run.fixtures, run.say, workers=run.settings.workers
+            run.client,
+            run.ledger,
+            run.scenario_rng,
+            run.fixtures,
+            run.say,
+            workers=run.settings.workers,
+            spent=run.spent,
         ).run_all()
 
 

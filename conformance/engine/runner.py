@@ -35,6 +35,7 @@ from conformance.engine.client import (
     TransportFailure,
 )
 from conformance.engine.determinism import without_local_constants
+from conformance.engine.fixture_plan import FixturePlan, Spent
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.overlap import side_by_side
 from conformance.engine.phases.aimed_draw import drawing_ahead
@@ -104,6 +105,8 @@ class RunResult:
     diagnosis: list[str]
     error: str | None
     interrupted: int | None
+    #: How the fixtures were spent (engine/fixture_plan.py); None for a run without fixtures.
+    fixture_plan: FixturePlan | None = None
 
 
 def exit_code(verdict: Verdict, interrupted: int | None) -> int:
@@ -229,6 +232,7 @@ def judge(
     unauthenticated_400 = False
     generated = GeneratedStats()
     aimed = AimedStats()
+    spent: list[Spent] = []
     with (
         drawing_ahead(settings.seed, settings.max_examples) as drawing,
         cases_ahead(settings.seed, schemathesis_examples(settings.max_examples)) as cases,
@@ -270,6 +274,7 @@ def judge(
                 aimed=aimed,
                 generated=generated,
                 clock=clock,
+                spent=spent,
             )
             run_plan(PLAN, shared, ledger, signals, beside=side_by_side_pays_off(settings))
         except Interrupted as exc:
@@ -362,6 +367,11 @@ def judge(
         diagnosis=diagnosis.messages,
         error=run_error,
         interrupted=interrupted,
+        fixture_plan=(
+            FixturePlan(len(target.fixtures.restartable), len(target.fixtures.not_restartable), spent)
+            if target.fixtures
+            else None
+        ),
     )
 
 

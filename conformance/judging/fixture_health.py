@@ -8,7 +8,11 @@ restart (a non-restartable fixture) or a task that does not exist (an ID the run
 the same message (task IDs in it masked), or a refusal that names the status of a migration under way (MIGRATING:
 the task is running since the last run restarted it). That likeness, for every restartable fixture, is what this
 module looks for; it pins no vendor's error code. A target that restarts some fixtures and fails others, or that reports
-a task it cannot restart as restarted, is judged as usual.
+a task it cannot restart as restarted, is judged as usual; so is one that fails a task whose state cannot change
+(a non-restartable fixture, a minted ID) with one error code in one batch and another in the next: it answers by the
+company a task keeps, not by the task (an unknown ID that poisons its batch, a stop after the first failure, an
+error that bleeds into the next item), and a restartable fixture failing among such company is no sign it is used
+up. Only the error code is compared there: a message may carry a request ID or a time.
 
 It cannot tell a used-up fixture from a target that wrongly answers a restartable task as it answers a
 non-restartable one: both look the same from outside. The run then says so and ends incomplete (run again with
@@ -58,6 +62,9 @@ class FixtureHealth:
     #: A non-restartable fixture or a minted ID was reported restarted: the target mixes outcomes up, and a failed
     #: restartable fixture is then no sign of used-up fixtures.
     unusable_succeeded: bool = False
+    #: Per non-restartable fixture or minted ID, by the ID exactly as answered (another spelling of a task, which
+    #: the target may read as no task, is another ID here): every error code it was failed with.
+    stable_codes: dict[str, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._restartable = {task_key(task) for task in self.restartable}
@@ -80,7 +87,9 @@ class FixtureHealth:
             elif key in self._not_restartable or self.is_minted(task_id):
                 if not failed:
                     self.unusable_succeeded = True
-                elif key in self._not_restartable:
+                    continue
+                self.stable_codes.setdefault(task_id, set()).add(str(item.get("error_code")))
+                if key in self._not_restartable:
                     self.not_restartable_failures.add(_failure(item))
                 else:
                     self.unknown_failures.add(_failure(item))
@@ -88,11 +97,13 @@ class FixtureHealth:
     def used_up(self) -> str | None:
         """Why the restartable fixtures look unusable, when every one answered came back failed the way a task the
         target cannot restart, or does not know, comes back; None when any was restarted, one failed otherwise, or
-        the target reported a task it cannot restart as restarted."""
+        the target reported a task it cannot restart as restarted or failed one with error codes that depend on its
+        batch."""
         outcomes = [outcome for answers in self.answers.values() for outcome in answers]
         if (
             not outcomes
             or self.unusable_succeeded
+            or any(len(codes) > 1 for codes in self.stable_codes.values())
             or any(result != "failed" or failure is None for result, failure in outcomes)
         ):
             return None

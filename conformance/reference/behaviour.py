@@ -64,6 +64,10 @@ class Mod:
     idle_close_s: ClassVar[float | None] = None
     #: Every answer announces that idle time: ``Keep-Alive: timeout=N``.
     announces_idle_close: ClassVar[bool] = False
+    #: The fewest (restartable, non-restartable) fixtures with which a fault's bug can show at all: a bug about a
+    #: call restarting three tasks cannot show to a project that has two. The kill matrix (bench/killrate) expects
+    #: a fault killed at every fixture set this size or larger, and says "cannot show" below it.
+    min_fixtures: ClassVar[tuple[int, int]] = (0, 0)
 
     def bypass_auth(self, headers: Mapping[str, str]) -> bool:
         return False

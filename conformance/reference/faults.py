@@ -18,6 +18,8 @@ from conformance.reference.behaviour import Batch, Crash, ErrorAnswer, Mod, pars
 from conformance.reference.store import Outcome
 
 FAULTS: dict[str, type[Mod]] = {}
+#: The fewest fixtures (restartable, non-restartable) of a mixed batch: one of each.
+MIXED = (1, 1)
 
 
 def fault(cls: type[Mod]) -> type[Mod]:
@@ -153,6 +155,7 @@ class SwapOutcomesInMixed(Mod):
     name = "swap-outcomes-in-mixed"
     summary = "in a mixed batch, the first success and the first failure swap their results (subtle: mixed only)"
     breaks = ("BR-REQ-014", "BR-REQ-015")
+    min_fixtures = MIXED
 
     def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
         if not _mixed(outcomes):
@@ -170,6 +173,7 @@ class AllOrNothingFailed(Mod):
     name = "all-or-nothing-failed"
     summary = "a batch with any failure is answered all 'failed', although some tasks were restarted"
     breaks = ("BR-REQ-014",)
+    min_fixtures = MIXED
 
     def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
         if not _mixed(outcomes):
@@ -185,6 +189,7 @@ class RejectMixedBatch(Mod):
     name = "reject-mixed-batch"
     summary = "a batch that mixes successes and failures is answered 400 as a whole"
     breaks = ("BR-REQ-014",)
+    min_fixtures = MIXED
 
     def status(self, batch: Batch, outcomes: list[Outcome], status: int) -> int:
         return 400 if _mixed(outcomes) else status
@@ -195,6 +200,7 @@ class FailAtIndex3(Mod):
     name = "fail-at-position-3"
     summary = "the task at index 3 (the 4th item) of a batch is reported failed whatever happened (subtle: position)"
     breaks = ("BR-REQ-014",)
+    min_fixtures = MIXED
 
     def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
         if len(outcomes) <= 3:
@@ -202,6 +208,113 @@ class FailAtIndex3(Mod):
         changed = list(outcomes)
         changed[3] = Outcome(outcomes[3].task_id, "failed", "DCS.5000", "internal error")
         return changed
+
+
+def _restarts_refused(outcomes: list[Outcome], keep: int, code: str, message: str) -> list[Outcome]:
+    """Every success after the first ``keep`` reported failed with ``code``: what a per-call limit does."""
+    changed, kept = [], 0
+    for outcome in outcomes:
+        if outcome.result == "success":
+            kept += 1
+            if kept > keep:
+                outcome = Outcome(outcome.task_id, "failed", code, message)
+        changed.append(outcome)
+    return changed
+
+
+@fault
+class RestartQuotaPerCall(Mod):
+    name = "restart-quota-2"
+    summary = (
+        "only the first 2 restarts of a call succeed; the restartable tasks after them are reported failed "
+        "(subtle: 3 restartable tasks in one call)"
+    )
+    breaks = ("BR-REQ-014",)
+    min_fixtures = (3, 1)
+
+    def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+        return _restarts_refused(outcomes, 2, "DCS.4957", "Too many restarts in one call.")
+
+
+@fault
+class FirstRestartableOnly(Mod):
+    name = "first-restartable-only"
+    summary = (
+        "only the first restartable task of a call is restarted; the others are reported failed (subtle: 2 "
+        "restartable tasks in one call)"
+    )
+    breaks = ("BR-REQ-014",)
+    min_fixtures = (2, 1)
+
+    def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+        return _restarts_refused(outcomes, 1, "DCS.4957", "The operation is not allowed in the task's current state.")
+
+
+@fault
+class BigBatchTimeout(Mod):
+    name = "big-batch-timeout"
+    summary = (
+        "a batch of more than 30 tasks that restarts something takes a slow path whose gateway gives up: 504 "
+        "(subtle: a restartable task in a large batch)"
+    )
+    breaks = ("BR-REQ-014", "BR-REQ-016")
+    min_fixtures = MIXED
+
+    def status(self, batch: Batch, outcomes: list[Outcome], status: int) -> int:
+        large = len(batch.requested) > 30
+        return 504 if large and any(outcome.result == "success" for outcome in outcomes) else status
+
+
+@fault
+class UnknownIdPoisonsBatch(Mod):
+    name = "unknown-id-poisons-batch"
+    summary = (
+        "an ID that names no task makes every item of its batch fail, restartable tasks included (subtle: a "
+        "restartable task among unknown IDs)"
+    )
+    breaks = ("BR-REQ-014",)
+    min_fixtures = MIXED
+
+    def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+        if all(batch.store.get(outcome.task_id) is not None for outcome in outcomes):
+            return outcomes
+        message = "Invalid migration_tasks: the batch names a task that does not exist."
+        return [Outcome(outcome.task_id, "failed", "DCS.4800", message) for outcome in outcomes]
+
+
+@fault
+class StopAfterFirstFailure(Mod):
+    name = "stop-after-first-failure"
+    summary = (
+        "processing stops at the first failed item: every later item is reported failed, unprocessed (subtle: a "
+        "restartable task after a failure)"
+    )
+    breaks = ("BR-REQ-014",)
+    min_fixtures = MIXED
+
+    def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+        first = next((i for i, outcome in enumerate(outcomes) if outcome.result == "failed"), len(outcomes))
+        aborted = [Outcome(o.task_id, "failed", "DCS.5000", "Batch aborted.") for o in outcomes[first + 1 :]]
+        return [*outcomes[: first + 1], *aborted]
+
+
+@fault
+class ErrorBleed(Mod):
+    name = "error-bleed"
+    summary = (
+        "a failed item's error_code and error_msg are not cleared: the next item is answered with them, and a "
+        "success right after a failure comes back failed (subtle: a restartable task after a failure)"
+    )
+    breaks = ("BR-REQ-014",)
+    min_fixtures = MIXED
+
+    def outcomes(self, batch: Batch, outcomes: list[Outcome]) -> list[Outcome]:
+        bled = list(outcomes)
+        for index in range(1, len(outcomes)):
+            before = outcomes[index - 1]
+            if before.result == "failed":
+                bled[index] = Outcome(outcomes[index].task_id, "failed", before.error_code, before.error_msg)
+        return bled
 
 
 @fault
@@ -385,6 +498,7 @@ class Status207ForMixed(Mod):
     name = "status-207-for-mixed"
     summary = "mixed batches are answered 207 Multi-Status"
     breaks = ("BR-REQ-006",)
+    min_fixtures = MIXED
 
     def status(self, batch: Batch, outcomes: list[Outcome], status: int) -> int:
         return 207 if _mixed(outcomes) else status

@@ -33,6 +33,7 @@ from conformance.report.model import (
     REPORT_FORMAT,
     Evidence,
     FirstFailure,
+    FixturePlan,
     Observation,
     Options,
     Report,
@@ -83,6 +84,30 @@ class JudgedTarget(Protocol):
     def embedded(self) -> bool: ...
 
 
+class SpentFixture(Protocol):
+    """One restartable fixture as spent (engine.fixture_plan.Spent)."""
+
+    @property
+    def scenario(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+
+
+class SpentFixtures(Protocol):
+    """How a run spent its fixtures (engine.fixture_plan.FixturePlan)."""
+
+    @property
+    def restartable(self) -> int: ...
+    @property
+    def not_restartable(self) -> int: ...
+    @property
+    def spent(self) -> Sequence[SpentFixture]: ...
+
+
 class JudgedRun(Protocol):
     """What the builder reads of a finished run (engine.runner.RunResult)."""
 
@@ -112,6 +137,8 @@ class JudgedRun(Protocol):
     def diagnosis(self) -> list[str]: ...
     @property
     def error(self) -> str | None: ...
+    @property
+    def fixture_plan(self) -> SpentFixtures | None: ...
 
 
 def build_report(result: JudgedRun, command: str) -> Report:
@@ -149,6 +176,7 @@ def build_report(result: JudgedRun, command: str) -> Report:
         "requirements": [requirement(item) for item in result.requirements],
         "observations": [observation(item) for item in result.observations],
         "trace": result.trace,
+        "fixture_plan": fixture_plan(result.fixture_plan),
     }
     return scrub(report, target.credentials, target.base_url)
 
@@ -171,6 +199,19 @@ def run_stats(counts: RunCounts) -> RunStats:
         "generated_by_phase": dict(counts.generated_by_phase),
         "generated_refused_by_guard": counts.generated_refused_by_guard,
         "first_must_failure": first,
+    }
+
+
+def fixture_plan(plan: SpentFixtures | None) -> FixturePlan | None:
+    if plan is None:
+        return None
+    return {
+        "restartable": plan.restartable,
+        "not_restartable": plan.not_restartable,
+        "spent": [
+            {"scenario": item.scenario, "label": item.label, "index": item.index, "batch_size": item.batch_size}
+            for item in plan.spent
+        ],
     }
 
 

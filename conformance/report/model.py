@@ -132,6 +132,24 @@ class RunStats(TypedDict):
     first_must_failure: FirstFailure | None
 
 
+class SpentTask(TypedDict):
+    """One restartable fixture as spent: the scenario and batch, its index there (as in $.migration_tasks[i]) and
+    the batch's size."""
+
+    scenario: str
+    label: str
+    index: int
+    batch_size: int
+
+
+class FixturePlan(TypedDict):
+    """How the run spent its fixtures (engine/fixture_plan.py): each restartable task restarts once per run."""
+
+    restartable: int
+    not_restartable: int
+    spent: list[SpentTask]
+
+
 #: Requirements per status (passed, failed, warning, skipped, error) and their total (results.count_statuses).
 Counts = dict[str, int]
 
@@ -160,3 +178,5 @@ class Report(TypedDict):
     observations: list[Observation]
     #: The scenario trace (conformance.judging.trace), with its own format number.
     trace: dict[str, Any]
+    #: Absent from reports written before it was added; null for a run without fixtures.
+    fixture_plan: NotRequired[FixturePlan | None]

@@ -116,6 +116,27 @@ REPORT_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "fixture_plan": {
+            "type": ["object", "null"],
+            "required": ["restartable", "not_restartable", "spent"],
+            "properties": {
+                "restartable": _COUNT,
+                "not_restartable": _COUNT,
+                "spent": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["scenario", "label", "index", "batch_size"],
+                        "properties": {
+                            "scenario": _STRING,
+                            "label": _STRING,
+                            "index": _COUNT,
+                            "batch_size": _COUNT,
+                        },
+                    },
+                },
+            },
+        },
         "observations": {
             "type": "array",
             "items": {

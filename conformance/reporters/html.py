@@ -113,8 +113,35 @@ def _view(report: Report) -> dict[str, Any]:
         "skipped": [req for req in requirements if req.status == "skipped"],
         "passed": [req for req in requirements if req.status == "passed"],
         "observations": [_observation(item, replay) for item in report.get("observations", [])],
+        "fixture_plan": _fixture_plan(report),
         "title": f"{VERDICTS.get(verdict, verdict)}: {_target_name(report)}",
     }
+
+
+def _fixture_plan(report: Report) -> dict[str, Any] | None:
+    """The section "how the N restartable tasks were spent": each one's batch, place and the batch's size (each
+    restarts once per run, so where it went is what the run could see of BR-REQ-014); None without fixtures."""
+    plan = report.get("fixture_plan")
+    if not plan:
+        return None
+    count, spent = plan["restartable"], plan["spent"]
+    unspent = count - len(spent)
+    return {
+        "heading": f"How the {_tasks(count, 'restartable')} {'was' if count == 1 else 'were'} spent",
+        "rows": [(item["label"], _ordinal(item["index"] + 1), item["batch_size"]) for item in spent],
+        "note": f"{_tasks(plan['not_restartable'], 'non-restartable')} given besides; "
+        + (f"{_tasks(unspent, 'restartable')} not needed." if unspent else "every restartable task was sent once."),
+    }
+
+
+def _tasks(count: int, kind: str) -> str:
+    return f"{count} {kind} task{'' if count == 1 else 's'}"
+
+
+def _ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 22nd."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 def _rank(value: str, order: tuple[str, ...]) -> int:

@@ -59,6 +59,49 @@ def test_fault_is_caught_on_every_requirement_it_breaks_with_a_staging_sized_fix
     assert set(FAULTS[name].breaks) <= failed(report), f"{name} breaks {FAULTS[name].breaks}, failed: {failed(report)}"
 
 
+#: The smallest fixture sets, where each restartable task must be spent well (engine/fixture_plan.py): one task in
+#: the middle of the batch of 50 after failures, two in one call. Only the faults whose bug is about the fixtures
+#: (a declared ``min_fixtures``) run here, with few examples: the scenarios find them, not the generated phases.
+SMALL_SIZES = {"1+1": (1, 1), "2+1": (2, 1)}
+SMALL_MAX_EXAMPLES = 5
+
+
+def _fixture_faults_that_can_show(size: tuple[int, int]) -> list[str]:
+    return sorted(
+        name
+        for name, mod in FAULTS.items()
+        if any(mod.min_fixtures) and all(have >= need for have, need in zip(size, mod.min_fixtures, strict=True))
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "name"),
+    [(label, name) for label, size in SMALL_SIZES.items() for name in _fixture_faults_that_can_show(size)],
+)
+def test_a_fixture_fault_is_caught_with_the_fewest_fixtures_where_its_bug_can_show(
+    tmp_path: Path, size: str, name: str
+) -> None:
+    restartable, not_restartable = SMALL_SIZES[size]
+    report = judge(
+        tmp_path,
+        seed=1,
+        max_examples=SMALL_MAX_EXAMPLES,
+        fault=[name],
+        embedded_restartable=restartable,
+        embedded_not_restartable=not_restartable,
+    )
+    assert report["verdict"] == "non-conformant"
+    assert set(FAULTS[name].breaks) <= failed(report), f"{name} breaks {FAULTS[name].breaks}, failed: {failed(report)}"
+
+
+def test_the_fewest_fixtures_leave_out_only_the_faults_that_need_more_restartable_tasks_in_one_call() -> None:
+    """What "cannot show" means at 1+1 and 2+1: a quota of 2 restarts needs 3 in one call, restarting only the
+    first needs 2. Every other fault about the fixtures runs at 1+1."""
+    fixture_faults = {name for name, mod in FAULTS.items() if any(mod.min_fixtures)}
+    assert fixture_faults - set(_fixture_faults_that_can_show((1, 1))) == {"first-restartable-only", "restart-quota-2"}
+    assert fixture_faults - set(_fixture_faults_that_can_show((2, 1))) == {"restart-quota-2"}
+
+
 #: Faults found by a request that only the hand-written scenarios send (a near miss of the token, JSON followed by
 #: junk, null among valid IDs, another project, a non-restartable task alone, an upper-case ID): caught whatever
 #: the seed, not only when the aimed or generated phases happen to draw such a case.
@@ -75,7 +118,8 @@ SCENARIO_FAULTS = (
 @pytest.mark.parametrize("seed", [2, 3, 4])
 @pytest.mark.parametrize("name", SCENARIO_FAULTS)
 def test_fault_a_scenario_aims_at_is_caught_whatever_the_seed(tmp_path: Path, name: str, seed: int) -> None:
-    report = judge(tmp_path, seed=seed, fault=[name], **FEW_FIXTURES)
+    """With few examples: the scenarios catch it, not the generated phases' luck."""
+    report = judge(tmp_path, seed=seed, max_examples=SMALL_MAX_EXAMPLES, fault=[name], **FEW_FIXTURES)
     assert report["verdict"] == "non-conformant"
     assert set(FAULTS[name].breaks) <= failed(report), f"{name} breaks {FAULTS[name].breaks}, failed: {failed(report)}"
 

@@ -67,6 +67,19 @@ def test_a_target_that_reports_an_unusable_task_restarted_is_judged() -> None:
     assert health([item(R1, STATE), item(N1)], [item(R2, STATE), item(N1, STATE)]).used_up() is None
 
 
+def test_a_stable_task_failed_with_an_error_code_that_depends_on_its_batch_means_the_fixtures_are_judged() -> None:
+    """An unknown ID poisoning its batch: the non-restartable fixture fails as unknown beside one, as itself alone;
+    the restartable fixture failing there is no sign it is used up."""
+    poisoned = [item(N1, NO_SUCH), item(MINTED, NO_SUCH), item(R1, NO_SUCH), item(R2, NO_SUCH)]
+    assert health(poisoned, [item(N1, STATE)]).used_up() is None
+
+
+def test_a_stable_task_failed_with_the_same_code_and_another_message_is_still_diagnosed() -> None:
+    """Only the error code counts: a message may carry a request ID or a time."""
+    seen = health([item(R1, STATE), item(N1, STATE)], [item(R2, STATE), item(N1, ("DCS.4957", "request 8f2 refused"))])
+    assert "look used up" in (seen.used_up() or "")
+
+
 def test_without_an_answer_for_a_restartable_fixture_there_is_nothing_to_diagnose() -> None:
     assert health([item(N1, STATE)]).used_up() is None
 
@@ -93,3 +106,10 @@ def test_the_documented_state_error_code_alone_is_no_sign_of_used_up_fixtures() 
     """A target that fails a whole mixed batch with the state-error code must still be judged."""
     seen = health([item(R1, ("DCS.4957", "batch failed")), item(N1, ("dcs.41.0001", "task not v2"))])
     assert seen.used_up() is None
+
+
+def test_another_spelling_of_a_stable_task_failed_otherwise_is_another_id_and_still_diagnosed() -> None:
+    """The task with surrounding whitespace is no task to the target: failed as unknown, it says nothing of the
+    company the task keeps."""
+    seen = health([item(R1, STATE), item(N1, STATE)], [item(R2, STATE)], [item(f"  {N1}  ", NO_SUCH)])
+    assert "look used up" in (seen.used_up() or "")

@@ -673,3 +673,29 @@ def test_a_write_that_fails_halfway_leaves_the_previous_page(tmp_path: Path, mon
     monkeypatch.undo()
     assert (tmp_path / html.FILENAME).read_text(encoding="utf-8") == "old"
     assert [path.name for path in tmp_path.iterdir()] == [html.FILENAME], "no temporary left behind"
+
+
+def test_the_page_says_how_the_restartable_tasks_were_spent(runs: dict[str, dict[str, Any]]) -> None:
+    report = copy.deepcopy(runs["conformant"])
+    report["fixture_plan"] = {
+        "restartable": 3,
+        "not_restartable": 2,
+        "spent": [
+            {"scenario": "batch of 50", "label": "batch of 50 tasks: 2+2+46", "index": 3, "batch_size": 50},
+            {"scenario": "batch of 50", "label": "batch of 50 tasks: 2+2+46", "index": 49, "batch_size": 50},
+        ],
+    }
+    page = html.render(report)
+    section = page[page.index('<section id="fixture-plan">') :]
+    section = section[: section.index("</section>")]
+    assert "How the 3 restartable tasks were spent" in section
+    assert "2 non-restartable tasks given besides; 1 restartable task not needed." in section
+    assert "<td>batch of 50 tasks: 2+2+46</td><td>4th</td><td>50</td>" in section
+    assert "<td>50th</td>" in section
+
+
+def test_a_run_without_fixtures_has_no_fixture_plan_section(runs: dict[str, dict[str, Any]]) -> None:
+    report = copy.deepcopy(runs["conformant"])
+    report["fixture_plan"] = None
+    assert 'id="fixture-plan"' not in html.render(report)
+    assert 'id="fixture-plan"' in html.render(runs["conformant"])

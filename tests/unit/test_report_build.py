@@ -11,6 +11,7 @@ from typing import Any
 from conformance.config.credentials import Credentials
 from conformance.config.settings import RunSettings, resolve
 from conformance.contract import load_catalogue
+from conformance.engine.fixture_plan import FixturePlan, Spent
 from conformance.judging.results import (
     MAX_BODY_CHARS,
     Finding,
@@ -108,6 +109,23 @@ class Run:
     verdict_reason: str | None = None
     diagnosis: list[str] = field(default_factory=list)
     error: str | None = None
+    fixture_plan: FixturePlan | None = None
+
+
+def test_the_fixture_plan_goes_into_report_json_as_the_one_reader_accepts_it(tmp_path: Path) -> None:
+    ledger = Ledger(load_catalogue())
+    counts = RunCounts(1, 0, 0, 0, 0, {}, 0, {}, 0, None)
+    settings = resolve({"base_url": "https://dcs.example.com", "project_id": "p1"}, env={})
+    plan = FixturePlan(2, 1, [Spent("batch of 50", "batch of 50 tasks: 1+1+48", 3, 50)])
+    run = Run(settings, ledger.requirement_results(), ledger.observation_results(), counts, fixture_plan=plan)
+    report = build_report(run, "dcs-conformance run")
+    json_report.write(report, tmp_path)
+    assert load_report(tmp_path) == report
+    assert report["fixture_plan"] == {
+        "restartable": 2,
+        "not_restartable": 1,
+        "spent": [{"scenario": "batch of 50", "label": "batch of 50 tasks: 1+1+48", "index": 3, "batch_size": 50}],
+    }
 
 
 def test_a_run_becomes_a_report_the_one_reader_accepts_with_its_counts_and_first_failure_and_no_secret(

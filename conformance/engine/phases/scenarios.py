@@ -27,19 +27,28 @@ from conformance.checks.responses import check_response
 from conformance.config import fixtures_file
 from conformance.contract import MAX_BATCH, Catalogue
 from conformance.engine.client import Auth, TargetClient, encode_json
+from conformance.engine.fixture_plan import (
+    LARGE_MOST,
+    LARGE_PLACES,
+    MIXED_PLACES,
+    Allotment,
+    Spent,
+    allot,
+    place,
+    spent_in,
+)
 from conformance.engine.guard import NOT_RESTARTABLE, UNKNOWN
 from conformance.engine.parallel import in_order
 from conformance.judging.results import Exchange, Finding, Ledger, Seen
 
 # Mixed batches with fixtures, (restartable, non-restartable, unknown) in growing sizes up to 30 tasks (the batch of
-# the documented maximum, 50, is full_batch's). With fewer restartable fixtures than wanted, each batch still gets one
-# while they last, and keeps its size with other tasks.
+# the documented maximum, 50, is full_batch's). The restartable tasks each gets are the fixture plan's
+# (engine/fixture_plan.py): the batch of 50 is served first; a batch whose share is smaller keeps its size with
+# other tasks.
 MIXED_BATCHES: tuple[tuple[int, int, int], ...] = ((1, 1, 0), (1, 1, 1), (2, 2, 1), (4, 4, 2), (8, 6, 6), (12, 12, 6))
 # Batch sizes judged with or without fixtures, around the places where implementations break (the batch of 50 is
 # judged by full_batch).
 BATCH_SIZES: tuple[int, ...] = (1, 2, 20, 21, 25, 49)
-# At most this many restartable fixtures go into the batch of 50, and at most a third of them are kept for it.
-FULL_BATCH_RESTARTABLE = 10
 FIXTURES = "fixtures"
 CREDENTIALS = "credentials"
 READONLY_CREDENTIALS = "readonly-credentials"
@@ -93,6 +102,7 @@ class Scenarios:
         fixtures: Fixtures | None,
         progress: Callable[[str], None] = lambda _: None,
         workers: int = 1,
+        spent: list[Spent] | None = None,
     ) -> None:
         self.client = client
         self.workers = workers
@@ -103,7 +113,9 @@ class Scenarios:
         self.unknown_per_item: bool | None = None
         self._restartable_pool = list(fixtures.restartable) if fixtures else []
         rng.shuffle(self._restartable_pool)
-        self._full_batch_reserve = min(FULL_BATCH_RESTARTABLE, len(self._restartable_pool) // 3)
+        self._allotment: Allotment | None = None
+        #: Where each restartable task went (the report's fixture plan), in the order sent.
+        self.spent: list[Spent] = spent if spent is not None else []
         self.unmet: Mapping[str, str] = unmet_needs(ledger.catalogue, fixtures, client.credentials)
 
     def run_all(self) -> None:
@@ -341,37 +353,37 @@ class Scenarios:
             if exchange.judgeable:
                 self.record([Seen("OBS-014", f"{how}: {_spelling_answer(exact, task, exchange, spelled)}")], exchange)
 
+    def allotment(self) -> Allotment:
+        """The fixture plan's share of the restartable tasks, decided once: whether a batch of 50 can be built
+        depends on how the target answered unknown IDs, which the scenarios before the mixed batches learnt."""
+        if self._allotment is None:
+            known = len(self.fixtures.not_restartable) if self.fixtures else 0
+            restartable = len(self._restartable_pool)
+            full = bool(self.unknown_per_item) or known + min(restartable, LARGE_MOST) >= MAX_BATCH
+            self._allotment = allot(restartable, [wanted for wanted, _, _ in MIXED_BATCHES], full_batch=full)
+        return self._allotment
+
     def fixture_batches(self) -> None:
-        """Mixed batches in growing sizes and shuffled orders; each restartable fixture is used once."""
+        """Mixed batches in growing sizes and shuffled orders, each with the restartable tasks the fixture plan
+        gives it (each restartable fixture is used once), the first of them at the plan's place."""
         if FIXTURES in self.unmet or self.fixtures is None:
             return
-        for index, (restartable, not_restartable, unknown) in enumerate(MIXED_BATCHES):
-            spare = len(self._restartable_pool) - self._full_batch_reserve
-            chosen_r = self.take_restartable(max(1, min(restartable, spare)))
-            size = restartable + not_restartable + unknown
+        shares = self.allotment().mixed
+        largest = len(MIXED_BATCHES) - 1
+        for index, (wanted, share) in enumerate(zip(MIXED_BATCHES, shares, strict=True)):
+            chosen_r = self.take_restartable(share)
+            size, unknown = sum(wanted), wanted[2]
             pool_n = self.fixtures.not_restartable
             chosen_n = self.rng.sample(pool_n, min(size - len(chosen_r) - unknown, len(pool_n)))
             chosen_u = self.minted(size - len(chosen_r) - len(chosen_n)) if self.unknown_per_item else []
-            batch = self._placed(chosen_r, chosen_n + chosen_u, index)
-            exchange = self.send_batch(batch, f"mixed batch: {len(chosen_r)}+{len(chosen_n)}+{len(chosen_u)}")
+            large = index == largest and not self.allotment().large
+            places = LARGE_PLACES if large else MIXED_PLACES[index : index + 1]
+            batch = place(chosen_r, chosen_n + chosen_u, places, self.rng)
+            label = f"mixed batch: {len(chosen_r)}+{len(chosen_n)}+{len(chosen_u)}"
+            self.spent += spent_in("mixed batches", label, batch, chosen_r)
+            exchange = self.send_batch(batch, label)
             # The oracle judged the non-restartable and unknown tasks; what the batch promises of the others:
             self.record(check_fixture_outcomes(exchange, chosen_r, [], []), exchange)
-
-    def _placed(self, restartable: list[str], others: list[str], index: int) -> list[str]:
-        """A shuffled batch whose first restartable task sits where position bugs live: first in the first batch,
-        then last, second to last and in the middle, so that even a project with three restartable tasks puts one
-        at each of the first places a position-dependent bug would show."""
-        batch = others[:]
-        self.rng.shuffle(batch)
-        rest = restartable[1:]
-        for task in rest:
-            batch.insert(self.rng.randrange(len(batch) + 1), task)
-        if restartable:
-            size = len(batch) + 1
-            schedule = (0, size - 1, size - 2, size // 2)
-            where = schedule[index] if index < len(schedule) else self.rng.randrange(size)
-            batch.insert(max(0, min(where, size - 1)), restartable[0])
-        return batch
 
     def batch_sizes(self) -> None:
         """Batches across the documented range, judged item by item: with minted IDs when the target answers
@@ -399,10 +411,14 @@ class Scenarios:
 
     def full_batch(self) -> None:
         """The documented maximum of 50: known tasks, filled up with minted IDs when the target answers unknown IDs
-        per item."""
+        per item; the fixture plan's restartable tasks at its places (the middle, last, second), so even one
+        restartable task meets a large batch, among failures."""
         known_n = list(self.fixtures.not_restartable) if self.fixtures else []
-        spare_r = min(FULL_BATCH_RESTARTABLE, len(self._restartable_pool))
-        available = spare_r + min(len(known_n), MAX_BATCH - spare_r)
+        share = self.allotment().large if FIXTURES not in self.unmet else 0
+        if not self.unknown_per_item:
+            share = max(share, MAX_BATCH - len(known_n)) if share else 0
+        share = min(share, len(self._restartable_pool))
+        available = share + min(len(known_n), MAX_BATCH - share)
         if not self.unknown_per_item and available < MAX_BATCH:
             # Not a catalogue need: whether this batch needs fixtures depends on how the target answered.
             self.ledger.skip(
@@ -412,12 +428,12 @@ class Scenarios:
                 needs=(FIXTURES,),
             )
             return
-        chosen_r = self.take_restartable(spare_r)
+        chosen_r = self.take_restartable(share)
         chosen_n = self.rng.sample(known_n, min(len(known_n), MAX_BATCH - len(chosen_r)))
         chosen_u = self.minted(MAX_BATCH - len(chosen_r) - len(chosen_n))
-        batch = chosen_r + chosen_n + chosen_u
-        self.rng.shuffle(batch)
+        batch = place(chosen_r, chosen_n + chosen_u, LARGE_PLACES, self.rng)
         label = f"batch of {MAX_BATCH} tasks: {len(chosen_r)}+{len(chosen_n)}+{len(chosen_u)}"
+        self.spent += spent_in("batch of 50", label, batch, chosen_r)
         exchange = self.send_batch(batch, label)
         self.record(check_full_batch(batch, exchange), exchange)
         self.record(check_fixture_outcomes(exchange, chosen_r, [], []), exchange)
