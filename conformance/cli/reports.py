@@ -98,9 +98,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _rerun_target_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The target flags given for --rerun (a usage error without --rerun)."""
-    from conformance.app.rerun import TARGET_FLAGS
+    from conformance.config import table  # app.rerun's TARGET_FLAGS, without loading what a rerun runs with
 
-    given = {key: getattr(args, key) for key in TARGET_FLAGS if getattr(args, key) is not None}
+    flags = [setting.name for setting in table.rerun_targets()]
+    given = {key: getattr(args, key) for key in flags if getattr(args, key) is not None}
     if not args.rerun:
         named = [f"--{key.replace('_', '-')}" for key in given] + (["--rerun-dir"] if args.rerun_dir else [])
         if named:

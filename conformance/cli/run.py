@@ -21,13 +21,6 @@ if TYPE_CHECKING:
 
 def cmd_run(args: argparse.Namespace) -> int:
     with reference_started_early(args) as early:
-        from functools import partial
-
-        from conformance.app.console import Console
-        from conformance.app.run import execute
-        from conformance.app.run_console import print_run_end
-        from conformance.app.target import open_target
-        from conformance.config.reproducer import reproducer
         from conformance.config.settings import SettingsError, resolve
         from conformance.reference.embedded import check_deviations
 
@@ -35,9 +28,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         several = run_targets_if_listed(args, flags)
         if several is not None:
             return several
-        console = Console.for_stream(sys.stderr)
         try:
             settings = resolve(flags, check_deviations=check_deviations)
+        except SettingsError as exc:
+            raise UsageError(str(exc)) from None
+        # What the run needs, loaded only once its settings hold up (a usage error costs none of it).
+        from functools import partial
+
+        from conformance.app.console import Console
+        from conformance.app.run import execute
+        from conformance.app.run_console import print_run_end
+        from conformance.app.target import open_target
+        from conformance.config.reproducer import reproducer
+
+        console = Console.for_stream(sys.stderr)
+        try:
             outcome = execute(
                 settings,
                 command=reproducer(settings),
@@ -69,13 +74,14 @@ def reference_started_early(args: argparse.Namespace) -> Iterator[ReferenceProce
 
 def run_targets_if_listed(args: argparse.Namespace, flags: dict[str, Any]) -> int | None:
     """``run --config FILE`` whose file lists [[targets]]: judge them all (conformance.app.targets); None otherwise."""
-    from conformance.app.targets import lists_targets, run_from_config
     from conformance.config.settings import SettingsError
     from conformance.reporters.ci_summary import unwritable
 
     problem = unwritable(Path(args.summary_md)) if args.summary_md else None
     if problem:
         raise UsageError(f"--summary-md {args.summary_md}: {problem}")
+    if args.config:
+        from conformance.app.targets import lists_targets, run_from_config
     if not (args.config and lists_targets(Path(args.config))):
         if args.jobs is not None:
             raise UsageError("--jobs judges the [[targets]] of a --config file in parallel; this run has one target")

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from conformance.config import fixtures_file, table
 from conformance.config.credentials import Credentials
 from conformance.config.credentials_check import CredentialError, check_credentials
@@ -162,6 +160,8 @@ def check_base_url(base_url: str) -> str:
         raise SettingsError(f"--base-url port must be from 1 to 65535: {shown!r}")
     if parts.query or parts.fragment:
         raise SettingsError(f"--base-url must not carry a query or fragment: {shown!r}")
+    import httpx  # here, not above: --help and the commands that read reports never load the HTTP client
+
     try:
         _ = httpx.URL(base_url).host  # decoding the host checks its IDNA form
     except (httpx.InvalidURL, ValueError) as exc:
