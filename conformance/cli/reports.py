@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import __version__
 from conformance.cli.args import UsageError
-from conformance.report.model import Report
 from conformance.support.files import refuse_links
 from conformance.support.terminal import one_line
 
 if TYPE_CHECKING:
     from conformance.config.settings import RunSettings
+    from conformance.report.model import Report
 
 
 def _load_report(path: Path, *, or_file: bool = False, loosely: bool = False) -> Report:

@@ -63,7 +63,9 @@ def reference_started_early(args: argparse.Namespace) -> Iterator[ReferenceProce
     """The embedded reference's process, started before this process loads what a run needs, so that both load on
     their own core at once, when the command line and the environment name no target (a config file may: its runs
     start their own); killed when the block ends, if the run did not stop it (or never used it)."""
-    if args.base_url or args.config or os.environ.get("DCS_BASE_URL"):
+    from conformance.config import table
+
+    if args.base_url or args.config or os.environ.get(table.get("base_url").env or ""):
         yield None
         return
     from conformance.reference.process import ReferenceProcess
