@@ -150,3 +150,21 @@ def test_a_reference_that_cannot_start_is_run_in_this_process_instead(
     assert "could not run in a process of its own (it exited with status 1" in err
     assert "running it in this process instead" in err
     assert outcome.report["verdict"] == "conformant"
+
+
+def test_the_reference_holds_no_credential_of_the_run_s_environment_and_its_own_only_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its own credentials come in its order, on a pipe: neither they nor the environment's show in
+    /proc/<pid>/environ or its command line."""
+    secrets = {"DCS_AUTH_TOKEN": "MIIC+reference-canary", "HTTPS_PROXY": "http://user:proxy-canary@127.0.0.1:3128"}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    with ReferenceProcess() as reference:
+        served = reference.start(PROJECT, seed=1, restartable=1, not_restartable=None)
+        shown = (
+            Path(f"/proc/{reference.pid}/environ").read_bytes() + Path(f"/proc/{reference.pid}/cmdline").read_bytes()
+        )
+    own = [value for value in served.credentials.secrets() if value]
+    assert own and not any(value.encode() in shown for value in [*secrets.values(), *own])
+    assert b"PYTHONPATH=" in shown
