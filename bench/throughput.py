@@ -1,14 +1,19 @@
-"""Throughput and latency figures, side by side in one go: figures only, it never passes or fails.
+"""Throughput and wall-time figures, side by side in one go, each against the goal it has: figures only, it never
+passes or fails.
 
 1. the raw ceiling: a plain httpx keep-alive loop posting valid batches to the reference server;
-2. the schemathesis CLI on the same spec and target (`--continue-on-failure`), its cases as it reports them;
-3. `dcs-conformance run --max-examples N` against the same target: checked requests per second inside the run;
-4. wall time to a verdict, default run, against the reference with `serve --latency-ms 100`, with 1, 4 and 16 (the
-   default for a remote target) workers;
-5. wall time of the embedded default run (`dcs-conformance run`).
+2. `dcs-conformance run --max-examples N` against the same target, 1 and 4 workers: checked requests per second
+   inside the run (goal: at least half the raw loop's rate);
+3. the schemathesis CLI on the same spec and target (`--continue-on-failure`), its cases as it reports them;
+4. the embedded default run (`dcs-conformance run --quiet --seed 1`), whole process, wall and CPU (the reference's
+   process included), median of 5 after a warm-up (goal: 1.5 s), beside the same run with its reference in the
+   run's own process, as it was before it had one of its own;
+5. `--help` and a usage error (`run --base-url htp://x`), whole process, median of 5 after a warm-up (goal: 0.2 s);
+6. the default run against the reference with `serve --latency-ms 100`, default workers, median of 3 (goal: 4 s).
 
 The reference runs in a child process (`dcs-conformance serve`), as a vendor's server would; our figures come from
-the run's own report.json (requests and duration).
+the run's own report.json (requests and duration). Wall times on a shared machine vary with its load, printed first
+and last: CPU times vary much less.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -113,49 +120,104 @@ def our_run(base: str | None, workdir: Path, *flags: str) -> tuple[float, dict]:
     return wall, json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
 
 
+#: The embedded run with its reference in the run's own process (open_target's in_process mode), for comparison.
+IN_PROCESS_RUN = """
+import contextlib, functools, sys
+from conformance.app import target
+from conformance.cli import main, run
+target.open_target = functools.partial(target.open_target, in_process=True)
+run.reference_started_early = lambda args: contextlib.nullcontext()
+sys.exit(main.main(sys.argv[1:]))
+"""
+
+
+def timed(command: list[str], workdir: Path, runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds (user + system, children included) of ``runs`` runs after a warm-up."""
+    walls, cpus = [], []
+    for attempt in range(runs + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if attempt:  # the first run warms the caches
+            walls.append(wall)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def row(figure: str, measured: str, goal: str = "", ratio: str = "") -> None:
+    print(f"| {figure} | {measured} | {goal} | {ratio} |", flush=True)
+
+
+def against(value: float, goal: float, *, at_least: bool = False) -> str:
+    """``value`` as a fraction of ``goal``, and whether it meets it."""
+    met = value >= goal if at_least else value <= goal
+    return f"{value / goal:.2f} of the goal: {'met' if met else 'not met'}"
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{figure:.1f}" for figure in os.getloadavg())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-examples", type=int, default=1000, help="examples for the throughput runs")
     parser.add_argument("--raw-seconds", type=float, default=5.0, help="how long the raw loop runs")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs (after a warm-up) for each wall time")
     parser.add_argument("--skip-schemathesis", action="store_true", help="leave out the schemathesis CLI")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {load()}")
+    print("| figure | measured | goal | against the goal |")
+    print("|---|---|---|---|")
+    cli = str(BIN / "dcs-conformance")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         with reference() as base:
             raw = raw_loop(base, args.raw_seconds)
-            print(f"raw httpx keep-alive loop:           {raw:8.1f} requests/s")
-            wall, report = our_run(base, workdir, "--max-examples", str(args.max_examples), "--workers", "1")
-            ours = report["stats"]["requests"] / report["duration_s"]
-            print(
-                f"dcs-conformance run (1 worker):      {ours:8.1f} checked requests/s "
-                f"({report['stats']['requests']} requests in {report['duration_s']:.1f} s, {wall:.1f} s wall; "
-                f"{ours / raw:.2f} of the raw loop)"
-            )
-            wall4, report4 = our_run(base, workdir, "--max-examples", str(args.max_examples), "--workers", "4")
-            ours4 = report4["stats"]["requests"] / report4["duration_s"]
-            print(
-                f"dcs-conformance run (4 workers):     {ours4:8.1f} checked requests/s "
-                f"({report4['stats']['requests']} requests in {report4['duration_s']:.1f} s, {wall4:.1f} s wall; "
-                f"{ours4 / raw:.2f} of the raw loop)"
-            )
+            row("raw httpx keep-alive loop", f"{raw:.0f} requests/s")
+            for workers in ("1", "4"):
+                wall, report = our_run(base, workdir, "--max-examples", str(args.max_examples), "--workers", workers)
+                ours = report["stats"]["requests"] / report["duration_s"]
+                row(
+                    f"checked requests/s, `--max-examples {args.max_examples} --workers {workers}`",
+                    f"{ours:.0f} ({report['stats']['requests']} requests in {report['duration_s']:.1f} s, "
+                    f"{wall:.1f} s wall): {ours / raw:.2f} of the raw loop",
+                    ">= 0.5 of the raw loop",
+                    against(ours / raw, 0.5, at_least=True),
+                )
             if not args.skip_schemathesis and shutil.which(str(BIN / "schemathesis")):
                 st_wall, st_cases = schemathesis_cli(base, args.max_examples, workdir)
                 st_rate = st_cases / st_wall if st_wall else 0.0
-                ratio = f"{max(ours, ours4) / st_rate:.1f}x" if st_rate else "n/a"
-                print(
-                    f"schemathesis CLI:                    {st_rate:8.1f} cases/s ({st_cases} cases in "
-                    f"{st_wall:.1f} s wall); dcs-conformance is {ratio}"
-                )
+                row("schemathesis CLI, same spec and target", f"{st_rate:.1f} cases/s ({st_cases} in {st_wall:.1f} s)")
+        embedded = [cli, "run", "--quiet", "--seed", "1", "--report-dir", str(workdir / "embedded")]
+        wall, cpu = timed(embedded, workdir, args.runs)
+        row(
+            "embedded default run (`run --quiet --seed 1`), reference in its own process",
+            f"{wall:.2f} s wall, {cpu:.2f} s CPU",
+            "<= 1.5 s",
+            against(wall, 1.5),
+        )
+        here = [sys.executable, "-c", IN_PROCESS_RUN, *embedded[1:]]
+        wall, cpu = timed(here, workdir, args.runs)
+        row("the same, reference in the run's process", f"{wall:.2f} s wall, {cpu:.2f} s CPU")
+        for name, command in (
+            ("`--help`", [cli, "--help"]),
+            ("a usage error (`run --base-url htp://x`)", [cli, "run", "--base-url", "htp://x"]),
+        ):
+            wall, cpu = timed(command, workdir, args.runs)
+            row(name, f"{wall:.2f} s wall, {cpu:.2f} s CPU", "<= 0.2 s", against(wall, 0.2))
         with reference("--latency-ms", "100") as slow:
-            for workers in ("1", "4", "16"):
-                wall, report = our_run(slow, workdir, "--workers", workers)
-                print(
-                    f"default run, --latency-ms 100, {workers} worker(s): {wall:6.1f} s wall to a verdict "
-                    f"({report['stats']['requests']} requests, verdict {report['verdict']})"
-                )
-        wall, report = our_run(None, workdir)
-        print(f"embedded default run:                {wall:8.1f} s wall ({report['stats']['requests']} requests)")
+            runs = [our_run(slow, workdir) for _ in range(3)]
+            walls, report = [wall for wall, _ in runs], runs[-1][1]
+            row(
+                "default run against `serve --latency-ms 100`, default workers",
+                f"{statistics.median(walls):.2f} s wall, median of 3 ({report['stats']['requests']} requests, "
+                f"{report['verdict']})",
+                "<= 4 s",
+                against(statistics.median(walls), 4.0),
+            )
+    print(f"after: {load()}")
     return 0
 
 

@@ -16,7 +16,7 @@ from typing import cast
 from conformance.app.target import open_target
 from conformance.config.settings import RunSettings, SettingsError
 from conformance.engine.progress import Watch
-from conformance.engine.runner import OpenRun, exit_code, interruptible, judge
+from conformance.engine.runner import OpenRun, TargetOpener, exit_code, interruptible, judge
 from conformance.report.build import build_report
 from conformance.report.certify import write_bundle
 from conformance.report.model import Report
@@ -40,10 +40,12 @@ def execute(
     progress: Callable[[str], None] | None = None,
     watch: Watch | None = None,
     opened: OpenRun | None = None,
+    target: TargetOpener = open_target,
 ) -> RunOutcome:
     """Judge the target and write report.json, junit.xml and index.html, whatever the target does and even when the
     run is interrupted: a signal during the writing is only noted, so the files are always written whole.
-    ``command`` is the line that reproduces the run; ``watch``, ``opened``: see runner.judge."""
+    ``command`` is the line that reproduces the run; ``watch``, ``opened``: see runner.judge; ``target`` opens
+    the target (app.target.open_target, maybe with a reference process started early)."""
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     with interruptible() as signals:
         report_dir = settings.report_dir or default_report_dir()
@@ -52,7 +54,7 @@ def execute(
         except OSError as exc:
             raise SettingsError(f"cannot create the report directory {report_dir}: {exc.strerror}") from None
         claim(report_dir)
-        result = judge(settings, say=say, signals=signals, open_target=open_target, watch=watch, opened=opened)
+        result = judge(settings, say=say, signals=signals, open_target=target, watch=watch, opened=opened)
         report = build_report(result, command)
         write_reports(report, report_dir, certify=settings.certify, sign_key=settings.sign_key)
         if settings.report_dir is None:

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import __version__
 from conformance.cli.args import UsageError
-from conformance.report.model import Report
 from conformance.support.files import refuse_links
 from conformance.support.terminal import one_line
 
 if TYPE_CHECKING:
     from conformance.config.settings import RunSettings
+    from conformance.report.model import Report
 
 
 def _load_report(path: Path, *, or_file: bool = False, loosely: bool = False) -> Report:
@@ -98,9 +98,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _rerun_target_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The target flags given for --rerun (a usage error without --rerun)."""
-    from conformance.app.rerun import TARGET_FLAGS
+    from conformance.config import table  # app.rerun's TARGET_FLAGS, without loading what a rerun runs with
 
-    given = {key: getattr(args, key) for key in TARGET_FLAGS if getattr(args, key) is not None}
+    flags = [setting.name for setting in table.rerun_targets()]
+    given = {key: getattr(args, key) for key in flags if getattr(args, key) is not None}
     if not args.rerun:
         named = [f"--{key.replace('_', '-')}" for key in given] + (["--rerun-dir"] if args.rerun_dir else [])
         if named:

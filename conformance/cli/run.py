@@ -4,7 +4,10 @@ the run's end on the terminal and publish the CI summary."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,53 +15,81 @@ from conformance.cli.args import UsageError
 
 if TYPE_CHECKING:
     from conformance.config.settings import RunSettings
+    from conformance.reference.process import ReferenceProcess
     from conformance.report.model import Report
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from conformance.app.console import Console
-    from conformance.app.run import execute
-    from conformance.app.run_console import print_run_end
-    from conformance.config.reproducer import reproducer
-    from conformance.config.settings import SettingsError, resolve
-    from conformance.engine.runner import EXIT_CODES
-    from conformance.judging.results import Verdict
-    from conformance.reference.embedded import check_deviations
-    from conformance.support.errors import TargetNotOpened
+    with reference_started_early(args) as early:
+        from conformance.config.settings import SettingsError, resolve
+        from conformance.reference.embedded import check_deviations
 
-    flags = {key: value for key, value in vars(args).items() if key not in ("handler", "command", "quiet")}
-    several = run_targets_if_listed(args, flags)
-    if several is not None:
-        return several
-    console = Console.for_stream(sys.stderr)
-    try:
-        settings = resolve(flags, check_deviations=check_deviations)
-        outcome = execute(
-            settings,
-            command=reproducer(settings),
-            progress=(lambda _: None) if args.quiet else console.say,
-            watch=None if args.quiet else console.watch,
-        )
-    except SettingsError as exc:
-        raise UsageError(str(exc)) from None
-    except TargetNotOpened as exc:
-        print(f"dcs-conformance run: {exc}", file=sys.stderr)
-        return EXIT_CODES[Verdict.ERROR]
+        flags = {key: value for key, value in vars(args).items() if key not in ("handler", "command", "quiet")}
+        several = run_targets_if_listed(args, flags)
+        if several is not None:
+            return several
+        try:
+            settings = resolve(flags, check_deviations=check_deviations)
+        except SettingsError as exc:
+            raise UsageError(str(exc)) from None
+        # What the run needs, loaded only once its settings hold up (a usage error costs none of it).
+        from functools import partial
+
+        from conformance.app.console import Console
+        from conformance.app.run import execute
+        from conformance.app.run_console import print_run_end
+        from conformance.app.target import open_target
+        from conformance.config.reproducer import reproducer
+        from conformance.engine.runner import EXIT_CODES
+        from conformance.judging.results import Verdict
+        from conformance.support.errors import TargetNotOpened
+
+        console = Console.for_stream(sys.stderr)
+        try:
+            outcome = execute(
+                settings,
+                command=reproducer(settings),
+                progress=(lambda _: None) if args.quiet else console.say,
+                watch=None if args.quiet else console.watch,
+                target=partial(open_target, started=early),
+            )
+        except SettingsError as exc:
+            raise UsageError(str(exc)) from None
+        except TargetNotOpened as exc:
+            print(f"dcs-conformance run: {exc}", file=sys.stderr)
+            return EXIT_CODES[Verdict.ERROR]
     report = outcome.report
     print_run_end(report, outcome.report_dir, quiet=args.quiet, warn=console.style.message)
     publish_summary(report, outcome.report_dir, args.summary_md, settings)
     return outcome.exit_code
 
 
+@contextmanager
+def reference_started_early(args: argparse.Namespace) -> Iterator[ReferenceProcess | None]:
+    """The embedded reference's process, started before this process loads what a run needs, so that both load on
+    their own core at once, when the command line and the environment name no target (a config file may: its runs
+    start their own); killed when the block ends, if the run did not stop it (or never used it)."""
+    from conformance.config import table
+
+    if args.base_url or args.config or os.environ.get(table.get("base_url").env or ""):
+        yield None
+        return
+    from conformance.reference.process import ReferenceProcess
+
+    with ReferenceProcess() as process:
+        yield process
+
+
 def run_targets_if_listed(args: argparse.Namespace, flags: dict[str, Any]) -> int | None:
     """``run --config FILE`` whose file lists [[targets]]: judge them all (conformance.app.targets); None otherwise."""
-    from conformance.app.targets import lists_targets, run_from_config
     from conformance.config.settings import SettingsError
     from conformance.reporters.ci_summary import unwritable
 
     problem = unwritable(Path(args.summary_md)) if args.summary_md else None
     if problem:
         raise UsageError(f"--summary-md {args.summary_md}: {problem}")
+    if args.config:
+        from conformance.app.targets import lists_targets, run_from_config
     if not (args.config and lists_targets(Path(args.config))):
         if args.jobs is not None:
             raise UsageError("--jobs judges the [[targets]] of a --config file in parallel; this run has one target")

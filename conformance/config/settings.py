@@ -13,10 +13,8 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from conformance.config import fixtures_file, table
 from conformance.config.credentials import Credentials
@@ -26,15 +24,17 @@ from conformance.config.table import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_R
 from conformance.config.table import DEFAULT_TIMEOUT_S as DEFAULT_TIMEOUT_S
 from conformance.support.errors import SettingsError as SettingsError
 from conformance.support.redaction import mask_userinfo, proxy_secrets, userinfo_secrets
-from conformance.support.sshsig import SignatureKeyError, SigningKey, load_private_key
 from conformance.wire.tls import TlsOptions, options_from
+
+if TYPE_CHECKING:
+    from conformance.support.sshsig import SigningKey
 
 TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 EMBEDDED_PROJECT_ID = "0605767a3300d5762fb7c0186d8c1f5b"
 #: A remote target's round trip is hidden by requests in flight: a default run is about 280 requests, so at a 100 ms
 #: round trip 16 at once bring it to about 4 s (4 at once: 7 s of waiting alone). The client halves the number while
-#: the target throttles (engine.in_flight). The embedded reference shares this process (and its interpreter lock),
-#: so more workers would only queue there.
+#: the target throttles (engine.in_flight). The embedded reference answers on loopback at once (from a process of its
+#: own, on the other core): there is no round trip to hide, so an embedded run keeps one worker.
 DEFAULT_REMOTE_WORKERS = 16
 
 
@@ -162,6 +162,8 @@ def check_base_url(base_url: str) -> str:
         raise SettingsError(f"--base-url port must be from 1 to 65535: {shown!r}")
     if parts.query or parts.fragment:
         raise SettingsError(f"--base-url must not carry a query or fragment: {shown!r}")
+    import httpx  # here, not above: --help and the commands that read reports never load the HTTP client
+
     try:
         _ = httpx.URL(base_url).host  # decoding the host checks its IDNA form
     except (httpx.InvalidURL, ValueError) as exc:
@@ -365,6 +367,8 @@ def _sign_key(path: str | None, *, certify: bool) -> SigningKey | None:
         return None
     if not certify:
         raise SettingsError("--sign-key signs the certification bundle: give --certify too")
+    from conformance.support.sshsig import SignatureKeyError, load_private_key  # cryptography: only to sign
+
     try:
         return load_private_key(Path(path))
     except SignatureKeyError as exc:

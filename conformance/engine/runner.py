@@ -174,7 +174,7 @@ def open_run(settings: RunSettings, open_target: TargetOpener) -> Iterator[OpenR
             max_response_bytes=settings.max_response_bytes,
             ssl_context=ssl_context,
             max_in_flight=settings.workers,
-            # The embedded reference is on loopback in this very process: a proxy from the environment must not
+            # The embedded reference is on loopback, started by this very run: a proxy from the environment must not
             # carry its requests away.
             trust_env=not target.embedded,
             setup_gate=SetupGate(ask_unauthenticated=ask if target.credentials.configured else None),

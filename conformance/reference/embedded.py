@@ -1,8 +1,10 @@
-"""The one place the reference server is assembled: its store, auth policy, deviations and app, for `serve` and
-for the in-process target of an embedded run.
+"""The one place the reference server is assembled: its store, auth policy, deviations and app, for `serve`, for the
+embedded run's reference process (child.py) and for the in-process reference of tests.
 
-Callers get an ASGI app to serve (``assemble``) or a running server with fresh credentials (``embedded``); nothing
-else outside this package needs to know how the reference is put together.
+Callers get an ASGI app to serve (``assemble``), fresh credentials with the policy that accepts them
+(``fresh_credentials``, ``policy_for``), or a server running in this process (``embedded``); nothing else outside this
+package needs to know how the reference is put together. Importing this module loads neither uvicorn nor starlette:
+the run that starts its reference in a child process, and the settings that check deviation names, never do.
 """
 
 from __future__ import annotations
@@ -11,16 +13,14 @@ import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-
-from starlette.types import ASGIApp
+from typing import TYPE_CHECKING, Any
 
 from conformance.config.credentials import Credentials
 from conformance.reference import deviations
-from conformance.reference.app import create_app
 from conformance.reference.auth import AuthMode, AuthPolicy
-from conformance.reference.server import BackgroundServer
-from conformance.reference.store import seed_store
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 
 def check_deviations(faults: Sequence[str], variants: Sequence[str]) -> None:
@@ -41,9 +41,37 @@ def assemble(
 ) -> tuple[ASGIApp, dict[str, Any]]:
     """The reference app with its seeded tasks, and those tasks as a fixtures document; ValueError for an unknown
     deviation (checked first, before anything is seeded)."""
+    from conformance.reference.app import create_app
+    from conformance.reference.store import seed_store
+
     behaviour = deviations.build(faults, variants, seed=seed, latency_ms=latency_ms)
     store, fixtures = seed_store(restartable=restartable, seed=seed, not_restartable=not_restartable)
     return create_app(store, policy, list(project_ids), behaviour), fixtures
+
+
+def fresh_credentials(faults: Sequence[str], variants: Sequence[str]) -> Credentials:
+    """AK/SK credentials (a read-only pair too) that only this run knows, or IAM tokens when a deviation judged is
+    about tokens."""
+    if deviations.wants_token_auth(faults, variants):
+        return Credentials(token=secrets.token_hex(32), readonly_token=secrets.token_hex(32))
+    return Credentials(
+        ak=secrets.token_hex(10).upper(),
+        sk=secrets.token_hex(20),
+        readonly_ak=secrets.token_hex(10).upper(),
+        readonly_sk=secrets.token_hex(20),
+    )
+
+
+def policy_for(credentials: Credentials) -> AuthPolicy:
+    """The reference's auth policy accepting exactly ``credentials`` (see fresh_credentials)."""
+    if credentials.token:
+        return AuthPolicy(mode=AuthMode.TOKEN, token=credentials.token, readonly_token=credentials.readonly_token)
+    assert credentials.ak and credentials.sk and credentials.readonly_ak and credentials.readonly_sk
+    return AuthPolicy(
+        mode=AuthMode.AKSK,
+        keys={credentials.ak: credentials.sk},
+        readonly_keys={credentials.readonly_ak: credentials.readonly_sk},
+    )
 
 
 @dataclass(frozen=True)
@@ -63,19 +91,14 @@ def embedded(
     faults: Sequence[str] = (),
     variants: Sequence[str] = (),
 ) -> Iterator[EmbeddedReference]:
-    """The reference started in a background thread on loopback, with its own AK/SK credentials (a read-only
-    pair too) that only this run knows, or IAM tokens when a deviation judged is about tokens; stopped on exit."""
-    if deviations.wants_token_auth(faults, variants):
-        token, readonly_token = secrets.token_hex(32), secrets.token_hex(32)
-        policy = AuthPolicy(mode=AuthMode.TOKEN, token=token, readonly_token=readonly_token)
-        credentials = Credentials(token=token, readonly_token=readonly_token)
-    else:
-        ak, sk = secrets.token_hex(10).upper(), secrets.token_hex(20)
-        readonly_ak, readonly_sk = secrets.token_hex(10).upper(), secrets.token_hex(20)
-        policy = AuthPolicy(mode=AuthMode.AKSK, keys={ak: sk}, readonly_keys={readonly_ak: readonly_sk})
-        credentials = Credentials(ak=ak, sk=sk, readonly_ak=readonly_ak, readonly_sk=readonly_sk)
+    """The reference started in a background thread of this process on loopback, with fresh credentials; stopped on
+    exit. It shares this interpreter (and its lock) with whatever sends to it: runs start it in a process of their
+    own (process.py), this is for code that must reach into the reference, and for when no child can be started."""
+    from conformance.reference.server import BackgroundServer
+
+    credentials = fresh_credentials(faults, variants)
     app, fixtures = assemble(
-        policy,
+        policy_for(credentials),
         [project_id],
         restartable=restartable,
         not_restartable=not_restartable,

@@ -182,10 +182,17 @@ class Redactor:
     """Blots secrets, in any of their forms, out of text, bytes and headers."""
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        self._secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
-        self._regex = _pattern(tuple(self._secrets))
-        self._exact, self._caseless = _literal_forms(tuple(self._secrets))
-        self._escaped_byte = _escaped_byte(tuple(self._secrets))
+        self._secrets = tuple(sorted({s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True))
+        self._exact, self._caseless = _literal_forms(self._secrets) if self._secrets else ((), ())
+
+    def _sub(self, raw: bytes) -> bytes:
+        """``raw`` with every form of every secret masked. The full pattern takes a quarter of a second to compile,
+        so it is compiled only here, once a body may hold a secret (most never do), and once per set of secrets
+        (_pattern's cache): a Redactor made without secrets, or never shown one, compiles nothing."""
+        if not self._secrets or not self._may_hold_a_secret(raw):
+            return raw
+        regex = _pattern(self._secrets)
+        return raw if regex is None else regex.sub(MASK.encode(), raw)
 
     def _may_hold_a_secret(self, raw: bytes) -> bool:
         """A quick test that lets most bodies skip the (slow) full pattern. A match of the pattern writes each byte
@@ -202,16 +209,14 @@ class Redactor:
 
     def _escaped(self, raw: bytes) -> bool:
         """Whether some byte of some form of the secrets is written escaped in ``raw``."""
-        if self._escaped_byte is None or not any(mark in raw for mark in _ESCAPE_MARKS):
+        if not any(mark in raw for mark in _ESCAPE_MARKS):
             return False
-        return self._escaped_byte.search(raw) is not None
+        escaped_byte = _escaped_byte(self._secrets)
+        return escaped_byte is not None and escaped_byte.search(raw) is not None
 
     def text(self, value: str) -> str:
         raw = value.encode("utf-8", "surrogatepass")
-        redacted = raw
-        if self._regex is not None and self._may_hold_a_secret(raw):
-            redacted = self._regex.sub(MASK.encode(), redacted)
-        redacted = mask_signatures(redacted)
+        redacted = mask_signatures(self._sub(raw))
         if redacted != raw:
             value = redacted.decode("utf-8", "surrogatepass")
         return mask_userinfo(value) if "@" in value else value
@@ -219,9 +224,7 @@ class Redactor:
     def data(self, value: bytes | None) -> bytes | None:
         if value is None:
             return None
-        if self._regex is not None and self._may_hold_a_secret(value):
-            value = self._regex.sub(MASK.encode(), value)
-        value = mask_signatures(value)
+        value = mask_signatures(self._sub(value))
         if b"@" in value:
             value = _USERINFO_BYTES.sub(lambda m: m.group(1) + USERINFO_MASK.encode() + b"@", value)
         return value

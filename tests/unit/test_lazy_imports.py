@@ -1,14 +1,18 @@
 """Commands that generate nothing do not pay for the generators: importing schemathesis and hypothesis takes most of
-a second, and `--help`, `serve`, `report` and `verify` never draw a case."""
+a second, and `--help`, `serve`, `report` and `verify` never draw a case. Nor do the commands that read reports
+send or serve: each command is run in a fresh interpreter and asked what it loaded."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 GENERATORS = ("schemathesis", "hypothesis")
+GOLDEN = Path(__file__).parent.parent / "golden"
 
 
 @pytest.mark.parametrize(
@@ -39,3 +43,92 @@ def test_the_command_line_s_words_load_no_library_a_command_needs_only_once_it_r
     probe = f"import sys, conformance.cli.main; print(' '.join(m for m in {avoided!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+#: Loaded by a run only: what draws, sends and serves.
+RUN_ONLY = ("schemathesis", "hypothesis", "httpx", "uvicorn", "starlette", "conformance.engine")
+#: What rendering a page takes on top (the templates, the schema that checks a report): `report` and `compare` render.
+RENDERING = ("jinja2", "jsonschema")
+#: Runs one command in a fresh interpreter and prints its exit code, then which of the modules it names were loaded.
+COMMAND_PROBE = """
+import contextlib, io, sys
+from conformance.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        code = main(sys.argv[2:])
+    except SystemExit as exc:
+        code = exc.code
+print(code, *(m for m in sys.argv[1].split() if m in sys.modules))
+"""
+
+
+def loaded_by(argv: list[str], modules: tuple[str, ...], cwd: Path) -> tuple[str, list[str]]:
+    """The command's exit code and which of ``modules`` it loaded, in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", COMMAND_PROBE, " ".join(modules), *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+    )
+    code, *loaded = done.stdout.split()
+    return code, loaded
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two report directories (the golden reports) and a certified bundle of the conformant one."""
+    from conformance.app.run import write_reports
+
+    root = tmp_path_factory.mktemp("reports")
+    for name in ("conformant", "non-conformant"):
+        report = json.loads((GOLDEN / f"report-{name}.json").read_text(encoding="utf-8"))
+        write_reports(report, root / name, certify=False)
+        if name == "conformant":
+            report["options"]["certify"] = True
+            write_reports(report, root / "bundle", certify=True)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["--help"], "0"),
+        (["run", "--help"], "0"),
+        (["run", "--base-url", "htp://x"], "2"),
+        (["run", "--workers", "0"], "2"),
+        (["serve", "--help"], "0"),
+        (["verify", "bundle"], "0"),
+        (["verify", "conformant"], "1"),
+        (["summarize", "conformant", "non-conformant", "--out", "overview"], "1"),
+    ],
+    ids=" ".join,
+)
+def test_help_usage_errors_verify_and_summarize_load_nothing_a_run_needs(
+    argv: list[str], code: str, reports: Path
+) -> None:
+    """`verify` renders the page and junit.xml again to compare them, `summarize` writes an overview: neither draws,
+    sends nor serves, and neither does a usage error."""
+    assert loaded_by(argv, RUN_ONLY, reports) == (code, [])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["report", "conformant"], ["compare", "conformant", "non-conformant", "--out", "comparison"]],
+    ids=" ".join,
+)
+def test_report_and_compare_load_only_what_they_render_with(argv: list[str], reports: Path) -> None:
+    code, loaded = loaded_by(argv, (*RUN_ONLY, *RENDERING), reports)
+    assert code in ("0", "1") and loaded == list(RENDERING)
+
+
+def test_the_reference_process_loads_the_reference_only() -> None:
+    """The embedded run's reference (conformance.reference.child) starts at every embedded run, on the other core:
+    it loads the server and the app, nothing of the client, the generators, the checks or the reports."""
+    avoided = (*RUN_ONLY[:3], "jinja2", "jsonschema", "yaml", "conformance.engine", "conformance.checks")
+    probe = (
+        "import sys, conformance.reference.child, conformance.reference.app, conformance.reference.server, "
+        "conformance.reference.store; print(' '.join(m for m in sys.argv[1:] if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe, *avoided], capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == []
