@@ -166,11 +166,12 @@ def test_the_child_holds_no_credential_in_its_environment(monkeypatch: pytest.Mo
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PYTHONHASHSEED", "0")
-    drawing = ChildDrawing(7, 10**7)  # never read to the end: it blocks on the full pipe and stays alive
+    drawing = ChildDrawing(7, 10**7)  # never read to the end: still drawing when it is closed
     try:
         assert drawing._process is not None
-        environ = Path(f"/proc/{drawing._process.pid}/environ").read_bytes()
         assert next(drawing.plans()) == Plan(0, 0, 0, 0), "it draws without them"
+        # Read once it has drawn: until its exec, a forked child still shows the parent's environment.
+        environ = Path(f"/proc/{drawing._process.pid}/environ").read_bytes()
     finally:
         drawing.close()
     names = {entry.partition(b"=")[0].decode() for entry in environ.split(b"\0") if entry}
