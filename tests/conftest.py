@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import hypothesis.configuration
 import pytest
 
@@ -144,6 +145,15 @@ class Recorder:
 hypothesis.configuration.set_hypothesis_home_dir(
     Path(tempfile.gettempdir()) / "dcs-conformance-tests-hypothesis" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 )
+
+# The property tests' examples are judged by what they assert, never by how fast they are drawn or run: a worker
+# shares the cores with the other worker's servers and child processes (and CI machines with other jobs), and a
+# 200 ms deadline or the too-slow health check would fail a correct test on a busy machine. The engine's own
+# settings say both explicitly, so its runs are the same under this profile as in the command.
+hypothesis.settings.register_profile(
+    "dcs-conformance-tests", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("dcs-conformance-tests")
 
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
