@@ -33,7 +33,7 @@ test: $(STAMP)
 # every edit. In one process: two workers spend more CPU (each collects and imports everything) for no shorter wall
 # time on these tests. `make test` still runs everything before a commit.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -p no:xdist tests/unit -q \
+	$(BIN)/python -m pytest tests/unit -q \
 		--deselect tests/unit/test_openapi.py::test_built_wheel_contains_the_contract $(PYTEST_ARGS)
 
 bench: $(STAMP)
