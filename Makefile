@@ -22,11 +22,16 @@ run: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/dcs-conformance serve $(ARGS)
 
+# On every core (pytest-xdist): each worker a process of its own, the tests that share an expensive fixture in one
+# worker (tests/conftest.py names their groups; loadgroup keeps a group together). TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The unit tests alone (no server, no engine run; the wheel build is packaging, left to `make test`): seconds, for
-# every edit. `make test` still runs everything before a commit.
+# every edit. In one process: two workers spend more CPU (each collects and imports everything) for no shorter wall
+# time on these tests. `make test` still runs everything before a commit.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q \
 		--deselect tests/unit/test_openapi.py::test_built_wheel_contains_the_contract $(PYTEST_ARGS)

@@ -1,6 +1,8 @@
 """What many test modules share: exchanges built without HTTP for the checks and the ledger, the helpers that read
 their findings, a server-side recorder of the request bodies a run sent, and the distribution as users install it
-(the sdist and wheel ``make dist`` builds, and a fresh venv with the wheel installed), built once per session.
+(the sdist and wheel ``make dist`` builds, and a fresh venv with the wheel installed), built once per session; and
+what keeps the suite safe to run on several cores (pytest-xdist, ``make test``): which tests share a worker, where
+hypothesis keeps its files, how a worker's summary lines reach the terminal.
 
 Checks read only what the client recorded (status, headers, body, failure), so an ``Exchange`` built here is what
 a round trip through ``TargetClient`` would have given them; the client's own recording is tested in test_client.
@@ -19,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import hypothesis.configuration
 import pytest
 
 from conformance.contract import load_catalogue
 from conformance.judging.results import Exchange, Finding, Ledger, Seen
+from tests import summary
 
 URL = "http://target.test/v2/proj/migration-tasks/batch-restart"
 JSON = "application/json"
@@ -136,8 +140,20 @@ class Recorder:
 
 
 # Hypothesis keeps its caches in .hypothesis/ under the working directory, the repository when tests run: point it
-# at a temporary directory instead (tests never write into the repository).
-hypothesis.configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "dcs-conformance-tests-hypothesis")
+# at a temporary directory instead (tests never write into the repository), one per pytest-xdist worker ("main" in
+# a serial run) so that two workers never write the same files at once.
+hypothesis.configuration.set_hypothesis_home_dir(
+    Path(tempfile.gettempdir()) / "dcs-conformance-tests-hypothesis" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+)
+
+# The property tests' examples are judged by what they assert, never by how fast they are drawn or run: a worker
+# shares the cores with the other worker's servers and child processes (and CI machines with other jobs), and a
+# 200 ms deadline or the too-slow health check would fail a correct test on a busy machine. The engine's own
+# settings say both explicitly, so its runs are the same under this profile as in the command.
+hypothesis.settings.register_profile(
+    "dcs-conformance-tests", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("dcs-conformance-tests")
 
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -206,9 +222,59 @@ def wheel_venv(built_dist: Distribution, tmp_path_factory: pytest.TempPathFactor
     return WheelVenv(root, built_dist.wheel)
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """The loud skips of the tests that need ssh-keygen (tests/ssh_keygen.py)."""
-    from tests.ssh_keygen import SKIPPED
+#: The session fixtures that build and install the distribution: the tests that use them share one xdist group,
+#: so that one worker builds the wheel and fills the venv once, as a serial run does, instead of every worker.
+DISTRIBUTION_FIXTURES = frozenset({"built_dist", "wheel_venv"})
 
-    for message in SKIPPED:
-        terminalreporter.write_sep("!", message, yellow=True, bold=True)
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` (``make test``) the tests that share something expensive run in one worker: those
+    of the distribution (DISTRIBUTION_FIXTURES) in the group "distribution", and the tests of an end-to-end module
+    that share a module-scoped fixture (one engine run, a server, a signed bundle, judged by many tests) in a
+    group named after their module, so the fixture runs once and not once per worker. A test's own
+    ``xdist_group`` mark wins; a serial run ignores the groups. Runs before pytest-xdist reads the marks."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        group = _shared_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _shared_group(item: pytest.Item) -> str | None:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    if DISTRIBUTION_FIXTURES & set(info.names_closure):
+        return "distribution"
+    if item.path.parent.name != "e2e":
+        return None
+    for definitions in info.name2fixturedefs.values():
+        if any(definition.scope == "module" for definition in definitions):
+            return item.path.stem
+    return None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker: hand this worker's summary lines to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["dcs_summary"] = summary.LINES
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """In the pytest-xdist controller: a worker has finished; keep its summary lines (tests/summary.py)."""
+    for text, loud in getattr(node, "workeroutput", {}).get("dcs_summary", []):
+        summary.add(text, loud=loud)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The loud skips (of the tests that need ssh-keygen, tests/ssh_keygen.py, or Chromium, tests/browser), and the
+    other lines tests/summary.py kept, from this process or from the pytest-xdist workers."""
+    for text, loud in summary.LINES:
+        if loud:
+            terminalreporter.write_sep("!", text, yellow=True, bold=True)
+        else:
+            terminalreporter.write_line(text)

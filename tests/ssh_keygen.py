@@ -1,7 +1,7 @@
 """OpenSSH's ssh-keygen (Debian's openssh-client) as the independent judge of our SSHSIG signatures.
 
 Tests that need it call ``keygen_path()``: without ssh-keygen they are skipped, loudly (a warning, and a line in the
-terminal summary, printed by tests/conftest.py), so that a green run without it is never mistaken for a run with it.
+terminal summary, through tests/summary.py), so that a green run without it is never mistaken for a run with it.
 .ci/run installs openssh-client when it is missing.
 """
 
@@ -16,16 +16,15 @@ from typing import NoReturn
 
 import pytest
 
+from tests import summary
+
 KEYGEN = shutil.which("ssh-keygen")
 NAMESPACE = "dcs-conformance"
-#: The loud skips of this session, for the terminal summary.
-SKIPPED: list[str] = []
 
 
 def _skip_loudly(reason: str) -> NoReturn:
     message = f"SSH-KEYGEN TESTS SKIPPED: {reason}"
-    if message not in SKIPPED:
-        SKIPPED.append(message)
+    if summary.add(message, loud=True):
         warnings.warn(message, stacklevel=3)
     pytest.skip(message)
 

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import pytest
 
 from conformance.reporters import html, json_report, junit
+from tests import summary
 
 CHROMIUM = Path(os.environ.get("DCS_CHROMIUM", "/usr/bin/chromium"))
 #: axe-core, installed by ``npm ci --prefix tests/browser`` (.ci/run does it when npm exists) from the committed
@@ -37,23 +38,12 @@ CHROMIUM_ARGS = [
 ]
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
-_skipped: list[str] = []
-_launch_seconds: list[float] = []
-
 
 def _skip_loudly(reason: str) -> NoReturn:
     message = f"BROWSER TESTS SKIPPED: {reason}"
-    if message not in _skipped:
-        _skipped.append(message)
+    if summary.add(message, loud=True):
         warnings.warn(message, stacklevel=2)
     pytest.skip(message)
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for message in _skipped:
-        terminalreporter.write_sep("!", message, yellow=True, bold=True)
-    for seconds in _launch_seconds:
-        terminalreporter.write_line(f"browser tests: Chromium started in {seconds:.2f} s")
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +59,7 @@ def browser() -> Iterator[Any]:
     with sync_playwright() as playwright:
         started = time.perf_counter()
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        _launch_seconds.append(time.perf_counter() - started)
+        summary.add(f"browser tests: Chromium started in {time.perf_counter() - started:.2f} s")
         try:
             yield chromium
         finally:

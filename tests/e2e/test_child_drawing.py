@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,32 @@ def sent(tmp_path: Path, workers: int = 1, variants: tuple[str, ...] = ()) -> tu
     return report, recorder.bodies
 
 
+@dataclass(frozen=True)
+class DrawnHere:
+    """The run whose 60 aimed cases this process drew: what every run with a child is compared with."""
+
+    report: dict[str, Any]
+    bodies: list[bytes]
+    children_started: int
+
+
+@pytest.fixture(scope="module")
+def drawn_here(tmp_path_factory: pytest.TempPathFactory) -> DrawnHere:
+    """The same run for every test (one worker, 60 cases, the default CHILD_DRAWING_FROM), so made once; with the
+    number of children it started, spied on as ``started`` does."""
+    drawings: list[ChildDrawing] = []
+
+    class Spy(ChildDrawing):
+        def __init__(self, seed: int, count: int) -> None:
+            super().__init__(seed, count)
+            drawings.append(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aimed_draw, "ChildDrawing", Spy)
+        report, bodies = sent(tmp_path_factory.mktemp("drawn-here"))
+    return DrawnHere(report, bodies, len(drawings))
+
+
 def fake_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
     """Start the child through a shell script; $PYTHON is the real interpreter, "$@" its arguments."""
     path = tmp_path / "python"
@@ -115,10 +142,14 @@ def test_a_schemathesis_child_that_dies_halfway_is_taken_over_and_the_run_sends_
 
 
 def test_the_same_seed_sends_the_same_requests_in_the_same_order_when_a_child_draws(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], started: list[ChildDrawing]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    started: list[ChildDrawing],
+    drawn_here: DrawnHere,
 ) -> None:
-    here, sent_here = sent(tmp_path / "here")
-    assert not started, "60 cases are drawn here"
+    here, sent_here = drawn_here.report, drawn_here.bodies
+    assert drawn_here.children_started == 0, "60 cases are drawn here"
     monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
     there, sent_there = sent(tmp_path / "child")
     assert len(started) == 1
@@ -129,10 +160,10 @@ def test_the_same_seed_sends_the_same_requests_in_the_same_order_when_a_child_dr
 
 
 def test_the_same_seed_sends_the_same_requests_when_the_child_is_read_beside_the_scenarios(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[ChildDrawing]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[ChildDrawing], drawn_here: DrawnHere
 ) -> None:
     """Against a slow target with four workers the aimed phase runs on a thread of its own, beside the scenarios."""
-    here, sent_here = sent(tmp_path / "here")
+    here, sent_here = drawn_here.report, drawn_here.bodies
     monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
     there, sent_there = sent(tmp_path / "child", workers=4, variants=("latency",))
     assert len(started) == 1
@@ -141,9 +172,13 @@ def test_the_same_seed_sends_the_same_requests_when_the_child_is_read_beside_the
 
 
 def test_a_child_that_dies_halfway_is_taken_over_and_the_run_sends_the_same_requests(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], started: list[ChildDrawing]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    started: list[ChildDrawing],
+    drawn_here: DrawnHere,
 ) -> None:
-    _, sent_here = sent(tmp_path / "here")
+    sent_here = drawn_here.bodies
     monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
     fake_python(tmp_path, monkeypatch, '"$PYTHON" "$@" | head -n 20')
     report, sent_there = sent(tmp_path / "child")

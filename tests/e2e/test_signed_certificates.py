@@ -9,7 +9,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,11 @@ PEAK_RSS = (
 )
 
 
-def cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, cwd: Path, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "conformance", *args],
         cwd=cwd,
-        env=clean_env(),
+        env=clean_env(**env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -338,13 +337,17 @@ def test_a_rerun_against_the_same_reference_agrees(signed: Path, keys: Path, tmp
 def test_a_rerun_against_the_reference_with_a_fault_exits_1_naming_the_requirement(
     signed: Path, tmp_path: Path
 ) -> None:
-    temporary = set(Path(tempfile.gettempdir()).glob("dcs-conformance-rerun-*"))
-    result = cli("verify", str(signed), "--rerun", "--fault", "drop-last-item", cwd=tmp_path)
+    # A temporary directory of the rerun's own (TMPDIR), not the machine's: other processes (another test, another
+    # pytest-xdist worker) make and remove dcs-conformance-rerun-* directories in the shared one meanwhile.
+    work, temporary = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir()
+    temporary.mkdir()
+    result = cli("verify", str(signed), "--rerun", "--fault", "drop-last-item", cwd=work, TMPDIR=str(temporary))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "DIFFERS: BR-REQ-009 (MUST) was passed in the certificate, is failed now: " in result.stdout
     # The rerun's reports went to a temporary directory, removed since; none into the bundle or the working one.
-    assert set(Path(tempfile.gettempdir()).glob("dcs-conformance-rerun-*")) == temporary
-    assert not list(tmp_path.iterdir())
+    assert not list(temporary.iterdir())
+    assert not list(work.iterdir())
     assert sorted(path.name for path in signed.iterdir()) == sorted([*MEMBERS, "SHA256SUMS", "SHA256SUMS.sig"])
 
 

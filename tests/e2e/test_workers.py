@@ -12,13 +12,25 @@ from typing import Any
 import pytest
 
 from conformance.contract.task_ids import TASK_ID_SHAPE
+from tests.conftest import Recorder
 from tests.seeded_reference import InFlightMeter, judge
 
 pytestmark = pytest.mark.e2e
 
+Judged = tuple[dict[str, Any], Recorder, dict[str, list[str]]]
 
-def test_the_same_seed_sends_the_same_set_of_requests_with_one_worker_or_four(tmp_path: Path) -> None:
-    one, sent_one, _ = judge(tmp_path / "one", workers=1)
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory: pytest.TempPathFactory) -> Judged:
+    """The run with one worker that the runs with more are compared with: the same for every test, so made once
+    (against a freshly seeded reference of its own, as each comparison's other run is)."""
+    return judge(tmp_path_factory.mktemp("one-worker"), workers=1)
+
+
+def test_the_same_seed_sends_the_same_set_of_requests_with_one_worker_or_four(
+    tmp_path: Path, one_worker: Judged
+) -> None:
+    one, sent_one, _ = one_worker
     four, sent_four, _ = judge(tmp_path / "four", workers=4)
     assert Counter(sent_one.bodies) == Counter(sent_four.bodies)
     assert one["verdict"] == four["verdict"] == "conformant"
@@ -42,10 +54,10 @@ def test_never_more_requests_in_flight_than_workers_although_the_scenarios_run_b
 
 
 def test_the_same_seed_sends_the_same_set_of_requests_when_cases_are_drawn_while_others_are_in_flight(
-    tmp_path: Path,
+    tmp_path: Path, one_worker: Judged
 ) -> None:
     """Against a slow target the cases are drawn on a thread of their own while the answers are awaited."""
-    one, sent_one, _ = judge(tmp_path / "one", workers=1)
+    one, sent_one, _ = one_worker
     slow, sent_slow, _ = judge(tmp_path / "slow", workers=4, variants=("latency",))
     assert Counter(sent_one.bodies) == Counter(sent_slow.bodies)
     assert one["verdict"] == slow["verdict"] == "conformant"
