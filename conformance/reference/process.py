@@ -16,14 +16,14 @@ import os
 import selectors
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import IO, Any
 
 from conformance.config.credentials import Credentials
 from conformance.reference.embedded import EmbeddedReference, fresh_credentials
+from conformance.support.child_process import start_child
 from conformance.support.redaction import Redactor
 from conformance.support.terminal import inert, one_line
 
@@ -36,19 +36,6 @@ START_TIMEOUT_S = 60.0
 MAX_LINE = 8 << 20
 #: Lines of the child's stderr shown when it ends.
 SHOWN_LINES = 20
-#: What the child keeps of this process's environment: what Python and the locale read. Never a credential nor a
-#: proxy URL: its own credentials come in its order, on a pipe, where no /proc/<pid>/environ shows them.
-CHILD_ENV_NAMES = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT"})
-CHILD_ENV_PREFIXES = ("PYTHON", "LC_")
-
-
-def child_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """The child's environment: ``env`` reduced to CHILD_ENV_NAMES and CHILD_ENV_PREFIXES, with this process's
-    sys.path as its PYTHONPATH (it imports this very copy of the suite)."""
-    kept = {
-        name: value for name, value in env.items() if name in CHILD_ENV_NAMES or name.startswith(CHILD_ENV_PREFIXES)
-    }
-    return {**kept, "PYTHONPATH": os.pathsep.join(map(str, sys.path))}
 
 
 class ReferenceStartError(RuntimeError):
@@ -64,17 +51,7 @@ class ReferenceProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._failure: str | None = None
         try:
-            self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close(), with the child)
-            self._process = subprocess.Popen(
-                # -P: the parent's sys.path only, not the working directory first, which may hold another copy.
-                [sys.executable, "-P", "-m", MODULE],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                bufsize=0,
-                env=child_environment(os.environ),
-                start_new_session=True,
-            )
+            self._process, self._stderr = start_child(MODULE)
         except (OSError, ValueError) as exc:
             self._failure = f"it could not be started: {exc}"
 

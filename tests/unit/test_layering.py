@@ -65,6 +65,8 @@ DRAWING_CHILD = {
     "conformance.engine.phases.aimed_plans",
     "conformance.engine.phases.drawing_child",
     "conformance.engine.determinism",
+    "conformance.support",
+    "conformance.support.child_process",
 }
 
 

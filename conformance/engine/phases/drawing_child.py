@@ -26,10 +26,11 @@ import queue
 import selectors
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, ClassVar, Generic, TypeVar
+
+from conformance.support.child_process import CHILD_ENV_PREFIXES, start_child
 
 T = TypeVar("T")
 
@@ -37,21 +38,8 @@ T = TypeVar("T")
 #: a case every few milliseconds; drawing everything here instead takes a few seconds.
 STALL_S = 10.0
 _END = b"null"
-#: What the child keeps of this process's environment: what Python, hypothesis and the locale read, nothing else.
-#: Never a credential (DCS_AUTH_TOKEN, CLOUD_SDK_AK and CLOUD_SDK_SK, the variables a targets file names, a
-#: proxy URL with its userinfo): the child sends nothing, so it needs none, and what it does not hold no dump of
-#: its memory or /proc/<pid>/environ can show.
-CHILD_ENV_NAMES = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT"})
-CHILD_ENV_PREFIXES = ("PYTHON", "HYPOTHESIS_", "LC_")
-
-
-def child_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """A drawing child's environment: ``env`` reduced to CHILD_ENV_NAMES and CHILD_ENV_PREFIXES, with this
-    process's sys.path as its PYTHONPATH."""
-    kept = {
-        name: value for name, value in env.items() if name in CHILD_ENV_NAMES or name.startswith(CHILD_ENV_PREFIXES)
-    }
-    return {**kept, "PYTHONPATH": os.pathsep.join(map(str, sys.path))}
+#: A drawing child keeps what hypothesis reads of the environment too (support.child_process keeps no credential).
+ENV_PREFIXES = (*CHILD_ENV_PREFIXES, "HYPOTHESIS_")
 
 
 class _Failed(Exception):
@@ -82,17 +70,7 @@ class DrawingChild(Generic[T]):
         self._closed = False
         self._reading = threading.Lock()  # held while the pipe is read; close() lets go of it only outside
         try:
-            self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close(), with the child)
-            self._process = subprocess.Popen(
-                # -P: the parent's sys.path only, not the working directory first, which may hold another copy.
-                [sys.executable, "-P", "-m", self.module],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                bufsize=0,
-                env=child_environment(os.environ),
-                start_new_session=True,
-            )
+            self._process, self._stderr = start_child(self.module, ENV_PREFIXES)
             assert self._process.stdin is not None and self._process.stdout is not None
             self._selector.register(self._process.stdout, selectors.EVENT_READ)
         except (OSError, ValueError) as exc:
