@@ -1,0 +1,145 @@
+"""One deadline per request, kept on the wire: --timeout bounds the whole exchange, not each read.
+
+httpx's timeouts are per read: a target that drips its headers a byte at a time, or sends ``100 Continue`` (or any
+1xx) for ever, never lets one read wait long enough to time out, and httpcore's loop skips interim answers without
+counting them. So every network stream the client's connection pools open is wrapped: each read and write may wait
+only for what is left of the current request's deadline, and past it raises a read (or write) timeout, whatever
+the target is sending. The deadline belongs to the thread that sends (one request at a time per thread), so
+requests of other workers, and the judging thread, never share it.
+
+The clock counts time on the wire: it starts when the request is about to be sent (after the in-flight gate, the
+rate limit and the memory budget let it go) and it stops while the request waits for room in the run's memory
+budget (engine.memory_budget), which is the run's doing, not the target's.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpcore
+import httpx
+
+_current = threading.local()
+
+
+class Deadline:
+    """What is left of one request's --timeout, and what arrived meanwhile."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._ends = clock() + seconds
+        self._paused_at: float | None = None
+        #: Bytes read from the network for this request (head, interim answers and body, before decoding).
+        self.received = 0
+        #: The deadline stopped a read or a write.
+        self.expired = False
+
+    def left(self) -> float:
+        if self._paused_at is not None:
+            return self._ends - self._paused_at
+        return self._ends - self._clock()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Time in this block does not count: the run, not the target, is what waits."""
+        self._paused_at = self._clock()
+        try:
+            yield
+        finally:
+            self._ends += self._clock() - self._paused_at
+            self._paused_at = None
+
+    def bound(self, timeout: float | None, kind: type[Exception]) -> float:
+        """The timeout one read or write may wait: what is left of the deadline, or ``kind`` raised when nothing is."""
+        left = self.left()
+        if left <= 0:
+            self.expired = True
+            raise kind(f"the request was not over after {self.seconds:g} s (--timeout)")
+        return left if timeout is None else min(timeout, left)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[Deadline]:
+    """Bound every read and write of the enclosed request, on this thread, by ``seconds`` in all."""
+    bound = Deadline(seconds)
+    previous = getattr(_current, "deadline", None)
+    _current.deadline = bound
+    try:
+        yield bound
+    finally:
+        _current.deadline = previous
+
+
+def _active() -> Deadline | None:
+    return getattr(_current, "deadline", None)
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        bound = _active()
+        if bound is None:
+            return self._stream.read(max_bytes, timeout)
+        data = self._stream.read(max_bytes, bound.bound(timeout, httpcore.ReadTimeout))
+        bound.received += len(data)
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        bound = _active()
+        self._stream.write(buffer, timeout if bound is None else bound.bound(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _BoundedStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _BoundedBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _BoundedStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        return _BoundedStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def watch(client: httpx.Client) -> httpx.Client:
+    """``client`` with every connection pool it owns (its own, a proxy's) opening bounded streams. A transport that
+    has no httpcore pool (a test's mock) is left as it is: it has no wire."""
+    for transport in (client._transport, *client._mounts.values()):  # httpx exposes no other hook
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _BoundedBackend):
+            pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
+    return client
