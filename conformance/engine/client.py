@@ -41,7 +41,7 @@ from conformance.contract import ENDPOINT
 from conformance.engine import watchdog
 from conformance.engine.guard import IdGuard
 from conformance.engine.in_flight import InFlight
-from conformance.engine.memory_budget import BUDGET_RESPONSES, MemoryBudget
+from conformance.engine.memory_budget import BUDGET_RESPONSES, MemoryBudget, tame_allocator
 from conformance.engine.request_order import Outcome, RequestOrder
 from conformance.engine.setup_gate import SetupGate
 from conformance.judging.results import Exchange
@@ -196,6 +196,7 @@ class TargetClient:
         self.throttle_wait_left_s = THROTTLE_WAIT_BUDGET_S
         #: The response bytes all workers together read at once (engine.memory_budget).
         self.memory = MemoryBudget(BUDGET_RESPONSES * max_response_bytes)
+        tame_allocator()
         #: Some answer's bytes arrived, complete or not: the target was reached, whatever else it did.
         self._heard = False
         self._halt: BaseException | None = None

@@ -9,22 +9,48 @@ bytes bounds the items parsed from them):
   is not announced) before the body's first byte, and gives it back once the body is read. The reservation waits
   while the run's other readers hold the budget; a reader alone never waits, so the reading always goes on.
   The wait is the run's doing: it is not counted against the request's --timeout (engine.watchdog).
-- Holding: answers already read but not yet judged (see engine.parallel) are ``Backlog``: a worker starts its next
-  request only while the answers waiting for the judge hold less than the budget, unless that request is the next
-  one to be judged (which is therefore always sent). Only the answer being judged is ever parsed.
+- Holding: the answers started but not yet judged (see engine.parallel) are a ``Backlog``: a worker starts its next
+  request only while that many answers, each as large as the largest one seen so far, stay within the budget,
+  unless the request is the next one to be judged (which is therefore always sent). A phase's first request goes
+  alone, so the sizes are known before any worker starts. Only the answer being judged is ever parsed.
 
 The budget is ``BUDGET_RESPONSES`` times --max-response-bytes.
+
+What the budget bounds is what Python holds; glibc's allocator would still keep, per worker thread, an arena full
+of freed body chunks (measured: 16 workers reading valid 8 MiB bodies peaked at 740 MB RSS with 260 MB ever live).
+``tame_allocator`` caps the arenas at two and serves every block of 256 KiB or more straight from the system, so
+that a body's memory goes back to it when the body is dropped (the same run peaked at 330 MB).
 """
 
 from __future__ import annotations
 
+import ctypes
 import itertools
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 #: How many answers near --max-response-bytes the run holds at once, at any number of workers.
 BUDGET_RESPONSES = 2
+#: glibc's mallopt parameters (malloc.h), and the values tame_allocator sets.
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+_MMAP_THRESHOLD_BYTES = 256 * 1024
+_ARENAS = 2
+
+
+def tame_allocator() -> None:
+    """Make freed response bodies go back to the system (glibc only; elsewhere nothing to do). Called before the
+    worker threads start: an arena, once made for a thread, stays."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return
+    mallopt(_M_ARENA_MAX, _ARENAS)
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
 
 
 class MemoryBudget:
@@ -60,27 +86,30 @@ class MemoryBudget:
 
 
 class Backlog:
-    """The bytes of the answers read and not yet judged, in one ``parallel.in_order`` run."""
+    """The answers started and not yet judged in one ``parallel.in_order`` run, and the largest body seen in it."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.held = 0
+        self.pending = 0
+        self.largest = 0
         self._changed = threading.Condition()
 
     def wait_room(self, next_to_judge: Callable[[], bool], stopped: Callable[[], bool]) -> None:
-        """Return when a worker may start a request: at once for the next one to be judged (``next_to_judge()``,
-        asked again after each judgement), else when the answers waiting for the judge hold less than the limit."""
+        """Return when a worker may start its request, counted as pending: at once for the next one to be judged
+        (``next_to_judge()``, asked again after each judgement), else when one more answer as large as the largest
+        seen so far fits in the limit beside those pending."""
         with self._changed:
-            while self.held >= self.limit and not next_to_judge() and not stopped():
+            while (self.pending + 1) * self.largest > self.limit and not next_to_judge() and not stopped():
                 self._changed.wait(timeout=0.1)
+            self.pending += 1
 
-    def add(self, size: int) -> None:
+    def answered(self, size: int) -> None:
         with self._changed:
-            self.held += size
+            self.largest = max(self.largest, size)
 
-    def judged(self, size: int) -> None:
+    def judged(self) -> None:
         with self._changed:
-            self.held -= size
+            self.pending -= 1
             self._changed.notify_all()
 
 

@@ -45,22 +45,24 @@ def in_order(
     (the budget spent, the target gone) is raised here at that item's turn; items not yet started are not sent.
     ``items`` is read lazily, a few ahead of the answers, so it may be a drawing still in progress.
 
-    Answers read ahead of the judging hold at most ``hold_bytes`` of response bodies: past that, a worker starts
-    only the next item to be judged (engine.memory_budget.Backlog)."""
+    Answers started ahead of the judging hold at most ``hold_bytes`` of response bodies, reckoned by the largest
+    answer seen: past that, a worker starts only the next item to be judged (engine.memory_budget.Backlog)."""
     pending = iter(items)
     if workers <= 1:
         for item in pending:
             yield item, send(item)
         return
     # The first request goes alone: a target that cannot be reached (or refuses the TLS handshake) fails once, not
-    # once per worker.
+    # once per worker; and the size of its answer is known before the workers start.
+    backlog = Backlog(hold_bytes)
     for item in pending:
-        yield item, send(item)
+        first = send(item)
+        backlog.answered(body_size(first))
+        yield item, first
         break
     jobs: queue.Queue[tuple[T, Future[R]]] = queue.Queue()
     stop = threading.Event()
     started = False
-    backlog = Backlog(hold_bytes)
     window: deque[tuple[T, Future[R]]] = deque()
 
     def next_to_judge(future: Future[R]) -> bool:
@@ -77,13 +79,14 @@ def in_order(
                 continue
             backlog.wait_room(partial(next_to_judge, future), stop.is_set)
             if not future.set_running_or_notify_cancel():
+                backlog.judged()  # cancelled: never judged
                 continue
             try:
                 result = send(item)
             except BaseException as exc:  # handed to the caller at this item's turn
                 future.set_exception(exc)
             else:
-                backlog.add(body_size(result))
+                backlog.answered(body_size(result))
                 future.set_result(result)
 
     def feed() -> bool:
@@ -107,7 +110,7 @@ def in_order(
             window.popleft()
             feed()
             yield item, result
-            backlog.judged(body_size(result))
+            backlog.judged()
     finally:
         stop.set()
         for _, future in window:
