@@ -67,6 +67,8 @@ RETRY_AFTER_CAP_S = 30.0
 THROTTLE_WAIT_BUDGET_S = 60.0
 CONNECT_RETRIES = 2
 THROTTLE_STATUSES = frozenset({429, 503})
+#: Answers that end with their head (RFC 9110 15.3.5, 15.4.5): their connection is never reused (engine.watchdog).
+NO_BODY_STATUSES = frozenset({204, 304})
 #: How much each new answer moves the smoothed round trip.
 ROUND_TRIP_WEIGHT = 0.2
 #: What an Auth.OTHER_BODY request's signature is made for instead of its own body.
@@ -534,6 +536,8 @@ class TargetClient:
                 attempt.heard = True
                 attempt.status = response.status_code
                 attempt.headers = _plain_headers(response.headers)
+                if attempt.status in NO_BODY_STATUSES:
+                    wire.retire_connection()
                 with wire.paused():
                     ticket = self.memory.reserve(_expected_size(response, self.max_response_bytes))
                 try:

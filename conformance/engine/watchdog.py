@@ -38,6 +38,8 @@ class Deadline:
         self.received = 0
         #: The deadline stopped a read or a write.
         self.expired = False
+        #: The stream this request was read from, once it read.
+        self.stream: _BoundedStream | None = None
 
     def left(self) -> float:
         if self._paused_at is not None:
@@ -53,6 +55,12 @@ class Deadline:
         finally:
             self._ends += self._clock() - self._paused_at
             self._paused_at = None
+
+    def retire_connection(self) -> None:
+        """Never reuse the connection this request was answered on: a 204 or 304 has no body, whatever the target
+        sent after its head, and those bytes would be read as the next request's answer."""
+        if self.stream is not None:
+            self.stream.retired = True
 
     def bound(self, timeout: float | None, kind: type[Exception]) -> float:
         """The timeout one read or write may wait: what is left of the deadline, or ``kind`` raised when nothing is."""
@@ -82,11 +90,15 @@ def _active() -> Deadline | None:
 class _BoundedStream(httpcore.NetworkStream):
     def __init__(self, stream: httpcore.NetworkStream) -> None:
         self._stream = stream
+        #: The pool must not reuse it: it is reported readable, which httpcore takes for a connection the server
+        #: closed, and it opens a fresh one instead.
+        self.retired = False
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         bound = _active()
         if bound is None:
             return self._stream.read(max_bytes, timeout)
+        bound.stream = self
         data = self._stream.read(max_bytes, bound.bound(timeout, httpcore.ReadTimeout))
         bound.received += len(data)
         return data
@@ -107,6 +119,8 @@ class _BoundedStream(httpcore.NetworkStream):
         return _BoundedStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable" and self.retired:
+            return True
         return self._stream.get_extra_info(info)
 
 
