@@ -289,6 +289,8 @@ class HostileServer:
     def start(self) -> HostileServer:
         if self._listener is not None:
             raise RuntimeError("the hostile server was already started")
+        if self.mode == "gzip-bomb":
+            gzip_bomb()  # built before the first request: a run's --timeout is not for the server's preparations
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))

@@ -36,10 +36,13 @@ class Deadline:
         self._paused_at: float | None = None
         #: Bytes read from the network for this request (head, interim answers and body, before decoding).
         self.received = 0
-        #: The deadline stopped a read or a write.
-        self.expired = False
         #: The stream this request was read from, once it read.
         self.stream: _BoundedStream | None = None
+
+    @property
+    def expired(self) -> bool:
+        """Nothing is left: a read or write that timed out now timed out because of the deadline."""
+        return self.left() <= 0
 
     def left(self) -> float:
         if self._paused_at is not None:
@@ -66,7 +69,6 @@ class Deadline:
         """The timeout one read or write may wait: what is left of the deadline, or ``kind`` raised when nothing is."""
         left = self.left()
         if left <= 0:
-            self.expired = True
             raise kind(f"the request was not over after {self.seconds:g} s (--timeout)")
         return left if timeout is None else min(timeout, left)
 
