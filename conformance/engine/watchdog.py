@@ -7,9 +7,12 @@ only for what is left of the current request's deadline, and past it raises a re
 the target is sending. The deadline belongs to the thread that sends (one request at a time per thread), so
 requests of other workers, and the judging thread, never share it.
 
-The clock counts time on the wire: it starts when the request is about to be sent (after the in-flight gate, the
-rate limit and the memory budget let it go) and it stops while the request waits for room in the run's memory
-budget (engine.memory_budget), which is the run's doing, not the target's.
+The clock counts time on the wire: the time the sending thread spent waiting inside the network's reads and writes,
+from the moment the request is sent. Time the thread spends between reads (parsing, or waiting for the interpreter
+while the run judges other answers on another thread) is the run's doing, not the target's, and does not count; nor
+does waiting for room in the run's memory budget (engine.memory_budget). A target that keeps bytes coming as fast
+as they can be read (1xx answers with no pause) would then never run out of wire time, so the wall clock bounds
+every request too, at WALL_FACTOR times --timeout.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import httpcore
 import httpx
 
 _current = threading.local()
+#: However the time was spent, no request lasts longer than this many --timeout on the wall clock.
+WALL_FACTOR = 2.0
 
 
 class Deadline:
@@ -32,8 +37,10 @@ class Deadline:
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self._clock = clock
-        self._ends = clock() + seconds
+        self._ends = clock() + WALL_FACTOR * seconds
         self._paused_at: float | None = None
+        #: Seconds spent waiting inside reads and writes.
+        self.waited = 0.0
         #: Bytes read from the network for this request (head, interim answers and body, before decoding).
         self.received = 0
         #: The stream this request was read from, once it read.
@@ -45,9 +52,17 @@ class Deadline:
         return self.left() <= 0
 
     def left(self) -> float:
-        if self._paused_at is not None:
-            return self._ends - self._paused_at
-        return self._ends - self._clock()
+        wall = self._ends - (self._paused_at if self._paused_at is not None else self._clock())
+        return min(self.seconds - self.waited, wall)
+
+    @contextmanager
+    def on_the_wire(self) -> Iterator[None]:
+        """Time in this block (one read or write) counts against the request."""
+        started = self._clock()
+        try:
+            yield
+        finally:
+            self.waited += self._clock() - started
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -101,13 +116,20 @@ class _BoundedStream(httpcore.NetworkStream):
         if bound is None:
             return self._stream.read(max_bytes, timeout)
         bound.stream = self
-        data = self._stream.read(max_bytes, bound.bound(timeout, httpcore.ReadTimeout))
+        limit = bound.bound(timeout, httpcore.ReadTimeout)
+        with bound.on_the_wire():
+            data = self._stream.read(max_bytes, limit)
         bound.received += len(data)
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         bound = _active()
-        self._stream.write(buffer, timeout if bound is None else bound.bound(timeout, httpcore.WriteTimeout))
+        if bound is None:
+            self._stream.write(buffer, timeout)
+            return
+        limit = bound.bound(timeout, httpcore.WriteTimeout)
+        with bound.on_the_wire():
+            self._stream.write(buffer, limit)
 
     def close(self) -> None:
         self._stream.close()
