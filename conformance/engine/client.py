@@ -517,7 +517,7 @@ class TargetClient:
             if wire.expired and wire.received:
                 attempt.heard = True
                 attempt.failure = (
-                    f"no answer: {wire.received} bytes arrived in {_seconds(self.timeout)} (--timeout), never a "
+                    f"no answer: {wire.received} byte(s) arrived in {_seconds(self.timeout)} (--timeout), never a "
                     "complete head (headers too slow, or interim 1xx answers only)"
                 )
         except httpx.RemoteProtocolError as exc:
