@@ -21,6 +21,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from email.utils import formatdate
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
@@ -48,6 +49,14 @@ MODES: tuple[str, ...] = (
     "nan-body",
     "deep-body",
     "broken-framing",
+    "drip-headers",
+    "endless-1xx",
+    "huge-valid",
+    "short-body",
+    "204-with-body",
+    "foreign-items",
+    "throttle-forever",
+    "throttle-far-date",
 )
 #: Location values that are not URLs httpx can parse (each raised there once: InvalidURL, an IDNA error, an invalid
 #: port), and two it parses into nonsense; the modes answer them in rotation.
@@ -66,6 +75,12 @@ FORGED = "X\n::error title=forged::error code\r##[set-output name=forged]1\n::st
 FORGED_KEY = "##[stop-commands]tok"
 
 MAX_BATCH = 50
+#: A valid 200 body just under the suite's default --max-response-bytes (8 MiB).
+HUGE_VALID_BYTES = 8 * 1024 * 1024 - 64 * 1024
+#: Items for tasks nobody asked about, added to every valid answer of "foreign-items".
+FOREIGN_ITEMS = 50_000
+#: Retry-After of "throttle-forever": about 31 years, as seconds.
+FOREVER_S = "1e9"
 HUGE_BODY_BYTES = 50 * 1024 * 1024
 BOMB_SEGMENT_BYTES = 1024 * 1024
 BOMB_SEGMENTS = 500  # 500 MiB of spaces once decompressed
@@ -274,6 +289,8 @@ class HostileServer:
     def start(self) -> HostileServer:
         if self._listener is not None:
             raise RuntimeError("the hostile server was already started")
+        if self.mode == "gzip-bomb":
+            gzip_bomb()  # built before the first request: a run's --timeout is not for the server's preparations
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))
@@ -486,12 +503,59 @@ class HostileServer:
             return self._write_raw(conn, answer, request.keep_alive, _with_field(answer.payload, mode))
         if mode == "broken-framing":
             return self._broken_framing(conn, answer)
-        if mode == "throttle-429":
-            answer = replace(_error(429, *_STATUS_ERRORS[429]), headers=(("Retry-After", self.retry_after),))
+        if mode == "drip-headers":
+            return self._drip_head(conn, answer, request.keep_alive)
+        if mode == "endless-1xx":
+            return self._endless_interim(conn)
+        if mode == "huge-valid" and answer.status == 200:
+            return self._huge(conn, answer, request.keep_alive, HUGE_VALID_BYTES)
+        if mode == "short-body":
+            return self._short_body(conn, answer)
+        if mode == "204-with-body" and answer.status == 200:
+            answer = replace(answer, status=204)
+        if mode == "foreign-items" and answer.status == 200:
+            return self._write_raw(conn, answer, request.keep_alive, _with_foreign_items(answer.payload))
+        if mode in ("throttle-429", "throttle-forever", "throttle-far-date"):
+            answer = replace(_error(429, *_STATUS_ERRORS[429]), headers=(("Retry-After", self._retry_after()),))
         elif mode.startswith("status-"):
             status = int(mode.removeprefix("status-"))
             answer = _error(status, *_STATUS_ERRORS[status])
         return self._write(conn, answer, request.keep_alive, head_only=request.method == "HEAD")
+
+    def _retry_after(self) -> str:
+        if self.mode == "throttle-forever":
+            return FOREVER_S
+        if self.mode == "throttle-far-date":
+            return formatdate(time.time() + 20 * 365 * 86400, usegmt=True)
+        return self.retry_after
+
+    def _drip_head(self, conn: socket.socket, answer: _Answer, keep_alive: bool) -> bool:
+        """The head a byte every ``drip_interval_s``: no read ever waits a whole --timeout, the head never ends."""
+        deadline = time.monotonic() + self.hold_s
+        body = _encode(answer.payload)
+        headers = _standard_headers(("Content-Length", str(len(body))), _connection(keep_alive))
+        head = _head(answer.status, headers)
+        for index in range(len(head)):
+            if self._stopping.wait(self.drip_interval_s) or time.monotonic() > deadline:
+                return False
+            if not self._send(conn, head[index : index + 1], deadline):
+                return False
+        return self._send(conn, body, deadline) and keep_alive
+
+    def _endless_interim(self, conn: socket.socket) -> bool:
+        """``102 Processing`` every ``drip_interval_s`` until hold_s: interim answers that never become an answer."""
+        deadline = time.monotonic() + self.hold_s
+        while not self._stopping.wait(self.drip_interval_s):
+            if not self._send(conn, b"HTTP/1.1 102 Processing\r\n\r\n", deadline):
+                return False
+        return False
+
+    def _short_body(self, conn: socket.socket, answer: _Answer) -> bool:
+        """A head announcing the whole body, half of it, and the connection closed."""
+        body = _encode(answer.payload)
+        headers = _standard_headers(("Content-Length", str(len(body))), _connection(False))
+        self._send(conn, _head(answer.status, headers) + body[: len(body) // 2], time.monotonic() + self.hold_s)
+        return False
 
     def _write(self, conn: socket.socket, answer: _Answer, keep_alive: bool, *, head_only: bool = False) -> bool:
         body = _encode(answer.payload)
@@ -551,12 +615,12 @@ class HostileServer:
                 pass
         return False
 
-    def _huge(self, conn: socket.socket, answer: _Answer, keep_alive: bool) -> bool:
+    def _huge(self, conn: socket.socket, answer: _Answer, keep_alive: bool, size: int = HUGE_BODY_BYTES) -> bool:
         deadline = time.monotonic() + self.hold_s
-        headers = _standard_headers(("Content-Length", str(HUGE_BODY_BYTES)), _connection(keep_alive))
+        headers = _standard_headers(("Content-Length", str(size)), _connection(keep_alive))
         if not self._send(conn, _head(answer.status, headers), deadline):
             return False
-        for piece in _padded(answer.payload, HUGE_BODY_BYTES):
+        for piece in _padded(answer.payload, size):
             if not self._send(conn, piece, deadline):
                 return False
         return keep_alive
@@ -574,6 +638,26 @@ def _with_field(payload: dict[str, Any], mode: str) -> bytes:
     nested DEEP_LEVELS deep (valid JSON, deeper than json.dumps can write)."""
     value = b"NaN" if mode == "nan-body" else b"[" * DEEP_LEVELS + b"]" * DEEP_LEVELS
     return _encode(payload)[:-1] + b', "extra": ' + value + b"}"
+
+
+_foreign_lock = threading.Lock()
+_foreign: bytes | None = None
+
+
+def _with_foreign_items(payload: dict[str, Any]) -> bytes:
+    """The 200 body with FOREIGN_ITEMS more items, for tasks nobody asked about (built once: the same every time)."""
+    global _foreign
+    with _foreign_lock:
+        if _foreign is None:
+            items = [
+                {"result": "success", "task_id": str(uuid.UUID(int=n + 1, version=4)), "error_code": None}
+                for n in range(FOREIGN_ITEMS)
+            ]
+            _foreign = _encode({"items": items})[len(b'{"items": [') : -2]
+    encoded = _encode(payload)
+    if not payload["migration_tasks"]:
+        return encoded[: -len(b"]}")] + _foreign + b"]}"
+    return encoded[: -len(b"]}")] + b", " + _foreign + b"]}"
 
 
 def _padded(payload: dict[str, Any], total: int) -> Iterator[bytes]:

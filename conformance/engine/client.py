@@ -39,8 +39,11 @@ import httpx
 from conformance.config.credentials import Credentials, near_miss_tokens
 from conformance.config.settings import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 from conformance.contract import ENDPOINT
+from conformance.engine import watchdog
 from conformance.engine.guard import IdGuard
 from conformance.engine.in_flight import InFlight
+from conformance.engine.memory_budget import BUDGET_RESPONSES, MemoryBudget, tame_allocator
+from conformance.engine.request_order import Outcome, RequestOrder
 from conformance.engine.setup_gate import SetupGate
 from conformance.judging.results import Exchange
 from conformance.support.errors import BudgetExhausted as BudgetExhausted
@@ -61,8 +64,12 @@ PROBE_LABEL = "probe: does the target still answer the plainest request?"
 STOP_AFTER_THROTTLED = 5
 THROTTLE_RESENDS = 3
 RETRY_AFTER_CAP_S = 30.0
+#: All the throttling waits of a run together, whichever workers wait: once spent, a throttled answer is final.
+THROTTLE_WAIT_BUDGET_S = 60.0
 CONNECT_RETRIES = 2
 THROTTLE_STATUSES = frozenset({429, 503})
+#: Answers that end with their head (RFC 9110 15.3.5, 15.4.5): their connection is never reused (engine.watchdog).
+NO_BODY_STATUSES = frozenset({204, 304})
 #: How much each new answer moves the smoothed round trip.
 ROUND_TRIP_WEIGHT = 0.2
 #: What an Auth.OTHER_BODY request's signature is made for instead of its own body.
@@ -198,6 +205,12 @@ class TargetClient:
         self.round_trip_ms = 0.0
         self._unanswered_in_a_row = 0
         self._throttled_in_a_row = 0
+        #: The rules counting outcomes in a row count them in the order the requests were issued.
+        self._order = RequestOrder()
+        self.throttle_wait_left_s = THROTTLE_WAIT_BUDGET_S
+        #: The response bytes all workers together read at once (engine.memory_budget).
+        self.memory = MemoryBudget(BUDGET_RESPONSES * max_response_bytes)
+        tame_allocator()
         #: Some answer's bytes arrived, complete or not: the target was reached, whatever else it did.
         self._heard = False
         self._halt: BaseException | None = None
@@ -227,14 +240,16 @@ class TargetClient:
         self._http = self._new_http()
 
     def _new_http(self) -> httpx.Client:
-        return _Http(
-            self.keep_alive,
-            timeout=self.timeout,
-            transport=self._transport,
-            follow_redirects=False,
-            verify=self._verify,
-            trust_env=self._trust_env,
-            cookies=_NoCookies(),
+        return watchdog.watch(
+            _Http(
+                self.keep_alive,
+                timeout=self.timeout,
+                transport=self._transport,
+                follow_redirects=False,
+                verify=self._verify,
+                trust_env=self._trust_env,
+                cookies=_NoCookies(),
+            )
         )
 
     def close(self) -> None:
@@ -296,6 +311,27 @@ class TargetClient:
         label: str,
         gate: SetupGate | None,
     ) -> Exchange:
+        with self._lock:
+            number = self._order.issue()
+        outcome: Outcome | None = None
+        try:
+            exchange = self._send(body, auth, project_id, content_type, label, gate)
+            outcome = _outcome(exchange)
+        finally:
+            self._count(number, outcome)
+        if self._probe_due:
+            self._confirm_stopped()
+        return exchange
+
+    def _send(
+        self,
+        body: bytes | None,
+        auth: Auth,
+        project_id: str | None,
+        content_type: str | None,
+        label: str,
+        gate: SetupGate | None,
+    ) -> Exchange:
         if self._halt is not None:
             raise self._halt
         spent = self.guard.admit(body)
@@ -341,9 +377,11 @@ class TargetClient:
                 continue
             resend = throttles < THROTTLE_RESENDS and not spent  # a request naming a restartable task goes once
             if attempt.failure is None and attempt.status in THROTTLE_STATUSES and resend:
-                throttles += 1
-                self._sleep(retry_after(attempt.headers.get("retry-after"), throttles))
-                continue
+                wait = self._throttle_wait(retry_after(attempt.headers.get("retry-after"), throttles + 1))
+                if wait is not None:
+                    throttles += 1
+                    self._sleep(wait)
+                    continue
             break
         throttled = attempt.failure is None and attempt.status in THROTTLE_STATUSES
         exchange = Exchange(
@@ -362,13 +400,22 @@ class TargetClient:
             throttled=throttled,
             earlier_failure=earlier,
         )
-        self._count(exchange, heard=attempt.heard)
+        with self._lock:
+            self._heard = self._heard or attempt.heard or exchange.complete
         if gate is not None and (rejected := gate.settle(exchange)) is not None:
             with self._lock:  # the next request of any thread raises it; this answer is still judged
                 self._halt = self._halt or rejected
-        if self._probe_due:
-            self._confirm_stopped()
         return exchange
+
+    def _throttle_wait(self, wanted: float) -> float | None:
+        """The wait before resending a throttled request, taken from the run's THROTTLE_WAIT_BUDGET_S; None when
+        that budget is spent (the throttled answer is then final)."""
+        with self._lock:
+            if wanted > 0 and self.throttle_wait_left_s <= 0:
+                return None
+            wait = min(wanted, self.throttle_wait_left_s)
+            self.throttle_wait_left_s -= wait
+            return wait
 
     def _confirm_stopped(self) -> None:
         """Ask the plainest question (one minted ID, which restarts nothing) before calling the target stopped. An
@@ -410,13 +457,14 @@ class TargetClient:
             taken, self._probes = self._probes, []
         return taken
 
-    def _count(self, exchange: Exchange, *, heard: bool = False) -> None:
-        """Keep the tallies that decide when the target has stopped answering or throttles everything."""
+    def _count(self, number: int, outcome: Outcome | None) -> None:
+        """Keep the tallies that decide when the target has stopped answering or throttles everything, in the order
+        the requests were issued (engine.request_order); None for a request abandoned without an outcome."""
         with self._lock:
-            self._heard = self._heard or heard or exchange.complete
-            self._tally(exchange)
+            for due in self._order.settle(number, outcome):
+                self._tally(due)
 
-    def _tally(self, exchange: Exchange) -> None:
+    def _tally(self, exchange: Outcome) -> None:
         if exchange.throttled:
             self.throttled += 1
             self._throttled_in_a_row += 1
@@ -465,15 +513,30 @@ class TargetClient:
         )
         attempt = _Attempt(request_headers=_plain_headers(request.headers))
         started = time.perf_counter()
-        deadline = time.monotonic() + self.timeout
+        with watchdog.deadline(self.timeout) as wire:
+            self._exchange(http, request, attempt, events, wire)
+        attempt.fresh_connection = any(name.startswith("connection.connect_tcp") for name in events)
+        attempt.request_sent = "http11.send_request_body.complete" in events
+        attempt.elapsed_ms = (time.perf_counter() - started) * 1000
+        return attempt
+
+    def _exchange(
+        self, http: httpx.Client, request: httpx.Request, attempt: _Attempt, events: list[str], wire: watchdog.Deadline
+    ) -> None:
         try:
             response = http.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._end_on_transport_failure(exc, events)
             attempt.connect_error = f"{type(exc).__name__}: {str(exc) or 'no connection'}"
-            return attempt
+            return
         except httpx.TimeoutException as exc:
             attempt.failure = f"no answer: {type(exc).__name__} after {_seconds(self.timeout)}"
+            if wire.expired and wire.received:
+                attempt.heard = True
+                attempt.failure = (
+                    f"no answer: {wire.received} byte(s) arrived in {_seconds(self.timeout)} (--timeout), never a "
+                    "complete head (headers too slow, or interim 1xx answers only)"
+                )
         except httpx.RemoteProtocolError as exc:
             self._end_on_transport_failure(exc, events)
             attempt.failure = f"no answer: {_protocol_error(exc)}"
@@ -491,13 +554,16 @@ class TargetClient:
                 attempt.status = response.status_code
                 attempt.headers = _plain_headers(response.headers)
                 self.keep_alive.announced(attempt.headers.get("keep-alive"))
-                attempt.body, attempt.failure = self._read_body(response, deadline)
+                if attempt.status in NO_BODY_STATUSES:
+                    wire.retire_connection()
+                with wire.paused():
+                    ticket = self.memory.reserve(_expected_size(response, self.max_response_bytes))
+                try:
+                    attempt.body, attempt.failure = self._read_body(response, wire)
+                finally:
+                    self.memory.release(ticket)
             finally:
                 response.close()
-        attempt.fresh_connection = any(name.startswith("connection.connect_tcp") for name in events)
-        attempt.request_sent = "http11.send_request_body.complete" in events
-        attempt.elapsed_ms = (time.perf_counter() - started) * 1000
-        return attempt
 
     def _end_on_transport_failure(self, exc: httpx.TransportError, events: list[str]) -> None:
         """A refused TLS handshake or proxy tunnel ends the run now, with its cause (see conformance.wire.tls). A
@@ -513,7 +579,7 @@ class TargetClient:
         self._halt = TransportFailure(cause)
         raise self._halt
 
-    def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
+    def _read_body(self, response: httpx.Response, wire: watchdog.Deadline) -> tuple[bytes, str | None]:
         """The decoded body, up to the cap and the deadline; the reason when either stopped the reading."""
         chunks: list[bytes] = []
         size = 0
@@ -526,12 +592,11 @@ class TargetClient:
                         "decompression); reading stopped there"
                     )
                 chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    return b"".join(chunks), (
-                        f"the response was not complete after {_seconds(self.timeout)} (--timeout): "
-                        f"{size} bytes of the body had arrived"
-                    )
+                if wire.left() <= 0:
+                    return b"".join(chunks), self._late(size)
         except httpx.TimeoutException as exc:
+            if wire.expired:
+                return b"".join(chunks), self._late(size)
             return b"".join(chunks), f"the body stopped arriving: {type(exc).__name__} after {size} bytes"
         except httpx.DecodingError as exc:
             return b"".join(chunks), f"the body cannot be decoded as its Content-Encoding says: {exc}"
@@ -541,6 +606,10 @@ class TargetClient:
         except httpx.TransportError as exc:
             return b"".join(chunks), f"the body is cut short: {type(exc).__name__}: {exc} after {size} bytes"
         return b"".join(chunks), None
+
+    def _late(self, size: int) -> str:
+        timeout = _seconds(self.timeout)
+        return f"the response was not complete after {timeout} (--timeout): {size} bytes of the body had arrived"
 
     def _take_slot(self) -> int:
         with self._lock:
@@ -638,6 +707,27 @@ def _plain_headers(headers: httpx.Headers) -> dict[str, str]:
     lower-case names in order of first appearance, a repeated header's values joined with ", "; read in one pass
     instead of looking every name up again among all the headers."""
     return dict(headers.items())
+
+
+def _outcome(exchange: Exchange) -> Outcome:
+    return Outcome(
+        seq=exchange.seq,
+        label=exchange.label,
+        complete=exchange.complete,
+        throttled=exchange.throttled,
+        status=exchange.status,
+        failure=exchange.failure,
+        elapsed_ms=exchange.elapsed_ms,
+    )
+
+
+def _expected_size(response: httpx.Response, cap: int) -> int:
+    """The bytes the body will hold once read, for the memory budget: its Content-Length when it announces one and
+    is not compressed, else the cap (decompressed bytes are counted against it)."""
+    length = response.headers.get("content-length", "")
+    if length.isascii() and length.isdigit() and "content-encoding" not in response.headers:
+        return min(int(length), cap + 1)
+    return cap + 1
 
 
 def _seconds(value: float) -> str:

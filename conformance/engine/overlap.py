@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from conformance.engine.client import TargetClient
+from conformance.engine.parallel import HOLD_BYTES
 from conformance.judging.results import Exchange, Finding, Judgements, Ledger, Seen
 
 _Call = Callable[[Ledger], None]
@@ -25,22 +26,27 @@ _Call = Callable[[Ledger], None]
 class DeferredLedger:
     """The property lane's ledger while the scenarios run: its judgements wait, in order, until ``open`` hands them
     to the ledger; from then on they go straight through. ``seal`` (the run stopped) hands over what waits and
-    drops whatever the lane judges after it, so that nothing changes the ledger while the reports are written."""
+    drops whatever the lane judges after it, so that nothing changes the ledger while the reports are written.
 
-    def __init__(self, ledger: Ledger) -> None:
+    What waits holds the exchanges' bodies (never what was parsed from them): once they reach ``hold_bytes`` (the
+    run's memory budget, engine.memory_budget), the lane waits too, until the scenarios are done."""
+
+    def __init__(self, ledger: Ledger, hold_bytes: int = HOLD_BYTES) -> None:
         self._ledger = ledger
         self._waiting: list[_Call] = []
         self._state: Literal["waiting", "open", "sealed"] = "waiting"
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._hold_bytes = hold_bytes
+        self._held: dict[int, int] = {}
 
     def record(self, results: Sequence[Finding | Seen], exchange: Exchange | None = None) -> None:
-        self._do(lambda ledger: ledger.record(results, exchange))
+        self._do(lambda ledger: ledger.record(results, exchange), exchange)
 
     def valid_request_answered(self, exchange: Exchange) -> None:
-        self._do(lambda ledger: ledger.valid_request_answered(exchange))
+        self._do(lambda ledger: ledger.valid_request_answered(exchange), exchange)
 
     def lead(self, finding: Finding, exchange: Exchange) -> None:
-        self._do(lambda ledger: ledger.lead(finding, exchange))
+        self._do(lambda ledger: ledger.lead(finding, exchange), exchange)
 
     def open(self) -> None:
         self._hand_over("open")
@@ -48,19 +54,26 @@ class DeferredLedger:
     def seal(self) -> None:
         self._hand_over("sealed")
 
-    def _do(self, call: _Call) -> None:
+    def _do(self, call: _Call, exchange: Exchange | None = None) -> None:
         with self._lock:
+            while self._state == "waiting" and sum(self._held.values()) >= self._hold_bytes:
+                self._lock.wait()
             if self._state == "open":
                 call(self._ledger)
             elif self._state == "waiting":
                 self._waiting.append(call)
+                if exchange is not None:
+                    exchange.forget_views()
+                    self._held[id(exchange)] = len(exchange.response_body)
 
     def _hand_over(self, state: Literal["open", "sealed"]) -> None:
         with self._lock:
             for call in self._waiting:
                 call(self._ledger)
             self._waiting.clear()
+            self._held.clear()
             self._state = state
+            self._lock.notify_all()
 
 
 class Lane:

@@ -22,7 +22,11 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
+from functools import partial
 from typing import Generic, TypeVar
+
+from conformance.config.settings import DEFAULT_MAX_RESPONSE_BYTES
+from conformance.engine.memory_budget import BUDGET_RESPONSES, Backlog, body_size
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -30,25 +34,42 @@ R = TypeVar("R")
 _IDLE_POLL_S = 0.1
 #: About what drawing one case costs: a worker waiting longer than this for each answer leaves room to draw.
 OVERLAP_MS = 2.0
+#: The response bytes answers read ahead of the judging may hold (see engine.memory_budget).
+HOLD_BYTES = BUDGET_RESPONSES * DEFAULT_MAX_RESPONSE_BYTES
 
 
-def in_order(send: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
+def in_order(
+    send: Callable[[T], R], items: Iterable[T], workers: int, *, hold_bytes: int = HOLD_BYTES
+) -> Iterator[tuple[T, R]]:
     """Each item with what ``send`` returned for it, in the order of ``items``. An exception raised by ``send``
     (the budget spent, the target gone) is raised here at that item's turn; items not yet started are not sent.
-    ``items`` is read lazily, a few ahead of the answers, so it may be a drawing still in progress."""
+    ``items`` is read lazily, a few ahead of the answers, so it may be a drawing still in progress.
+
+    Answers started ahead of the judging hold at most ``hold_bytes`` of response bodies, reckoned by the largest
+    answer seen: past that, a worker starts only the next item to be judged (engine.memory_budget.Backlog)."""
     pending = iter(items)
     if workers <= 1:
         for item in pending:
             yield item, send(item)
         return
     # The first request goes alone: a target that cannot be reached (or refuses the TLS handshake) fails once, not
-    # once per worker.
+    # once per worker; and the size of its answer is known before the workers start.
+    backlog = Backlog(hold_bytes)
     for item in pending:
-        yield item, send(item)
+        first = send(item)
+        backlog.answered(body_size(first))
+        yield item, first
         break
     jobs: queue.Queue[tuple[T, Future[R]]] = queue.Queue()
     stop = threading.Event()
     started = False
+    window: deque[tuple[T, Future[R]]] = deque()
+
+    def next_to_judge(future: Future[R]) -> bool:
+        try:
+            return window[0][1] is future
+        except IndexError:
+            return True
 
     def work() -> None:
         while not stop.is_set():
@@ -56,14 +77,17 @@ def in_order(send: Callable[[T], R], items: Iterable[T], workers: int) -> Iterat
                 item, future = jobs.get(timeout=_IDLE_POLL_S)
             except queue.Empty:
                 continue
+            backlog.wait_room(partial(next_to_judge, future), stop.is_set)
             if not future.set_running_or_notify_cancel():
+                backlog.judged()  # cancelled: never judged
                 continue
             try:
-                future.set_result(send(item))
+                result = send(item)
             except BaseException as exc:  # handed to the caller at this item's turn
                 future.set_exception(exc)
-
-    window: deque[tuple[T, Future[R]]] = deque()
+            else:
+                backlog.answered(body_size(result))
+                future.set_result(result)
 
     def feed() -> bool:
         """Queue the next item; False when there is none."""
@@ -86,6 +110,7 @@ def in_order(send: Callable[[T], R], items: Iterable[T], workers: int) -> Iterat
             window.popleft()
             feed()
             yield item, result
+            backlog.judged()
     finally:
         stop.set()
         for _, future in window:

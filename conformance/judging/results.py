@@ -142,6 +142,13 @@ class Exchange:
         except (ValueError, RecursionError) as exc:
             return NOT_JSON, str(exc) or type(exc).__name__
 
+    def forget_views(self) -> None:
+        """Drop what was parsed and derived from the body (computed again if asked): an exchange that waits to be
+        recorded (engine.overlap) then holds its bytes only, not the objects parsed from them."""
+        self.__dict__.pop("response_json", None)
+        self.__dict__.pop("_parsed", None)
+        self._derived.clear()
+
     def derived(self, compute: Callable[[Exchange], T]) -> T:
         """``compute(self)``, computed once however many checks ask: an exchange is never changed once recorded,
         and the checks of one answer read the same views of its body (the batch checks, its result items)."""

@@ -94,14 +94,24 @@ def tracked(transport: httpx.BaseTransport, policy: IdlePolicy) -> httpx.BaseTra
     takes a network backend only when its pool is built, and httpx builds the pool itself: the backend is swapped
     in before the pool opens any connection."""
     pool = getattr(transport, "_pool", None)
-    if isinstance(pool, httpcore.ConnectionPool) and not isinstance(pool._network_backend, _Backend):
+    if isinstance(pool, httpcore.ConnectionPool) and not wraps(pool._network_backend, _Backend):
         pool._network_backend = _Backend(pool._network_backend, policy)
     return transport
 
 
+def wraps(backend: object, kind: type) -> bool:
+    """Whether ``backend``, or a backend it wraps (``inner``, as the suite's wrappers name it), is a ``kind``: a
+    transport several clients share is wrapped once, whatever wrapped it since."""
+    while backend is not None:
+        if isinstance(backend, kind):
+            return True
+        backend = getattr(backend, "inner", None)
+    return False
+
+
 class _Backend(httpcore.NetworkBackend):
     def __init__(self, inner: httpcore.NetworkBackend, policy: IdlePolicy) -> None:
-        self._inner = inner
+        self.inner = inner
         self._policy = policy
 
     def connect_tcp(
@@ -112,16 +122,16 @@ class _Backend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[typing.Any] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        stream = self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
         return _Stream(stream, self._policy)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: typing.Iterable[typing.Any] | None = None
     ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.connect_unix_socket(path, timeout, socket_options), self._policy)
+        return _Stream(self.inner.connect_unix_socket(path, timeout, socket_options), self._policy)
 
     def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
+        self.inner.sleep(seconds)
 
 
 class _Stream(httpcore.NetworkStream):

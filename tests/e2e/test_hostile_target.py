@@ -101,10 +101,10 @@ def assert_error_body(response: httpx.Response, status: int, code: str) -> None:
 
 
 def test_every_mode_has_a_bounded_end_to_end_run_and_unknown_modes_are_refused() -> None:
-    """Each mode the hostile target declares is judged end to end: in tests/e2e/test_hostile_runs.py, or, for the
-    modes that attack what the suite writes rather than its verdict, in test_redaction.py and
-    test_workflow_commands.py."""
-    files = ("test_hostile_runs.py", "test_redaction.py", "test_workflow_commands.py")
+    """Each mode the hostile target declares is judged end to end: in tests/e2e/test_hostile_runs.py and
+    test_hostile_bounds.py, or, for the modes that attack what the suite writes rather than its verdict, in
+    test_redaction.py and test_workflow_commands.py."""
+    files = ("test_hostile_runs.py", "test_hostile_bounds.py", "test_redaction.py", "test_workflow_commands.py")
     runs = "".join(
         (Path(__file__).parent / name).read_text(encoding="utf-8")
         for name in files

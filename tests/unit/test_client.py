@@ -32,6 +32,7 @@ from conformance.engine.client import (
     STOP_AFTER_THROTTLED,
     STOP_AFTER_UNANSWERED,
     THROTTLE_RESENDS,
+    THROTTLE_WAIT_BUDGET_S,
     Auth,
     BudgetExhausted,
     Credentials,
@@ -881,3 +882,48 @@ class _Stream(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self._chunks()
+
+
+def test_throttling_waits_stop_once_the_runs_wait_budget_is_spent(mock: respx.MockRouter) -> None:
+    """A target throttling for ever (Retry-After: 1e9) costs the run THROTTLE_WAIT_BUDGET_S of waiting in all, not
+    RETRY_AFTER_CAP_S per resend of every request: afterwards a throttled answer is final."""
+    route = mock.post(PATH).mock(return_value=httpx.Response(429, headers={"Retry-After": "1e9"}))
+    with quiet_client() as client:
+        for _ in range(3):
+            assert client.post(body("a")).throttled
+    assert sum(client.waits) == THROTTLE_WAIT_BUDGET_S  # type: ignore[attr-defined]
+    assert client.waits == [RETRY_AFTER_CAP_S, RETRY_AFTER_CAP_S]  # type: ignore[attr-defined]
+    assert route.call_count == 3 + 2, "two resends, then every throttled answer is final"
+
+
+def test_requests_in_a_row_without_an_answer_are_counted_in_the_order_they_were_issued(
+    mock: respx.MockRouter,
+) -> None:
+    """Unanswered, unanswered, unanswered, answered (slowly), unanswered, unanswered: never five in a row, however
+    the answers come back. Counted as they completed (the slow answer last), it was five, and a probe was sent."""
+    slow = threading.Event()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["migration_tasks"] == ["slow"]:
+            slow.wait(5)
+            return ok_answer(request)
+        raise httpx.ReadTimeout("timed out")
+
+    route = mock.post(PATH).mock(side_effect=answer)
+    with quiet_client(max_in_flight=8) as client:
+        assert not client.post(body("a")).complete  # the first request goes alone
+        threads = []
+        for number, task in enumerate(["a", "a", "slow", "a", "a"], start=2):
+            thread = threading.Thread(target=client.post, args=(body(task),))
+            thread.start()
+            threads.append(thread)
+            while client.sent < number:  # issued in this order
+                time.sleep(0.001)
+        threads[-1].join(5)
+        threads[-2].join(5)
+        slow.set()
+        for thread in threads:
+            thread.join(5)
+        probes = client.take_probes()
+    assert probes == [] and route.call_count == 6, "no probe: the slow request was answered in between"
+    assert client.unanswered == 5
