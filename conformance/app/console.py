@@ -161,7 +161,7 @@ def render_progress(progress: Progress, width: int, style: Style | None = None) 
     failing = f"{progress.failing} failing"
     bar = f"[{'#' * done}{'-' * (bar_width - done)}]"
     plain = (
-        f"{progress.stage} {bar} {progress.cases}/{planned} cases ({progress.phase}), "
+        f"{progress.stage} {bar} {progress.cases}/{planned} {progress.unit} ({progress.phase}), "
         f"{progress.requests} requests, {failing}, {_clock(progress.elapsed_s)}"
     )
     plain = plain[: max(width - 1, 0)]
@@ -179,8 +179,9 @@ def _clock(seconds: float) -> str:
 
 class Console:
     """The run's messages on one stream (stderr). On a terminal it keeps a progress line under them while the
-    generated phases run, redrawn a few times a second so that the elapsed time moves even while a slow target
-    keeps a request waiting; elsewhere it prints plain lines and leaves the progress to the engine's own lines."""
+    phases run (one line, however many run at once), redrawn a few times a second so that the elapsed time moves
+    even while a slow target keeps a request waiting; elsewhere it prints plain lines and leaves the progress to the
+    engine's own lines."""
 
     def __init__(
         self,
@@ -197,7 +198,8 @@ class Console:
         self._width = width or (lambda: terminal_width(stream))
         self._interval_s = interval_s
         self._lock = threading.Lock()
-        self._view: Callable[[], Progress] | None = None
+        #: The live lines' views, oldest first: the scenarios and the property phases may run at once.
+        self._views: list[Callable[[], Progress]] = []
         self._shown = 0
 
     @classmethod
@@ -226,7 +228,7 @@ class Console:
                 self.redraw()
 
         with self._lock:
-            self._view = view
+            self._views.append(view)
         self.redraw()
         ticker = threading.Thread(target=tick, name="progress-line", daemon=True)
         ticker.start()
@@ -237,7 +239,8 @@ class Console:
             ticker.join(timeout=5)
             with self._lock:
                 self._erase()
-                self._view = None
+                self._views.remove(view)
+                self._draw()
                 self.stream.flush()
 
     def redraw(self) -> None:
@@ -246,9 +249,12 @@ class Console:
             self.stream.flush()
 
     def _draw(self) -> None:
-        if self._view is None:
+        """The one live line: every running phase's progress, side by side in the width there is."""
+        if not self._views:
             return
-        line = render_progress(self._view(), self._width(), self.style)
+        gap = " | "
+        share = (self._width() - len(gap) * (len(self._views) - 1)) // len(self._views)
+        line = gap.join(render_progress(view(), share, self.style) for view in self._views)
         visible = len(re.sub(r"\x1b\[[0-9;]*m", "", line))
         # Rewritten in place with a carriage return; spaces (not an escape sequence) wipe a longer previous line.
         self.stream.write("\r" + line + " " * max(self._shown - visible, 0))

@@ -21,8 +21,8 @@ from conformance.engine.fixture_plan import Spent
 from conformance.engine.phases.aimed_draw import ChildDrawing
 from conformance.engine.phases.scenarios import Fixtures, Scenarios
 from conformance.engine.phases.st_draw import CaseDrawing, schemathesis_examples
-from conformance.engine.progress import Watch, aimed_progress, generated_progress
-from conformance.engine.stats import AimedStats, GeneratedStats
+from conformance.engine.progress import Watch, aimed_progress, generated_progress, scenario_progress
+from conformance.engine.stats import AimedStats, GeneratedStats, ScenarioStats
 from conformance.judging.results import Judgements, Ledger
 
 
@@ -48,6 +48,7 @@ class PhaseRun:
     clock: float
     #: Where the scenarios spent each restartable fixture (engine/fixture_plan.py), for the report.
     spent: list[Spent] = field(default_factory=list)
+    scenarios: ScenarioStats = field(default_factory=ScenarioStats)
 
     @property
     def known(self) -> Fixtures:
@@ -71,15 +72,18 @@ class ScenarioPhase:
     beside = False
 
     def run(self, run: PhaseRun, judged: Judgements) -> None:
-        Scenarios(
-            run.client,
-            run.ledger,
-            run.scenario_rng,
-            run.fixtures,
-            run.say,
-            workers=run.settings.workers,
-            spent=run.spent,
-        ).run_all()
+        view = scenario_progress(run.scenarios, run.client, run.ledger, run.clock)
+        with run.watch(view) if run.watch else nullcontext(False) as shown:
+            Scenarios(
+                run.client,
+                run.ledger,
+                run.scenario_rng,
+                run.fixtures,
+                (lambda _: None) if shown else run.say,
+                workers=run.settings.workers,
+                spent=run.spent,
+                stats=run.scenarios,
+            ).run_all()
 
 
 class AimedPhase:

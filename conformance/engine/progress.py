@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only named in annotations: the console imports this module, and needs no HTTP nor schemathesis
     from conformance.engine.client import TargetClient
-    from conformance.engine.stats import AimedStats, GeneratedStats
+    from conformance.engine.stats import AimedStats, GeneratedStats, ScenarioStats
     from conformance.judging.results import Ledger
 
 #: Cases the examples and coverage phases send for this contract before fuzzing starts (measured: 1 example and
@@ -35,8 +35,10 @@ class Progress:
     failing: int
     elapsed_s: float
     phase: str
-    #: Which phase of the run the line is about: "aimed" or "generated".
+    #: Which phase of the run the line is about: "scenarios", "aimed" or "generated".
     stage: str = "generated"
+    #: What ``cases`` and ``planned`` count.
+    unit: str = "cases"
 
 
 #: Shows the progress while the generated phases run: given a way to read it, a context manager that yields True
@@ -94,6 +96,31 @@ def aimed_progress(
             elapsed_s=clock() - started,
             phase="shrinking" if stats.shrink_requests else "batches",
             stage="aimed",
+        )
+
+    return read
+
+
+def scenario_progress(
+    stats: ScenarioStats,
+    client: TargetClient,
+    ledger: Ledger,
+    started: float,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Callable[[], Progress]:
+    """A reader of the scenarios' counters, for the same live line: scenarios done of all, the one running."""
+
+    def read() -> Progress:
+        return Progress(
+            cases=stats.done,
+            planned=max(stats.total, stats.done, 1),
+            estimated=False,
+            requests=client.sent,
+            failing=ledger.violated(),
+            elapsed_s=clock() - started,
+            phase=stats.current,
+            stage="scenarios",
+            unit="scenarios",
         )
 
     return read

@@ -1,6 +1,6 @@
 """On a terminal each phase's progress is one line rewritten in place, from its first case to its last, never the
-"N cases sent" lines a CI log gets: `dcs-conformance run --max-examples 1000` under a pseudo-terminal that, like
-many, never said how wide it is."""
+"N cases sent" (or "scenario: ...") lines a CI log gets: `dcs-conformance run --max-examples 1000` under a
+pseudo-terminal that, like many, never said how wide it is."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from tests.conftest import clean_env
 
 pytestmark = pytest.mark.e2e
 
-#: One redraw of a phase's progress line: the stage, its bar, and cases sent / planned.
-REDRAW = re.compile(r"\r(aimed|generated) \[[#-]{20}\] (\d+)/~?(\d+) cases \(")
+#: One redraw of a phase's progress line: the stage, its bar, and cases sent (scenarios done) / planned.
+REDRAW = re.compile(r"\r(scenarios|aimed|generated) \[[#-]{20}\] (\d+)/~?(\d+) (?:cases|scenarios) \(")
 
 
 def on_an_unsized_terminal(tmp_path: Path, *args: str) -> tuple[int, str]:
@@ -50,8 +50,9 @@ def test_every_phase_shows_one_progress_line_rewritten_in_place_from_its_first_c
     code, output = on_an_unsized_terminal(tmp_path, "--max-examples", "1000")
     assert code == 0, output[-2000:]
     assert "cases sent" not in output, "no CI-style progress lines on a terminal"
+    assert "scenario: " not in output, "the scenarios are counted on their live line, not named line by line"
     lines = output.replace("\r\n", "\n").split("\n")
-    for stage, planned in (("aimed", 1000), ("generated", 200)):
+    for stage, planned in (("scenarios", 13), ("aimed", 1000), ("generated", 200)):
         holding = [line for line in lines if f"\r{stage} [" in line]
         assert len(holding) == 1, f"the {stage} phase's progress stays on one line: {len(holding)} lines hold it"
         counts = [int(sent) for name, sent, _ in REDRAW.findall(holding[0]) if name == stage]

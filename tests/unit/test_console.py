@@ -161,6 +161,26 @@ def test_on_a_terminal_the_progress_line_is_rewritten_in_place_and_erased_at_the
     assert ESC not in output
 
 
+def test_the_scenarios_get_a_live_line_counting_scenarios_done_and_naming_the_one_running() -> None:
+    scenarios = progress(cases=5, planned=13, phase="lone task", stage="scenarios", unit="scenarios")
+    assert render_progress(scenarios, 200).startswith("scenarios [#######-------------] 5/13 scenarios (lone task), ")
+
+
+def test_phases_running_at_once_share_the_one_live_line_and_each_leaves_it_when_it_ends() -> None:
+    shown, stream = console(tty=True)
+    scenarios = progress(cases=5, planned=13, phase="lone task", stage="scenarios", unit="scenarios")
+    with shown.watch(lambda: scenarios):
+        with shown.watch(lambda: dataclasses.replace(progress(), stage="aimed")):
+            shown.redraw()
+        both, after = stream.getvalue(), len(stream.getvalue())
+        shown.redraw()
+    assert "\rscenarios [" in both and " | aimed [" in both, "one line: the older phase first"
+    assert "\n" not in stream.getvalue(), "never a second line"
+    alone = stream.getvalue()[after:]
+    assert "\rscenarios [" in alone and "aimed [" not in alone, "the line the aimed phase left is the scenarios' alone"
+    assert all(len(line) <= 100 for line in stream.getvalue().split("\r")), "together no wider than the terminal"
+
+
 def test_off_a_terminal_there_is_no_progress_line_and_messages_are_plain_lines() -> None:
     shown, stream = console(tty=False)
     with shown.watch(lambda: progress()) as live:

@@ -39,6 +39,7 @@ from conformance.engine.fixture_plan import (
 )
 from conformance.engine.guard import NOT_RESTARTABLE, UNKNOWN
 from conformance.engine.parallel import in_order
+from conformance.engine.stats import ScenarioStats
 from conformance.judging.results import Exchange, Finding, Ledger, Seen
 
 # Mixed batches with fixtures, (restartable, non-restartable, unknown) in growing sizes up to 30 tasks (the batch of
@@ -103,8 +104,10 @@ class Scenarios:
         progress: Callable[[str], None] = lambda _: None,
         workers: int = 1,
         spent: list[Spent] | None = None,
+        stats: ScenarioStats | None = None,
     ) -> None:
         self.client = client
+        self.stats = stats or ScenarioStats()
         self.workers = workers
         self.ledger = ledger
         self.rng = rng
@@ -120,7 +123,7 @@ class Scenarios:
 
     def run_all(self) -> None:
         self.ledger.skip_unmet(self.unmet)
-        for scenario in (
+        scenarios = (
             self.refusals,
             self.edge_ids,
             self.unknown_ids,
@@ -134,9 +137,13 @@ class Scenarios:
             self.batch_sizes,
             self.full_batch,
             self.authentication,
-        ):
-            self.progress(f"scenario: {scenario.__name__.replace('_', ' ')}")
+        )
+        self.stats.total = len(scenarios)
+        for scenario in scenarios:
+            self.stats.current = scenario.__name__.replace("_", " ")
+            self.progress(f"scenario: {self.stats.current}")
             scenario()
+            self.stats.done += 1
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
