@@ -60,7 +60,7 @@ def _reference(
 ) -> Iterator[EmbeddedReference]:
     """The embedded reference, running until the block ends."""
     from conformance.reference.embedded import embedded
-    from conformance.reference.process import ReferenceProcess, ReferenceStartError
+    from conformance.reference.process import ReferenceProcess, ReferenceServerFailed, ReferenceStartError
 
     project, restartable, not_restartable = (
         settings.project_id,
@@ -74,6 +74,8 @@ def _reference(
                 reference = process.start(
                     project, seed=seed, restartable=restartable, not_restartable=not_restartable, **deviations
                 )
+            except ReferenceServerFailed as exc:
+                raise TargetNotOpened(f"the embedded reference server could not start: {exc}") from None
             except ReferenceStartError as exc:
                 problem = str(exc)
             else:

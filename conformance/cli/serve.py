@@ -117,8 +117,8 @@ def check_exposure(args: argparse.Namespace) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from conformance.reference import deviations
-    from conformance.reference.embedded import assemble
-    from conformance.reference.server import BackgroundServer, ServerStartError
+    from conformance.reference.embedded import assemble, server_for
+    from conformance.reference.server import ServerStartError
 
     if args.list_faults or args.list_variants:
         for kind, wanted in (("fault", args.list_faults), ("variant", args.list_variants)):
@@ -145,16 +145,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    idle_close_s, announced = deviations.keep_alive(args.fault, args.variant)
-    server = BackgroundServer(
+    server = server_for(
         app,
+        args.fault,
+        args.variant,
         host=args.host,
         port=args.port,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         client_ca=args.client_ca,
-        idle_close_s=idle_close_s,
-        announce_idle_close=announced,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

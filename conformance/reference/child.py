@@ -7,9 +7,10 @@ the app: what it needs, nothing of the client side), then reads its order, one J
      "credentials": {"ak": ..., "sk": ..., "readonly_ak": ..., ...}}
 
 seeds its tasks, serves on 127.0.0.1 (a free port) and writes ``{"port": PORT, "fixtures": {...}}`` as one line on
-stdout. It then serves until its stdin closes: when the run ends, and also when the run dies, however it dies, since
-the run holds the only other end of that pipe. End of input before any order (the run judged another target after
-all) ends it at once. It ignores SIGINT: a Ctrl-C is the run's to handle, which then stops it.
+stdout (``{"error": WHY}`` if its server cannot start). It then serves until its stdin closes: when the run ends,
+and also when the run dies, however it dies, since the run holds the only other end of that pipe. End of input
+before any order (the run judged another target after all) ends it at once. It ignores SIGINT: a Ctrl-C is the
+run's to handle, which then stops it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from typing import Any
 def serve(order: dict[str, Any]) -> None:
     """Serve as ``order`` says until stdin closes."""
     from conformance.config.credentials import Credentials
-    from conformance.reference.embedded import assemble, policy_for
-    from conformance.reference.server import BackgroundServer
+    from conformance.reference.embedded import assemble, policy_for, server_for
+    from conformance.reference.server import ServerStartError
 
     app, fixtures = assemble(
         policy_for(Credentials(**order["credentials"])),
@@ -35,11 +36,20 @@ def serve(order: dict[str, Any]) -> None:
         faults=order["faults"],
         variants=order["variants"],
     )
-    with BackgroundServer(app) as server:
+    server = server_for(app, order["faults"], order["variants"])
+    try:
+        server.start()
+    except ServerStartError as exc:  # said in its one line: the run says it, and does not try again
+        sys.stdout.write(json.dumps({"error": str(exc)}) + "\n")
+        sys.stdout.flush()
+        return
+    try:
         sys.stdout.write(json.dumps({"port": server.port, "fixtures": fixtures}) + "\n")
         sys.stdout.flush()
         while sys.stdin.buffer.read(1 << 16):
             pass  # nothing more is ever sent: this only waits for the end
+    finally:
+        server.stop()
 
 
 def main() -> int:

@@ -22,6 +22,8 @@ from conformance.reference.auth import AuthMode, AuthPolicy
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
+    from conformance.reference.server import BackgroundServer
+
 
 def check_deviations(faults: Sequence[str], variants: Sequence[str]) -> None:
     """ValueError naming an unknown fault or variant (and the known ones), before anything is started."""
@@ -94,7 +96,6 @@ def embedded(
     """The reference started in a background thread of this process on loopback, with fresh credentials; stopped on
     exit. It shares this interpreter (and its lock) with whatever sends to it: runs start it in a process of their
     own (process.py), this is for code that must reach into the reference, and for when no child can be started."""
-    from conformance.reference.server import BackgroundServer
 
     credentials = fresh_credentials(faults, variants)
     app, fixtures = assemble(
@@ -106,6 +107,17 @@ def embedded(
         faults=faults,
         variants=variants,
     )
-    idle_close_s, announced = deviations.keep_alive(faults, variants)
-    with BackgroundServer(app, idle_close_s=idle_close_s, announce_idle_close=announced) as server:
+    with server_for(app, faults, variants) as server:
         yield EmbeddedReference(server.base_url, credentials, fixtures)
+
+
+def server_for(
+    app: ASGIApp, faults: Sequence[str] = (), variants: Sequence[str] = (), **options: Any
+) -> BackgroundServer:
+    """The HTTP server for ``app`` (not started), with what the deviations set in the server itself: how long an
+    idle keep-alive connection is kept, and whether that is announced. Every server of the reference is made here:
+    the embedded one (in this process or its own), and ``serve``'s."""
+    from conformance.reference.server import BackgroundServer
+
+    idle_close_s, announced = deviations.keep_alive(faults, variants)
+    return BackgroundServer(app, idle_close_s=idle_close_s, announce_idle_close=announced, **options)

@@ -42,6 +42,11 @@ class ReferenceStartError(RuntimeError):
     """The reference process could not be started or did not come up: why."""
 
 
+class ReferenceServerFailed(ReferenceStartError):
+    """The reference process runs, but its server could not start (it said why): in this process it would not
+    either."""
+
+
 class ReferenceProcess:
     """The reference's process, started at once; ``start`` it once, ``close`` it always."""
 
@@ -92,6 +97,8 @@ class ReferenceProcess:
         ready = self._ready_line()
         try:
             answer = json.loads(ready)
+            if isinstance(answer, dict) and isinstance(answer.get("error"), str):
+                raise ReferenceServerFailed(one_line(inert(answer["error"]))[:200])
             port, fixtures = answer["port"], answer["fixtures"]
             if not (isinstance(port, int) and 0 < port < 65536 and isinstance(fixtures, dict)):
                 raise ValueError(port)

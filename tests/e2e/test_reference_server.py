@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import io
 import json
 import os
 import queue
@@ -26,9 +28,11 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from conformance.contract import ENDPOINT, MAX_BATCH, load_spec
+from conformance.reference import child
 from conformance.reference.app import MAX_BODY_BYTES, create_app
 from conformance.reference.auth import AuthMode, AuthPolicy
 from conformance.reference.embedded import embedded
+from conformance.reference.process import ReferenceProcess, ReferenceServerFailed
 from conformance.reference.server import BackgroundServer, ServerStartError
 from conformance.reference.store import MigrationTask, MigrationType, Status, TaskStore
 from conformance.wire.signing import sign
@@ -587,6 +591,26 @@ def test_a_background_server_that_cannot_bind_says_why_in_one_sentence(capfd: py
     assert capfd.readouterr() == ("", "")
 
 
+def serve_in_a_child_here() -> None:
+    """What the reference process's start does with the line its child writes, the child served here (with this
+    process's patches): raises as the run's own start would."""
+    order = {
+        "project_id": "p",
+        "seed": 1,
+        "restartable": 1,
+        "not_restartable": 1,
+        "faults": [],
+        "variants": [],
+        "credentials": {"ak": "AK", "sk": "SK", "readonly_ak": "RAK", "readonly_sk": "RSK"},
+    }
+    written = io.StringIO()
+    with contextlib.redirect_stdout(written):
+        child.serve(order)
+    answer = json.loads(written.getvalue())
+    assert set(answer) == {"error"}, "a child whose server cannot start says why, in its one line"
+    raise ReferenceServerFailed(answer["error"])
+
+
 def test_an_embedded_run_whose_server_cannot_start_says_so_in_one_line_and_exits_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -597,6 +621,7 @@ def test_an_embedded_run_whose_server_cannot_start_says_so_in_one_line_and_exits
         raise ServerStartError("address already in use", errno.EADDRINUSE)
 
     monkeypatch.setattr(BackgroundServer, "_bind", cannot_bind)
+    monkeypatch.setattr(ReferenceProcess, "start", lambda *_, **__: serve_in_a_child_here())
     code = main(["run", "--seed", "1", "--max-examples", "1", "--quiet", "--report-dir", str(tmp_path / "report")])
     out, err = capfd.readouterr()
     assert code == 3

@@ -110,4 +110,4 @@ def test_a_transport_is_watched_once_however_many_clients_share_it() -> None:
     policy = IdlePolicy()
     tracked(tracked(transport, policy), policy)
     backend = transport._pool._network_backend
-    assert isinstance(backend, _Backend) and not isinstance(backend._inner, _Backend)
+    assert isinstance(backend, _Backend) and not isinstance(backend.inner, _Backend)
