@@ -21,15 +21,18 @@ CHILD_ENV_NAMES = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
 CHILD_ENV_PREFIXES = ("PYTHON", "LC_")
 
 
-def child_environment(env: Mapping[str, str], prefixes: tuple[str, ...] = CHILD_ENV_PREFIXES) -> dict[str, str]:
-    """``env`` reduced to CHILD_ENV_NAMES and the names starting with ``prefixes``, with this process's sys.path as
-    its PYTHONPATH."""
-    kept = {name: value for name, value in env.items() if name in CHILD_ENV_NAMES or name.startswith(prefixes)}
+def child_environment(
+    env: Mapping[str, str], prefixes: tuple[str, ...] = CHILD_ENV_PREFIXES, names: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """``env`` reduced to CHILD_ENV_NAMES, ``names`` and the names starting with ``prefixes``, with this process's
+    sys.path as its PYTHONPATH."""
+    wanted = CHILD_ENV_NAMES | names
+    kept = {name: value for name, value in env.items() if name in wanted or name.startswith(prefixes)}
     return {**kept, "PYTHONPATH": os.pathsep.join(map(str, sys.path))}
 
 
 def start_child(
-    module: str, prefixes: tuple[str, ...] = CHILD_ENV_PREFIXES
+    module: str, prefixes: tuple[str, ...] = CHILD_ENV_PREFIXES, names: frozenset[str] = frozenset()
 ) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
     """``python -P -m module`` with pipes on stdin and stdout and its stderr in a temporary file (the caller closes
     both); OSError or ValueError if it cannot be started."""
@@ -41,7 +44,7 @@ def start_child(
             stdout=subprocess.PIPE,
             stderr=stderr,
             bufsize=0,
-            env=child_environment(os.environ, prefixes),
+            env=child_environment(os.environ, prefixes, names),
             start_new_session=True,
         )
     except BaseException:

@@ -40,6 +40,25 @@ STALL_S = 10.0
 _END = b"null"
 #: A drawing child keeps what hypothesis reads of the environment too (support.child_process keeps no credential).
 ENV_PREFIXES = (*CHILD_ENV_PREFIXES, "HYPOTHESIS_")
+#: The variables by which hypothesis tells a CI machine (hypothesis/_settings.py, _CI_VARS): there it loads its "ci"
+#: profile, and schemathesis then applies its settings otherwise, so a child that did not see them would draw other
+#: cases than this process for the same seed. Flags and build numbers, never a credential.
+CI_DETECTION = frozenset(
+    {
+        "CI",
+        "__TOX_ENVIRONMENT_VARIABLE_ORIGINAL_CI",
+        "TF_BUILD",
+        "bamboo.buildKey",
+        "BUILDKITE",
+        "CIRCLECI",
+        "CIRRUS_CI",
+        "CODEBUILD_BUILD_ID",
+        "GITHUB_ACTIONS",
+        "GITLAB_CI",
+        "HEROKU_TEST_RUN_ID",
+        "TEAMCITY_VERSION",
+    }
+)
 
 
 class _Failed(Exception):
@@ -70,7 +89,7 @@ class DrawingChild(Generic[T]):
         self._closed = False
         self._reading = threading.Lock()  # held while the pipe is read; close() lets go of it only outside
         try:
-            self._process, self._stderr = start_child(self.module, ENV_PREFIXES)
+            self._process, self._stderr = start_child(self.module, ENV_PREFIXES, CI_DETECTION)
             assert self._process.stdin is not None and self._process.stdout is not None
             self._selector.register(self._process.stdout, selectors.EVENT_READ)
         except (OSError, ValueError) as exc:
