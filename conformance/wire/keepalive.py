@@ -109,10 +109,15 @@ def wraps(backend: object, kind: type) -> bool:
     return False
 
 
-class _Backend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend, policy: IdlePolicy) -> None:
+class StreamBackend(httpcore.NetworkBackend):
+    """A network backend that opens its ``inner`` backend's streams wrapped by ``wrap``: how the suite watches the
+    wire (this module's idle tracking, engine.watchdog's deadline) without a backend of its own per concern."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
         self.inner = inner
-        self._policy = policy
+
+    def wrap(self, stream: httpcore.NetworkStream) -> httpcore.NetworkStream:
+        raise NotImplementedError
 
     def connect_tcp(
         self,
@@ -122,16 +127,24 @@ class _Backend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[typing.Any] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _Stream(stream, self._policy)
+        return self.wrap(self.inner.connect_tcp(host, port, timeout, local_address, socket_options))
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: typing.Iterable[typing.Any] | None = None
     ) -> httpcore.NetworkStream:
-        return _Stream(self.inner.connect_unix_socket(path, timeout, socket_options), self._policy)
+        return self.wrap(self.inner.connect_unix_socket(path, timeout, socket_options))
 
     def sleep(self, seconds: float) -> None:
         self.inner.sleep(seconds)
+
+
+class _Backend(StreamBackend):
+    def __init__(self, inner: httpcore.NetworkBackend, policy: IdlePolicy) -> None:
+        super().__init__(inner)
+        self._policy = policy
+
+    def wrap(self, stream: httpcore.NetworkStream) -> httpcore.NetworkStream:
+        return _Stream(stream, self._policy)
 
 
 class _Stream(httpcore.NetworkStream):
