@@ -28,19 +28,23 @@ def terminal_env(**extra: str) -> dict[str, str]:
     return clean_env("NO_COLOR", "TERM", "COLUMNS", **extra)
 
 
-def command(tmp_path: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "conformance", "run", "--seed", "3", "--report-dir", str(tmp_path / "r"), *args]
+def command(tmp_path: Path, *args: str, seed: str = "3") -> list[str]:
+    return [sys.executable, "-m", "conformance", "run", "--seed", seed, "--report-dir", str(tmp_path / "r"), *args]
 
 
-def on_a_terminal(tmp_path: Path, *args: str, **env: str) -> tuple[int, str]:
-    """Run the CLI with stdout and stderr on a pseudo-terminal, as a person at a terminal sees it."""
+def on_a_terminal(tmp_path: Path, *args: str, seed: str = "3", timeout: float = 120, **env: str) -> tuple[int, str]:
+    """Run the CLI with stdout and stderr on a pseudo-terminal, as a person at a terminal sees it (``COLUMNS``
+    as ``env`` says: 120 unless given; an empty value leaves the terminal unsized, as many are)."""
     controller, terminal = pty.openpty()
+    env = {"TERM": "xterm", "COLUMNS": "120", **env}
+    if not env["COLUMNS"]:
+        del env["COLUMNS"]
     process = subprocess.Popen(
-        command(tmp_path, *args),
+        command(tmp_path, *args, seed=seed),
         stdin=subprocess.DEVNULL,
         stdout=terminal,
         stderr=terminal,
-        env=terminal_env(TERM="xterm", COLUMNS="120", **env),
+        env=terminal_env(**env),
         cwd=tmp_path,
     )
     os.close(terminal)
@@ -54,7 +58,7 @@ def on_a_terminal(tmp_path: Path, *args: str, **env: str) -> tuple[int, str]:
             break
         output += chunk
     os.close(controller)
-    return process.wait(timeout=120), output.decode("utf-8", "replace")
+    return process.wait(timeout=timeout), output.decode("utf-8", "replace")
 
 
 async def long_id_target(scope: dict[str, Any], receive: Any, send: Any) -> None:
