@@ -198,6 +198,8 @@ class TargetClient:
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
         self.sent = 0
+        #: The last request number handed out (Exchange.seq); apart from ``sent``, which refunds lower.
+        self._numbered = 0
         self.unanswered = 0
         self.throttled = 0
         self.last_answered = 0
@@ -359,7 +361,7 @@ class TargetClient:
                 self.in_flight.answered(throttled=attempt.status in THROTTLE_STATUSES)
             if attempt.connect_error is not None:
                 # It never reached the target: it may be sent again, and it does not count against the budget.
-                self._refund()
+                self._refund(seq)
                 connect_failures += 1
                 if connect_failures > CONNECT_RETRIES:
                     stopped = self._stopped(f"{attempt.connect_error} (tried {connect_failures} times)")
@@ -616,7 +618,8 @@ class TargetClient:
             if self.max_requests is not None and self.sent >= self.max_requests:
                 raise BudgetExhausted(f"the request budget of {self.max_requests} is spent")
             self.sent += 1
-            seq = self.sent
+            self._numbered += 1
+            seq = self._numbered
             now = self._clock()
             wait = self._next_slot - now
             self._next_slot = max(now, self._next_slot) + self._interval
@@ -624,9 +627,15 @@ class TargetClient:
             self._sleep(wait)
         return seq
 
-    def _refund(self) -> None:
+    def _refund(self, seq: int | None = None) -> None:
+        """Give back the budget of attempt ``seq``, which never reached the target. Its number goes back only while
+        no request has taken a later one: numbers stay unique and in the order requests went out (the judging
+        records an exchange once by its number), without holes when nothing overtook the attempt. None: the run
+        ends with this attempt, its number is not handed out again."""
         with self._lock:
             self.sent -= 1
+            if seq is not None and self._numbered == seq:
+                self._numbered -= 1
 
     def _authenticate(
         self, url: str, headers: dict[str, str], body: bytes, auth: Auth, project_id: str | None

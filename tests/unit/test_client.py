@@ -589,6 +589,45 @@ def test_a_connect_error_is_retried_and_the_answer_used(mock: respx.MockRouter) 
     assert (exchange.status, exchange.complete, route.call_count, client.sent) == (200, True, 2, 1)
 
 
+def test_a_connect_retry_overtaken_by_another_request_gets_a_number_of_its_own(mock: respx.MockRouter) -> None:
+    """Request numbers are unique and in the order requests went out: the judging records an exchange once by its
+    number, and findings name requests by it. A connect failure gives its budget back; the number the other worker
+    took meanwhile must not be handed out a second time to the retry sent after it."""
+    second_sent = threading.Event()
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(json.loads(request.content)["migration_tasks"][0])
+        if calls[-1] == "b" and calls.count("b") == 1:
+            assert second_sent.wait(5), "the other request never went out"
+            raise httpx.ConnectError("refused")
+        if calls[-1] == "c":
+            second_sent.set()
+        return httpx.Response(200, json={})
+
+    mock.post(PATH).mock(side_effect=answer)
+    exchanges: dict[str, Exchange] = {}
+    with quiet_client() as client:
+        exchanges["a"] = client.post(body("a"))  # the run's first request goes alone
+        first = threading.Thread(target=lambda: exchanges.update(b=client.post(body("b"))))
+        first.start()
+        while not calls.count("b"):
+            time.sleep(0.001)
+        exchanges["c"] = client.post(body("c"))  # numbered while b's connect attempt is out
+        first.join(5)
+    assert [exchanges[name].seq for name in "acb"] == [1, 3, 4], "b's retry went out after request #3"
+    assert client.sent == 3, "the failed connect attempt still spends no budget"
+
+
+def test_a_lone_connect_retry_keeps_its_number(mock: respx.MockRouter) -> None:
+    """With nobody overtaking it, a request retried after a connect failure keeps the number it had: the numbers of
+    a run stay 1, 2, 3... without holes."""
+    mock.post(PATH).mock(side_effect=[httpx.ConnectError("refused"), ok_answer, ok_answer])
+    with quiet_client() as client:
+        numbers = [client.post(body("a")).seq, client.post(body("b")).seq]
+    assert numbers == [1, 2]
+
+
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
