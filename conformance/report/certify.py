@@ -29,6 +29,7 @@ from conformance import __version__
 from conformance.contract import catalogue_sha256, load_catalogue, spec_sha256
 from conformance.report import consistency
 from conformance.report.model import Report
+from conformance.report.store import MAX_REPORT_BYTES as MAX_REPORT_BYTES
 from conformance.report.store import REPORT_FILE, load_report
 from conformance.support import sshsig
 from conformance.support.errors import NotABundle as NotABundle
@@ -42,9 +43,6 @@ PAGE_FILE = "index.html"
 PASSING = consistency.PASSING
 #: The SSHSIG namespace of a certificate's signature: ``ssh-keygen -Y sign -n dcs-conformance``.
 NAMESPACE = "dcs-conformance"
-#: A report.json of a real run is a few MiB (bodies are folded at 16 Ki characters, 3 pieces of evidence per
-#: requirement); a larger one is not parsed at all.
-MAX_REPORT_BYTES = 128 * 1024 * 1024
 #: SHA256SUMS lists four files; a signature is about 300 bytes (an RSA-16384 one about 3 KiB); an allowed_signers
 #: file is a few lines. Larger ones are not read.
 MAX_SUMS_BYTES = 64 * 1024

@@ -6,7 +6,9 @@ refuses (a usage error) a directory holding anything else, since that is not our
 
 Reading back: ``load_report`` is the one reader of a report.json, for every command that reads one (``report``,
 ``verify``, ``compare``, ``summarize`` and the overview of ``run --config``): it reads the file, parses it (jsontext)
-and checks it is a dcs-conformance report, naming in one line why not (ReportError), never with a traceback. What it
+and checks it is a dcs-conformance report, naming in one line why not (ReportError), never with a traceback. A report
+directory may come from anywhere: its report.json is read as support.files.read_regular reads a file handed to us
+(a regular file of at most MAX_REPORT_BYTES, never through a link leading out of the directory). What it
 checks follows what the reader reads: the report page and ``verify`` rely on every part in REPORT_SCHEMA; ``compare``
 and the overview read reports of other runs (other suite versions, CI jobs elsewhere) by their keys, and need only a
 verdict, the requirements and observations by ID and, if there is one, a well-formed trace.
@@ -14,6 +16,7 @@ verdict, the requirements and observations by ID and, if there is one, a well-fo
 
 from __future__ import annotations
 
+import errno
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +27,13 @@ import jsonschema
 from conformance.config.settings import SettingsError
 from conformance.report.model import Report
 from conformance.support.errors import ReportError as ReportError
-from conformance.support.files import temporary_of
+from conformance.support.files import read_regular, temporary_of
 from conformance.support.jsontext import loads
 
 REPORT_FILE = "report.json"
+#: A report.json of a real run is a few MiB (bodies are folded at 16 Ki characters, 3 pieces of evidence per
+#: requirement); a larger one is not read at all.
+MAX_REPORT_BYTES = 128 * 1024 * 1024
 #: Every file a run may write into its directory (certify.py's bundle files and sums among them).
 #: An empty file that keeps a directory in git (the repository's reports/ has one): never the suite's, never in the way.
 KEEP_FILE = ".gitkeep"
@@ -223,7 +229,8 @@ def load_report(path: Path, *, or_file: bool = False, loosely: bool = False) -> 
     module docstring): a report read loosely may lack any other part, and its reader must read it with ``get``."""
     file = report_file(path) if or_file else path / REPORT_FILE
     try:
-        raw = file.read_bytes()
+        # The file of a directory is read within it; a file named itself, as the user's links say.
+        raw = read_regular(file, MAX_REPORT_BYTES, inside=None if file == path else path)
     except FileNotFoundError:
         advice = (
             f"give a report directory or its {REPORT_FILE}"
@@ -233,7 +240,8 @@ def load_report(path: Path, *, or_file: bool = False, loosely: bool = False) -> 
         where = f"{path} does not exist" if file == path else f"{path} holds no {REPORT_FILE}"
         raise ReportError(f"{where}: {advice}") from None
     except OSError as exc:
-        raise ReportError(f"cannot read {file}: {exc.strerror or exc}") from None
+        more = ", more than any run writes" if exc.errno == errno.EFBIG else ""
+        raise ReportError(f"cannot read {file}: {exc.strerror or exc}{more}") from None
     try:
         document = loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
