@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from conformance.config.table import credential_variables
 from conformance.report.model import Report, Requirement
+from conformance.reporters.html_text import beyond_diagnosis
 from conformance.reporters.text import evidence_summary, one_line
 from conformance.support.redaction import Redactor, proxy_secrets
 from conformance.support.terminal import GuardedStream, WorkflowCommand, inert, workflow_command
@@ -90,10 +91,13 @@ def report_markdown(report: Report, report_dir: str | None = None, *, heading: s
     requirements left unexercised and why, and where the reports are."""
     verdict = str(report.get("verdict", "error"))
     lines = [f"{heading} {MARKS.get(verdict, '')} DCS conformance: {cell(verdict, 40)}", "", _target_line(report), ""]
-    if report.get("verdict_reason"):
-        lines += [f"> **{cell(verdict, 40)}:** {cell(report['verdict_reason'], 400)}", ""]
-    for message in report.get("diagnosis") or []:
+    diagnosis = [str(message) for message in report.get("diagnosis") or []]
+    for message in diagnosis:
         lines += [f"> **diagnosis:** {cell(message, 400)}", ""]
+    # The reason of an incomplete run begins with its first diagnosis: the digest states it once, as the page does.
+    reason = beyond_diagnosis(str(report.get("verdict_reason") or ""), diagnosis)
+    if reason:
+        lines += [f"> **{cell(verdict, 40)}:** {cell(reason, 400)}", ""]
     counts = report.get("counts") or {}
     if counts:
         shown = [

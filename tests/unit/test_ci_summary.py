@@ -6,6 +6,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conformance.reporters.ci_summary import (
     annotation,
     overview_markdown,
@@ -94,6 +96,29 @@ def test_an_incomplete_run_gets_an_error_annotation_that_says_why() -> None:
         report(verdict="incomplete", verdict_reason="the credentials were rejected", requirements=[]), "cn-north-4"
     )
     assert lines == ["::error title=cn-north-4%3A dcs-conformance%3A incomplete::the credentials were rejected"]
+
+
+@pytest.mark.parametrize(
+    "beyond", ["", "; 2 MUST requirement(s) not exercised: BR-REQ-014, BR-REQ-015"], ids=["reason-is-it", "reason-adds"]
+)
+def test_the_digest_states_each_diagnosis_once(beyond: str) -> None:
+    """An incomplete run's reason begins with its first diagnosis (engine.runner): the digest says it once, as the
+    page does, and what the reason adds after it still."""
+    first, second = "every restartable fixture came back failed", "every answer was 404"
+    digest = report_markdown(
+        report(verdict="incomplete", verdict_reason=first + beyond, diagnosis=[first, second]), "reports/x"
+    )
+    assert digest.count(first) == 1, digest
+    assert digest.count(second) == 1, digest
+    if beyond:
+        assert "2 MUST requirement(s) not exercised: BR-REQ-014, BR-REQ-015" in digest
+    else:
+        assert "**incomplete:**" not in digest, "a reason that is the diagnosis alone adds nothing to show"
+
+
+def test_a_reason_that_is_no_diagnosis_is_shown_whole() -> None:
+    digest = report_markdown(report(verdict="error", verdict_reason="interrupted (SIGTERM) after 12 requests"))
+    assert "> **error:** interrupted (SIGTERM) after 12 requests" in digest
 
 
 def test_annotation_escapes_newlines_percent_and_property_separators() -> None:
