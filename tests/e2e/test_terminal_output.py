@@ -5,10 +5,7 @@ pseudo-terminal), under NO_COLOR, and against a target that answers a 1 KiB task
 from __future__ import annotations
 
 import json
-import os
-import pty
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,49 +13,12 @@ from typing import Any
 import pytest
 
 from conformance.reference.server import BackgroundServer
-from tests.conftest import clean_env
+from tests.terminal import command, on_a_terminal, terminal_env
 
 pytestmark = pytest.mark.e2e
 
 ESC = "\x1b"
 LONG_ID = "x0350354b-" + "9e1f" * 254 + "-end00042"  # 1 KiB, like the one a third-party mock answered
-
-
-def terminal_env(**extra: str) -> dict[str, str]:
-    return clean_env("NO_COLOR", "TERM", "COLUMNS", **extra)
-
-
-def command(tmp_path: Path, *args: str, seed: str = "3") -> list[str]:
-    return [sys.executable, "-m", "conformance", "run", "--seed", seed, "--report-dir", str(tmp_path / "r"), *args]
-
-
-def on_a_terminal(tmp_path: Path, *args: str, seed: str = "3", timeout: float = 120, **env: str) -> tuple[int, str]:
-    """Run the CLI with stdout and stderr on a pseudo-terminal, as a person at a terminal sees it (``COLUMNS``
-    as ``env`` says: 120 unless given; an empty value leaves the terminal unsized, as many are)."""
-    controller, terminal = pty.openpty()
-    env = {"TERM": "xterm", "COLUMNS": "120", **env}
-    if not env["COLUMNS"]:
-        del env["COLUMNS"]
-    process = subprocess.Popen(
-        command(tmp_path, *args, seed=seed),
-        stdin=subprocess.DEVNULL,
-        stdout=terminal,
-        stderr=terminal,
-        env=terminal_env(**env),
-        cwd=tmp_path,
-    )
-    os.close(terminal)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the terminal's other end closed: the process has exited
-            break
-        if not chunk:
-            break
-        output += chunk
-    os.close(controller)
-    return process.wait(timeout=timeout), output.decode("utf-8", "replace")
 
 
 async def long_id_target(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_terminal_output import on_a_terminal
+from tests.terminal import on_a_terminal
 
 pytestmark = pytest.mark.e2e
 
