@@ -22,6 +22,7 @@ from conformance.reference.auth import AuthMode, AuthPolicy
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
+    from conformance.reference.restart_ledger import RestartLedger
     from conformance.reference.server import BackgroundServer
 
 
@@ -40,14 +41,16 @@ def assemble(
     faults: Sequence[str] = (),
     variants: Sequence[str] = (),
     latency_ms: float = 0,
+    ledger: RestartLedger | None = None,
 ) -> tuple[ASGIApp, dict[str, Any]]:
     """The reference app with its seeded tasks, and those tasks as a fixtures document; ValueError for an unknown
-    deviation (checked first, before anything is seeded)."""
+    deviation (checked first, before anything is seeded). With a ``ledger`` (restart_ledger.py, test-only) the
+    store's restarts are counted there too."""
     from conformance.reference.app import create_app
     from conformance.reference.store import seed_store
 
     behaviour = deviations.build(faults, variants, seed=seed, latency_ms=latency_ms)
-    store, fixtures = seed_store(restartable=restartable, seed=seed, not_restartable=not_restartable)
+    store, fixtures = seed_store(restartable=restartable, seed=seed, not_restartable=not_restartable, ledger=ledger)
     return create_app(store, policy, list(project_ids), behaviour), fixtures
 
 
