@@ -301,7 +301,16 @@ def no_restartable_task_asked_twice_in_any_process(request: pytest.FixtureReques
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """In a pytest-xdist worker: hand this worker's summary lines to the controller, which prints the summary."""
+    """What the restart ledgers held (a check that counted nothing would hold nothing); in a pytest-xdist worker:
+    hand this worker's summary lines to the controller, which prints the summary."""
+    watch = session.config.stash.get(RESTART_LEDGERS, None)
+    if watch is not None:
+        stores, tasks = watch.totals()
+        if stores:
+            worker = os.environ.get("PYTEST_XDIST_WORKER")
+            where = f" ({worker})" if worker else ""
+            counted = f"{stores} read (references in other processes), {tasks} restarted tasks counted"
+            summary.add(f"restart ledgers{where}: {counted}")
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["dcs_summary"] = summary.LINES

@@ -58,3 +58,7 @@ class LedgerWatch:
             self._calls[entry.name] = calls
             self._stamps[entry.name] = (stat.st_ino, stat.st_mtime_ns)
         return found
+
+    def totals(self) -> tuple[int, int]:
+        """How many ledgers (reference stores) the looks so far read, and how many restarted tasks they hold."""
+        return len(self._calls), sum(len(calls) for calls in self._calls.values())
