@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.config.credentials import Credentials
-from conformance.reference import deviations
+from conformance.reference import deviations, restart_ledger
 from conformance.reference.auth import AuthMode, AuthPolicy
 
 if TYPE_CHECKING:
@@ -98,7 +98,8 @@ def embedded(
 ) -> Iterator[EmbeddedReference]:
     """The reference started in a background thread of this process on loopback, with fresh credentials; stopped on
     exit. It shares this interpreter (and its lock) with whatever sends to it: runs start it in a process of their
-    own (process.py), this is for code that must reach into the reference, and for when no child can be started."""
+    own (process.py), this is for code that must reach into the reference, and for when no child can be started
+    (then it keeps a restart ledger too, if a test asked for one: the run may be a test's subprocess)."""
 
     credentials = fresh_credentials(faults, variants)
     app, fixtures = assemble(
@@ -109,6 +110,7 @@ def embedded(
         seed=seed,
         faults=faults,
         variants=variants,
+        ledger=restart_ledger.from_environment("the embedded reference in its run's process"),
     )
     with server_for(app, faults, variants) as server:
         yield EmbeddedReference(server.base_url, credentials, fixtures)

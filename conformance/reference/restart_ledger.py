@@ -1,6 +1,7 @@
 """How many calls named each task a reference restarted, kept outside the reference's process: for a test suite that
 holds every run, in any process, to "a restartable task is sent at most once". The embedded run's reference serves
-in a child of the run (child.py) and ``serve`` in a process of its own; neither can be counted from a test's memory.
+in a child of the run (child.py), or in the run's own process when no child can start (embedded.py), and ``serve``
+in a process of its own; none of them can be counted from a test's memory when the run is a test's subprocess.
 
 Off unless the environment variable ENV names a directory (a test-only channel: the suite's tests/conftest.py sets it
 for the whole session; CONTRIBUTING.md says so). Then each store keeps one file of its own there,

@@ -1,14 +1,16 @@
 """The restart counts of references in other processes reach the test suite, and its check fails a test whose run
 asked one of them to restart a task twice (conformance/reference/restart_ledger.py, tests/conftest.py).
 
-Each kind of reference process is asked twice on purpose here: ``serve`` (killed, not stopped, before the counts are
-read) and the embedded run's child; and a pytest session holding the suite's own conftest fails the test that does
-it without saying so. The tests that ask twice are ``asks_again``: the counts they read are the session's own.
+Each kind of reference is asked twice on purpose here: ``serve`` (killed, not stopped, before the counts are read),
+the embedded run's child, and the run's in-process fallback; and a pytest session holding the suite's own conftest
+fails the test that does it without saying so. The tests that ask twice are ``asks_again``: the counts they read
+are the session's own.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +21,7 @@ import httpx
 import pytest
 
 from conformance.contract import ENDPOINT
+from conformance.reference.embedded import EmbeddedReference, embedded
 from conformance.reference.process import ReferenceProcess
 from conformance.wire.signing import sign
 from tests.conftest import PROJECT_ROOT, clean_env
@@ -100,29 +103,42 @@ def test_a_serve_process_asked_twice_is_caught_even_when_killed(
     assert watch.asked_again() == [], "each call is reported once, at the first look after it"
 
 
+def ask_signed(served: EmbeddedReference, task: str, times: int) -> None:
+    """``times`` calls naming ``task``, each signed with the reference's own AK/SK, each answered 200."""
+    body = json.dumps({"migration_tasks": [task]}).encode()
+    ak, sk = served.credentials.ak, served.credentials.sk
+    assert ak is not None and sk is not None
+    with httpx.Client(timeout=10, trust_env=False) as client:
+        for _ in range(times):
+            headers = sign("POST", served.base_url + PATH, {"Content-Type": "application/json"}, body, ak, sk)
+            assert client.post(served.base_url + PATH, content=body, headers=headers).status_code == 200
+
+
 @pytest.mark.asks_again  # on purpose: the session's counts must show it
 def test_the_embedded_runs_reference_child_asked_twice_is_caught(restart_ledgers: LedgerWatch) -> None:
-    watch = restart_ledgers
-    watch.asked_again()
+    restart_ledgers.asked_again()
     with ReferenceProcess() as reference:
         served = reference.start(PROJECT, seed=6, restartable=1, not_restartable=None)
         (task,) = served.fixtures["restartable"]
-        body = json.dumps({"migration_tasks": [task]}).encode()
-        assert served.credentials.ak is not None and served.credentials.sk is not None
-        with httpx.Client(timeout=10, trust_env=False) as client:
-            for _ in range(2):
-                headers = sign(
-                    "POST",
-                    served.base_url + PATH,
-                    {"Content-Type": "application/json"},
-                    body,
-                    served.credentials.ak,
-                    served.credentials.sk,
-                )
-                assert client.post(served.base_url + PATH, content=body, headers=headers).status_code == 200
+        ask_signed(served, task, 2)
         pid = reference.pid
-    (again,) = watch.asked_again()
-    assert (again.pid, again.calls) == (pid, {task: 2}) and "embedded" in again.who
+    (again,) = restart_ledgers.asked_again()
+    assert (again.who, again.pid, again.calls) == ("the embedded run's reference (child.py)", pid, {task: 2})
+
+
+@pytest.mark.asks_again  # on purpose: both checks would fail it
+def test_the_in_process_fallback_of_a_run_keeps_a_ledger_too(restart_ledgers: LedgerWatch) -> None:
+    """A run whose reference child cannot start serves it in its own process, which may be a test's subprocess."""
+    restart_ledgers.asked_again()
+    with embedded(PROJECT, seed=7, restartable=1, not_restartable=None) as served:
+        (task,) = served.fixtures["restartable"]
+        ask_signed(served, task, 2)
+    (again,) = restart_ledgers.asked_again()
+    assert (again.who, again.pid, again.calls) == (
+        "the embedded reference in its run's process",
+        os.getpid(),
+        {task: 2},
+    )
 
 
 ASKS_TWICE = """
