@@ -309,7 +309,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         if stores:
             worker = os.environ.get("PYTEST_XDIST_WORKER")
             where = f" ({worker})" if worker else ""
-            counted = f"{stores} read (references in other processes), {tasks} restarted tasks counted"
+            counted = f"{stores} read, {tasks} restarted tasks counted"
             summary.add(f"restart ledgers{where}: {counted}")
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
