@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,9 @@ import pytest
 
 from conformance.contract import load_catalogue
 from conformance.judging.results import Exchange, Finding, Ledger, Seen
+from conformance.reference import restart_ledger
 from tests import summary
+from tests.restart_counts import LedgerWatch
 
 URL = "http://target.test/v2/proj/migration-tasks/batch-restart"
 JSON = "application/json"
@@ -256,8 +259,58 @@ def _shared_group(item: pytest.Item) -> str | None:
     return None
 
 
+RESTART_LEDGERS = pytest.StashKey[LedgerWatch]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every reference this session starts in another process (``serve``, the embedded run's child, those of a
+    ``dcs-conformance run`` or a pytest run in a subprocess) keeps its restart counts in one directory of this
+    process's own (each pytest-xdist worker has its own): conformance/reference/restart_ledger.py, read after every
+    test by no_restartable_task_asked_twice_in_any_process. Set before any fixture starts a process, so that
+    module-scoped servers inherit it too."""
+    directory = Path(tempfile.mkdtemp(prefix="dcs-conformance-restarts-"))
+    os.environ[restart_ledger.ENV] = str(directory)
+    config.stash[RESTART_LEDGERS] = LedgerWatch(directory)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    watch = config.stash.get(RESTART_LEDGERS, None)
+    if watch is not None:
+        shutil.rmtree(watch.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def restart_ledgers(request: pytest.FixtureRequest) -> LedgerWatch:
+    """The session's restart ledgers, for a test that reads them itself (and is ``asks_again``)."""
+    return request.config.stash[RESTART_LEDGERS]
+
+
+@pytest.fixture(autouse=True)
+def no_restartable_task_asked_twice_in_any_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The README's promise, held for runs whose reference is in another process: a test fails if, while it ran,
+    any such reference was asked to restart a task it had already restarted (``@pytest.mark.asks_again``: on
+    purpose). In-process references are counted by tests/e2e/conftest.py. What a reference did during a
+    module-scoped fixture's setup counts for the first test that used it."""
+    watch = request.config.stash[RESTART_LEDGERS]
+    yield
+    again = watch.asked_again()
+    if request.node.get_closest_marker("asks_again") is None:
+        assert not again, "restarted tasks asked to restart again (task: calls naming it): " + "; ".join(
+            map(str, again)
+        )
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """In a pytest-xdist worker: hand this worker's summary lines to the controller, which prints the summary."""
+    """What the restart ledgers held (a check that counted nothing would hold nothing); in a pytest-xdist worker:
+    hand this worker's summary lines to the controller, which prints the summary."""
+    watch = session.config.stash.get(RESTART_LEDGERS, None)
+    if watch is not None:
+        stores, tasks = watch.totals()
+        if stores:
+            worker = os.environ.get("PYTEST_XDIST_WORKER")
+            where = f" ({worker})" if worker else ""
+            counted = f"{stores} read, {tasks} restarted tasks counted"
+            summary.add(f"restart ledgers{where}: {counted}")
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["dcs_summary"] = summary.LINES

@@ -129,7 +129,11 @@ def add_serve_parser(commands: argparse._SubParsersAction[OneLineParser]) -> arg
     serve.add_argument(
         "--client-ca", metavar="FILE", help="demand client certificates signed by a CA in this PEM file (mutual TLS)"
     )
-    serve.add_argument("--list-faults", action="store_true", help="list the faults and the requirements they break")
+    serve.add_argument(
+        "--list-faults",
+        action="store_true",
+        help="list the faults, the requirements each breaks and the fewest fixtures with which it can show",
+    )
     serve.add_argument("--list-variants", action="store_true", help="list the legitimate variants")
     return serve
 

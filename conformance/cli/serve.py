@@ -116,7 +116,7 @@ def check_exposure(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from conformance.reference import deviations
+    from conformance.reference import deviations, restart_ledger
     from conformance.reference.embedded import assemble, server_for
     from conformance.reference.server import ServerStartError
 
@@ -142,6 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             faults=args.fault,
             variants=args.variant,
             latency_ms=args.latency_ms,
+            ledger=restart_ledger.from_environment("dcs-conformance serve"),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

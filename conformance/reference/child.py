@@ -24,6 +24,7 @@ from typing import Any
 def serve(order: dict[str, Any]) -> None:
     """Serve as ``order`` says until stdin closes."""
     from conformance.config.credentials import Credentials
+    from conformance.reference import restart_ledger
     from conformance.reference.embedded import assemble, policy_for, server_for
     from conformance.reference.server import ServerStartError
 
@@ -35,6 +36,7 @@ def serve(order: dict[str, Any]) -> None:
         seed=order["seed"],
         faults=order["faults"],
         variants=order["variants"],
+        ledger=restart_ledger.from_environment("the embedded run's reference (child.py)"),
     )
     server = server_for(app, order["faults"], order["variants"])
     try:

@@ -40,12 +40,21 @@ def keep_alive(faults: Iterable[str] = (), variants: Iterable[str] = ()) -> tupl
 
 
 def listing(kind: str) -> list[str]:
-    """One line per fault (with the requirements it breaks) or per variant."""
+    """One line per fault (with the requirements it breaks, and the fewest restartable+non-restartable fixtures
+    with which its bug can show: ``min_fixtures``, what the kill matrix expects) or per variant."""
     registry = FAULTS if kind == "fault" else VARIANTS
     width = max(len(name) for name in registry)
     lines = []
     for name, mod in sorted(registry.items()):
         breaks = f"  [breaks {', '.join(mod.breaks)}]" if mod.breaks else ""
         warns = f"  [warns on {', '.join(mod.warns)}]" if mod.warns else ""
-        lines.append(f"{name:<{width}}  {mod.summary}{breaks}{warns}")
+        fixtures = "" if kind != "fault" else f"  [{_shows_with(mod.min_fixtures)}]"
+        lines.append(f"{name:<{width}}  {mod.summary}{breaks}{warns}{fixtures}")
     return lines
+
+
+def _shows_with(fixtures: tuple[int, int]) -> str:
+    restartable, not_restartable = fixtures
+    if not any(fixtures):
+        return "shows with no fixtures"
+    return f"shows with {restartable}+{not_restartable} fixtures (restartable+non-restartable)"

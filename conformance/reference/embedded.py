@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.config.credentials import Credentials
-from conformance.reference import deviations
+from conformance.reference import deviations, restart_ledger
 from conformance.reference.auth import AuthMode, AuthPolicy
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
+    from conformance.reference.restart_ledger import RestartLedger
     from conformance.reference.server import BackgroundServer
 
 
@@ -40,14 +41,16 @@ def assemble(
     faults: Sequence[str] = (),
     variants: Sequence[str] = (),
     latency_ms: float = 0,
+    ledger: RestartLedger | None = None,
 ) -> tuple[ASGIApp, dict[str, Any]]:
     """The reference app with its seeded tasks, and those tasks as a fixtures document; ValueError for an unknown
-    deviation (checked first, before anything is seeded)."""
+    deviation (checked first, before anything is seeded). With a ``ledger`` (restart_ledger.py, test-only) the
+    store's restarts are counted there too."""
     from conformance.reference.app import create_app
     from conformance.reference.store import seed_store
 
     behaviour = deviations.build(faults, variants, seed=seed, latency_ms=latency_ms)
-    store, fixtures = seed_store(restartable=restartable, seed=seed, not_restartable=not_restartable)
+    store, fixtures = seed_store(restartable=restartable, seed=seed, not_restartable=not_restartable, ledger=ledger)
     return create_app(store, policy, list(project_ids), behaviour), fixtures
 
 
@@ -95,7 +98,8 @@ def embedded(
 ) -> Iterator[EmbeddedReference]:
     """The reference started in a background thread of this process on loopback, with fresh credentials; stopped on
     exit. It shares this interpreter (and its lock) with whatever sends to it: runs start it in a process of their
-    own (process.py), this is for code that must reach into the reference, and for when no child can be started."""
+    own (process.py), this is for code that must reach into the reference, and for when no child can be started
+    (then it keeps a restart ledger too, if a test asked for one: the run may be a test's subprocess)."""
 
     credentials = fresh_credentials(faults, variants)
     app, fixtures = assemble(
@@ -106,6 +110,7 @@ def embedded(
         seed=seed,
         faults=faults,
         variants=variants,
+        ledger=restart_ledger.from_environment("the embedded reference in its run's process"),
     )
     with server_for(app, faults, variants) as server:
         yield EmbeddedReference(server.base_url, credentials, fixtures)

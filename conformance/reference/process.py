@@ -22,6 +22,7 @@ from dataclasses import asdict
 from typing import IO, Any
 
 from conformance.config.credentials import Credentials
+from conformance.reference import restart_ledger
 from conformance.reference.embedded import EmbeddedReference, fresh_credentials
 from conformance.support.child_process import start_child
 from conformance.support.redaction import Redactor
@@ -56,7 +57,8 @@ class ReferenceProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._failure: str | None = None
         try:
-            self._process, self._stderr = start_child(MODULE)
+            # The ledger's variable (test-only, restart_ledger.py) is all it sees of this process's own.
+            self._process, self._stderr = start_child(MODULE, names=frozenset({restart_ledger.ENV}))
         except (OSError, ValueError) as exc:
             self._failure = f"it could not be started: {exc}"
 

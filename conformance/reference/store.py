@@ -9,6 +9,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conformance.reference.restart_ledger import RestartLedger
 
 
 class Status(StrEnum):
@@ -63,15 +67,19 @@ def no_such_task(task_id: str) -> Outcome:
 
 
 class TaskStore:
-    """In-memory tasks; each restart decides and changes state under one lock, so a task restarts at most once."""
+    """In-memory tasks; each restart decides and changes state under one lock, so a task restarts at most once.
 
-    def __init__(self, tasks: Iterable[MigrationTask] = ()) -> None:
+    With a ``ledger`` (restart_ledger.py, a test-only channel) the counts of asked_again are also kept in a file,
+    for a test in another process to read."""
+
+    def __init__(self, tasks: Iterable[MigrationTask] = (), ledger: RestartLedger | None = None) -> None:
         self._tasks = {task.task_id: task for task in tasks}
         self._lock = threading.Lock()
         #: How many calls named each task, and the tasks a call restarted: a client that sends a restartable task at
         #: most once never names a restarted task again (see asked_again).
         self._asked: Counter[str] = Counter()
         self._restarted: set[str] = set()
+        self._ledger = ledger
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -89,7 +97,10 @@ class TaskStore:
         with self._lock:
             distinct = dict.fromkeys(task_ids)
             self._asked.update(list(distinct))
-            return [self._restart(task_id) for task_id in distinct]
+            outcomes = [self._restart(task_id) for task_id in distinct]
+            if self._ledger is not None and not self._restarted.isdisjoint(distinct):
+                self._ledger.record({task: self._asked[task] for task in sorted(self._restarted)})
+            return outcomes
 
     def asked_again(self) -> dict[str, int]:
         """The restarted tasks that more than one call asked to restart, with how many calls did."""
@@ -138,9 +149,14 @@ NOT_RESTARTABLE_KINDS: tuple[tuple[MigrationType, str, Status], ...] = (
 
 
 def seed_store(
-    restartable: int = 100, per_kind: int = 4, seed: int | None = None, not_restartable: int | None = None
+    restartable: int = 100,
+    per_kind: int = 4,
+    seed: int | None = None,
+    not_restartable: int | None = None,
+    ledger: RestartLedger | None = None,
 ) -> tuple[TaskStore, dict[str, list[str]]]:
-    """A store with known tasks, and the fixtures file content that promises what each will do.
+    """A store with known tasks (its restarts counted in ``ledger`` too, if given), and the fixtures file content
+    that promises what each will do.
 
     Half of the restartable tasks are TERMINATED and half FAILED; every non-restartable kind (v1, wrong state,
     backup import) appears ``per_kind`` times, or, with ``not_restartable``, that many tasks cycle through the kinds
@@ -151,7 +167,7 @@ def seed_store(
     def new_id() -> str:
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
-    store = TaskStore()
+    store = TaskStore(ledger=ledger)
     fixtures: dict[str, list[str]] = {"restartable": [], "not_restartable": []}
     for index in range(restartable):
         status = Status.TERMINATED if index % 2 == 0 else Status.FAILED

@@ -2,9 +2,10 @@
 
 The README promises each restartable task is sent at most once, resends included: the reference's store counts the
 calls that name each task (``TaskStore.asked_again``), and every store a test's server restarted anything in is
-checked when the test ends. Runs in a child process (``dcs-conformance run`` against ``serve``) are not counted
-here. A test that sends a restarted task again on purpose (the reference's own "already restarting" answer, a
-second run over spent fixtures) says so with ``@pytest.mark.asks_again``.
+checked when the test ends. References in other processes (``serve``, the embedded run's child) are counted by
+tests/conftest.py, through their restart ledgers. A test that sends a restarted task again on purpose (the
+reference's own "already restarting" answer, a second run over spent fixtures) says so with
+``@pytest.mark.asks_again``.
 """
 
 from __future__ import annotations

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
+from conformance.reference import restart_ledger
+from conformance.reference.restart_ledger import RestartLedger
 from conformance.reference.store import (
     NOT_RESTARTABLE_KINDS,
     RESTARTABLE_STATUSES,
@@ -238,3 +243,34 @@ def test_concurrent_overlapping_batches_restart_each_task_exactly_once() -> None
     answered = Counter(o.task_id for outcomes in results for o in outcomes)
     assert {answered[i] for i in ids} == {threads_count * rounds}
     assert {answered[b.task_id] for b in blocked} == {threads_count * rounds * 2}  # in both batches of a round
+
+
+def ledger_calls(ledger: RestartLedger) -> dict[str, int]:
+    calls: dict[str, int] = json.loads(ledger.path.read_text())["calls"]
+    return calls
+
+
+def test_a_store_with_a_ledger_keeps_in_its_file_how_many_calls_named_each_task_it_restarted(tmp_path: Path) -> None:
+    """The test suite reads these files for references in other processes (restart_ledger.py)."""
+    ledger = RestartLedger(tmp_path, "a test's store")
+    first, second, stuck = task(), task(Status.FAILED), task(Status.MIGRATING)
+    store = TaskStore([first, second, stuck], ledger=ledger)
+    store.restart_batch(["unknown", stuck.task_id])
+    assert not ledger.path.exists(), "a call that restarts nothing, and names nothing restarted, writes nothing"
+    store.restart_batch([first.task_id, first.task_id, stuck.task_id])
+    assert ledger_calls(ledger) == {first.task_id: 1}, "one call, though it named the task twice"
+    store.restart_batch([second.task_id])
+    store.restart_batch([first.task_id])
+    assert ledger_calls(ledger) == {first.task_id: 2, second.task_id: 1} == store.asked_again() | {second.task_id: 1}
+    document = json.loads(ledger.path.read_text())
+    assert (document["who"], document["pid"]) == ("a test's store", os.getpid())
+    assert [path.name for path in tmp_path.iterdir()] == [ledger.path.name], "no temporary left behind"
+
+
+def test_a_ledger_is_kept_only_where_its_variable_names_a_directory(tmp_path: Path) -> None:
+    assert restart_ledger.from_environment("serve", {}) is None
+    assert restart_ledger.from_environment("serve", {restart_ledger.ENV: ""}) is None
+    ledger = restart_ledger.from_environment("serve", {restart_ledger.ENV: str(tmp_path)})
+    assert ledger is not None and ledger.path.parent == tmp_path
+    other = restart_ledger.from_environment("serve", {restart_ledger.ENV: str(tmp_path)})
+    assert other is not None and other.path != ledger.path, "each store a file of its own"
