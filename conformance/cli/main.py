@@ -7,6 +7,7 @@ guards the terminal. User mistakes end with exit 2 and one clear line on stderr,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -74,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 EXIT_INTERNAL = 3
+#: What a shell reports for a command its reader stopped reading (128 + SIGPIPE).
+EXIT_BROKEN_PIPE = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except UsageError as exc:
             print(f"dcs-conformance {args.command}: error: {one_line(exc)}", file=sys.stderr)
             return EXIT_USAGE
+        except BrokenPipeError:
+            # The reader went away (``serve --list-faults | head``): what is left has nobody to read it.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_BROKEN_PIPE
         except KeyboardInterrupt:
             # Only before or after a run's sending: a run interrupted while sending writes its reports, exits 130.
             print(f"dcs-conformance {args.command}: interrupted", file=sys.stderr)

@@ -4,6 +4,9 @@ block, no secret, and nothing sent."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -229,3 +232,21 @@ def test_serve_knows_which_addresses_serve_this_machine_only(host: str, loopback
     from conformance.cli.serve import is_loopback
 
     assert is_loopback(host) is loopback
+
+
+def test_a_reader_that_went_away_ends_the_listing_quietly_with_the_shells_sigpipe_code() -> None:
+    """``serve --list-faults | head -1``: the reader closes the pipe, which is no bug of ours to report."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "conformance", "serve", "--list-faults"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert done.returncode == 141, done.stderr
+    assert b"Traceback" not in done.stderr and b"internal error" not in done.stderr, done.stderr
