@@ -38,7 +38,6 @@ from conformance.engine.determinism import without_local_constants
 from conformance.engine.fixture_plan import FixturePlan, Spent
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.overlap import side_by_side
-from conformance.engine.phases.aimed_draw import drawing_ahead
 from conformance.engine.phases.scenarios import Fixtures
 from conformance.engine.phases.st_draw import cases_ahead, schemathesis_examples
 from conformance.engine.plan import PLAN, Phase, PhaseRun
@@ -234,7 +233,6 @@ def judge(
     aimed = AimedStats()
     spent: list[Spent] = []
     with (
-        drawing_ahead(settings.seed, settings.max_examples) as drawing,
         cases_ahead(settings.seed, schemathesis_examples(settings.max_examples)) as cases,
         nullcontext(opened) if opened else open_run(settings, open_target) as run,
         without_local_constants(),
@@ -267,7 +265,6 @@ def judge(
                 fixtures=target.fixtures,
                 scenario_rng=scenario_rng,
                 mint=mint,
-                drawing=drawing,
                 cases=cases,
                 say=say,
                 watch=watch,

@@ -25,12 +25,12 @@ def test_modules_of_the_commands_that_draw_nothing_do_not_import_the_generators(
     assert loaded == []
 
 
-def test_the_drawing_module_loads_neither_the_http_client_nor_schemathesis_nor_yet_hypothesis() -> None:
-    """The aimed phase's child process only draws: what it imports is what it pays for at every start. And the run
-    starts it before it loads hypothesis, which the child loads only once it draws."""
+def test_drawing_the_aimed_plans_loads_neither_the_http_client_nor_schemathesis_nor_hypothesis() -> None:
+    """The aimed phase draws its plans with plain Python: hypothesis is loaded only to shrink a failure."""
     avoided = ("httpx", "schemathesis", "conformance.engine.client", "hypothesis")
     probe = (
-        f"import sys, conformance.engine.phases.aimed_draw; print(' '.join(m for m in {avoided!r} if m in sys.modules))"
+        "import sys; from conformance.engine.phases.aimed_plans import draw_plans; draw_plans(1, 500, lambda _: None); "
+        f"print(' '.join(m for m in {avoided!r} if m in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
