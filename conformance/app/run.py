@@ -11,19 +11,20 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from conformance.app.target import open_target
 from conformance.config.settings import RunSettings, SettingsError
 from conformance.engine.progress import Watch
 from conformance.engine.runner import OpenRun, TargetOpener, exit_code, interruptible, judge
 from conformance.report.build import build_report
-from conformance.report.certify import write_bundle
 from conformance.report.model import Report
 from conformance.report.store import claim, default_report_dir, point_latest
 from conformance.reporters import html, json_report, junit
 from conformance.support.jsontext import dumps_strict, loads
-from conformance.support.sshsig import SigningKey
+
+if TYPE_CHECKING:
+    from conformance.support.sshsig import SigningKey
 
 
 @dataclass
@@ -75,4 +76,7 @@ def write_reports(report: Report, directory: Path, *, certify: bool, sign_key: S
     junit.write(report, directory)
     html.write(report, directory)
     if certify:
+        # Only a certification loads the bundle's code, and with it the cryptography library.
+        from conformance.report.certify import write_bundle
+
         write_bundle(report, directory, sign_key)

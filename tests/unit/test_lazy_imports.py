@@ -132,3 +132,10 @@ def test_the_reference_process_loads_the_reference_only() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", probe, *avoided], capture_output=True, text=True, check=True)
     assert loaded.stdout.split() == []
+
+
+def test_a_run_loads_the_certification_code_and_cryptography_only_to_certify() -> None:
+    avoided = ("cryptography", "conformance.report.certify", "conformance.support.sshsig")
+    probe = f"import sys, conformance.app.run; print(' '.join(m for m in {avoided!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []
