@@ -24,6 +24,7 @@ from conformance.reporters import html, json_report, junit
 from conformance.support.jsontext import dumps_strict, loads
 
 if TYPE_CHECKING:
+    from conformance.engine.phases.st_draw import CaseDrawing
     from conformance.support.sshsig import SigningKey
 
 
@@ -42,11 +43,12 @@ def execute(
     watch: Watch | None = None,
     opened: OpenRun | None = None,
     target: TargetOpener = open_target,
+    cases: CaseDrawing | None = None,
 ) -> RunOutcome:
     """Judge the target and write report.json, junit.xml and index.html, whatever the target does and even when the
     run is interrupted: a signal during the writing is only noted, so the files are always written whole.
     ``command`` is the line that reproduces the run; ``watch``, ``opened``: see runner.judge; ``target`` opens
-    the target (app.target.open_target, maybe with a reference process started early)."""
+    the target (app.target.open_target, maybe with a reference process started early); ``cases``: see runner.judge."""
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     with interruptible() as signals:
         report_dir = settings.report_dir or default_report_dir()
@@ -55,7 +57,7 @@ def execute(
         except OSError as exc:
             raise SettingsError(f"cannot create the report directory {report_dir}: {exc.strerror}") from None
         claim(report_dir)
-        result = judge(settings, say=say, signals=signals, open_target=target, watch=watch, opened=opened)
+        result = judge(settings, say=say, signals=signals, open_target=target, watch=watch, opened=opened, cases=cases)
         report = build_report(result, command)
         write_reports(report, report_dir, certify=settings.certify, sign_key=settings.sign_key)
         if settings.report_dir is None:

@@ -32,32 +32,39 @@ def cmd_run(args: argparse.Namespace) -> int:
             settings = resolve(flags, check_deviations=check_deviations)
         except SettingsError as exc:
             raise UsageError(str(exc)) from None
-        # What the run needs, loaded only once its settings hold up (a usage error costs none of it).
-        from functools import partial
+        from conformance.engine.phases.st_draw import cases_ahead, schemathesis_examples
 
-        from conformance.app.console import Console
-        from conformance.app.run import execute
-        from conformance.app.run_console import print_run_end
-        from conformance.app.target import open_target
-        from conformance.config.reproducer import reproducer
-        from conformance.engine.runner import EXIT_CODES
-        from conformance.judging.results import Verdict
-        from conformance.support.errors import TargetNotOpened
+        # The schemathesis child starts drawing now, before this process loads what a run needs (about half a
+        # second of CPU here): its cases are wanted from the generated phase on, and drawing them is the longest
+        # job of a run on the other core.
+        with cases_ahead(settings.seed, schemathesis_examples(settings.max_examples)) as cases:
+            # What the run needs, loaded only once its settings hold up (a usage error costs none of it).
+            from functools import partial
 
-        console = Console.for_stream(sys.stderr)
-        try:
-            outcome = execute(
-                settings,
-                command=reproducer(settings),
-                progress=(lambda _: None) if args.quiet else console.say,
-                watch=None if args.quiet else console.watch,
-                target=partial(open_target, started=early),
-            )
-        except SettingsError as exc:
-            raise UsageError(str(exc)) from None
-        except TargetNotOpened as exc:
-            print(f"dcs-conformance run: {exc}", file=sys.stderr)
-            return EXIT_CODES[Verdict.ERROR]
+            from conformance.app.console import Console
+            from conformance.app.run import execute
+            from conformance.app.run_console import print_run_end
+            from conformance.app.target import open_target
+            from conformance.config.reproducer import reproducer
+            from conformance.engine.runner import EXIT_CODES
+            from conformance.judging.results import Verdict
+            from conformance.support.errors import TargetNotOpened
+
+            console = Console.for_stream(sys.stderr)
+            try:
+                outcome = execute(
+                    settings,
+                    command=reproducer(settings),
+                    progress=(lambda _: None) if args.quiet else console.say,
+                    watch=None if args.quiet else console.watch,
+                    target=partial(open_target, started=early),
+                    cases=cases,
+                )
+            except SettingsError as exc:
+                raise UsageError(str(exc)) from None
+            except TargetNotOpened as exc:
+                print(f"dcs-conformance run: {exc}", file=sys.stderr)
+                return EXIT_CODES[Verdict.ERROR]
     report = outcome.report
     print_run_end(report, outcome.report_dir, quiet=args.quiet, warn=console.style.message)
     publish_summary(report, outcome.report_dir, args.summary_md, settings)

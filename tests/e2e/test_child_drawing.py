@@ -141,3 +141,27 @@ def test_a_run_stopped_by_its_budget_while_the_child_draws_leaves_no_child_behin
     assert report["stats"]["requests"] == 70
     assert not children() - before, "neither running nor a zombie"
     assert "child process failed" not in capfd.readouterr().err
+
+
+def test_the_command_starts_the_schemathesis_child_before_the_run_and_the_run_reads_that_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, drawing_cases: list[CaseDrawing]
+) -> None:
+    """`run` starts the child as soon as its settings hold up, before it loads what a run needs; the generated phase
+    reads that child's cases and starts no other."""
+    import conformance.app.run as app_run
+    from conformance.cli.main import main
+
+    order: list[str] = []
+    execute_for_real = app_run.execute
+
+    def execute_noted(*args: Any, **kwargs: Any) -> Any:
+        order.append(f"execute with {len(drawing_cases)} child(ren) started")
+        return execute_for_real(*args, **kwargs)
+
+    monkeypatch.setattr(app_run, "execute", execute_noted)
+    report_dir = tmp_path / "report"
+    code = main(["run", "--quiet", "--seed", "1", "--max-examples", "5", "--report-dir", str(report_dir)])
+    assert code == 0
+    assert order == ["execute with 1 child(ren) started"]
+    assert len(drawing_cases) == 1, "the run read the command's child"
+    assert (report_dir / "report.json").is_file()
