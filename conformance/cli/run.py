@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 def cmd_run(args: argparse.Namespace) -> int:
     with reference_started_early(args) as early:
         from conformance.config.settings import SettingsError, resolve
-        from conformance.reference.embedded import check_deviations
 
         flags = {key: value for key, value in vars(args).items() if key not in ("handler", "command", "quiet")}
         several = run_targets_if_listed(args, flags)
@@ -71,6 +70,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def check_deviations(faults: Sequence[str], variants: Sequence[str]) -> None:
+    """reference.embedded's check of --fault and --variant names, whose modules (the reference server's faults and
+    variants) load only when a run names one: a usage error or a plain run needs none of them here."""
+    from conformance.reference.embedded import check_deviations as check
+
+    check(faults, variants)
+
+
 @contextmanager
 def reference_started_early(args: argparse.Namespace) -> Iterator[ReferenceProcess | None]:
     """The embedded reference's process, started before this process loads what a run needs, so that both load on
@@ -90,11 +97,12 @@ def reference_started_early(args: argparse.Namespace) -> Iterator[ReferenceProce
 def run_targets_if_listed(args: argparse.Namespace, flags: dict[str, Any]) -> int | None:
     """``run --config FILE`` whose file lists [[targets]]: judge them all (conformance.app.targets); None otherwise."""
     from conformance.config.settings import SettingsError
-    from conformance.reporters.ci_summary import unwritable
 
-    problem = unwritable(Path(args.summary_md)) if args.summary_md else None
-    if problem:
-        raise UsageError(f"--summary-md {args.summary_md}: {problem}")
+    if args.summary_md:
+        from conformance.reporters.ci_summary import unwritable
+
+        if problem := unwritable(Path(args.summary_md)):
+            raise UsageError(f"--summary-md {args.summary_md}: {problem}")
     if args.config:
         from conformance.app.targets import lists_targets, run_from_config
     if not (args.config and lists_targets(Path(args.config))):

@@ -139,3 +139,15 @@ def test_a_run_loads_the_certification_code_and_cryptography_only_to_certify() -
     probe = f"import sys, conformance.app.run; print(' '.join(m for m in {avoided!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+def test_a_usage_error_loads_neither_the_reference_server_nor_the_ci_summary() -> None:
+    """A mistyped base URL is answered from the settings alone: the faults and variants are loaded only to check a
+    --fault or --variant name, the CI summary only for --summary-md."""
+    avoided = ("conformance.reference.embedded", "conformance.reference.faults", "conformance.reporters.ci_summary")
+    probe = (
+        "import sys; from conformance.cli.main import main; code = main(['run', '--base-url', 'htp://x']); "
+        f"print(code, ' '.join(m for m in {avoided!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["2"]
