@@ -35,9 +35,7 @@ def batch(plan: Plan) -> list[str]:
 
 
 def drawn(seed: int = 1, count: int = 400) -> list[Plan]:
-    found: list[Plan] = []
-    draw_plans(seed, count, found.append)
-    return found
+    return list(draw_plans(seed, count))
 
 
 def draw_many() -> list[list[str]]:

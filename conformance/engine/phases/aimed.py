@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import chain
 
 from conformance.checks.batch import (
     check_batch,
@@ -104,9 +105,10 @@ def run_aimed(
     (the duplicates scenario names one three times, which hides a target that answers every duplicate thrice), so
     it goes before any drawn case.
 
-    The plans are drawn without looking at any answer, all at once (microseconds each), so the same seed sends the
-    same cases in the same order with any number of workers; the shrinking pass starts from the smallest failing
-    plan of each requirement, replays it from the answer already judged and sends only new, smaller candidates."""
+    The plans are drawn without looking at any answer (microseconds each, as the sending asks for them), so the
+    same seed sends the same cases in the same order with any number of workers; the shrinking pass starts from
+    the smallest failing plan of each requirement, replays it from the answer already judged and sends only new,
+    smaller candidates."""
     drawn = drawn_count(max_examples)
     minted = pools.minted
     judge = _Judge(client, ledger, musts, frozenset(minted), frozenset(not_restartable), stats)
@@ -118,9 +120,7 @@ def run_aimed(
     first: list[tuple[Plan | None, list[str]]] = (
         [(None, [minted[0], minted[1], minted[0]])] if drawn < max_examples else []
     )
-    plans: list[Plan] = []
-    draw_plans(seed, drawn, plans.append)
-    cases = first + [(plan, batch(plan)) for plan in plans]
+    cases = chain(first, ((plan, batch(plan)) for plan in draw_plans(seed, drawn)))
     #: requirement -> the smallest drawn plan that failed it, where the shrinking starts.
     failing: dict[str, Plan] = {}
     try:

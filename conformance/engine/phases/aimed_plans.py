@@ -97,8 +97,8 @@ def edge_ids(base: str) -> list[str]:
     ]
 
 
-def draw_plans(seed: int, count: int, emit: Callable[[Plan], None]) -> None:
-    """Draw this seed's ``count`` plans, handing each to ``emit`` as soon as it is drawn.
+def draw_plans(seed: int, count: int) -> Iterator[Plan]:
+    """This seed's ``count`` plans, each drawn when it is asked for (a run of 100,000 cases holds none ahead).
 
     First every boundary size once, in an order the seed shuffles, so that a bug at a boundary shows in the first
     few batches; then sizes over the whole range half the time and a boundary the other half. Mixes, duplicates and
@@ -113,7 +113,7 @@ def draw_plans(seed: int, count: int, emit: Callable[[Plan], None]) -> None:
             size = rng.randint(0, MAX_BATCH + 1)
         else:
             size = rng.choice(BOUNDARY_SIZES)
-        emit(Plan(size, rng.randrange(MIXES), rng.choice(DUPLICATES), rng.randrange(POSITION_SEEDS)))
+        yield Plan(size, rng.randrange(MIXES), rng.choice(DUPLICATES), rng.randrange(POSITION_SEEDS))
 
 
 def shrinking_plans(test: Callable[[Plan], None], seed: int, failing: Sequence[Plan]) -> Callable[[], None]:
