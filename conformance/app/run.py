@@ -11,19 +11,21 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from conformance.app.target import open_target
 from conformance.config.settings import RunSettings, SettingsError
 from conformance.engine.progress import Watch
 from conformance.engine.runner import OpenRun, TargetOpener, exit_code, interruptible, judge
 from conformance.report.build import build_report
-from conformance.report.certify import write_bundle
 from conformance.report.model import Report
 from conformance.report.store import claim, default_report_dir, point_latest
 from conformance.reporters import html, json_report, junit
 from conformance.support.jsontext import dumps_strict, loads
-from conformance.support.sshsig import SigningKey
+
+if TYPE_CHECKING:
+    from conformance.engine.phases.st_draw import CaseDrawing
+    from conformance.support.sshsig import SigningKey
 
 
 @dataclass
@@ -41,11 +43,12 @@ def execute(
     watch: Watch | None = None,
     opened: OpenRun | None = None,
     target: TargetOpener = open_target,
+    cases: CaseDrawing | None = None,
 ) -> RunOutcome:
     """Judge the target and write report.json, junit.xml and index.html, whatever the target does and even when the
     run is interrupted: a signal during the writing is only noted, so the files are always written whole.
     ``command`` is the line that reproduces the run; ``watch``, ``opened``: see runner.judge; ``target`` opens
-    the target (app.target.open_target, maybe with a reference process started early)."""
+    the target (app.target.open_target, maybe with a reference process started early); ``cases``: see runner.judge."""
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     with interruptible() as signals:
         report_dir = settings.report_dir or default_report_dir()
@@ -54,7 +57,7 @@ def execute(
         except OSError as exc:
             raise SettingsError(f"cannot create the report directory {report_dir}: {exc.strerror}") from None
         claim(report_dir)
-        result = judge(settings, say=say, signals=signals, open_target=target, watch=watch, opened=opened)
+        result = judge(settings, say=say, signals=signals, open_target=target, watch=watch, opened=opened, cases=cases)
         report = build_report(result, command)
         write_reports(report, report_dir, certify=settings.certify, sign_key=settings.sign_key)
         if settings.report_dir is None:
@@ -75,4 +78,7 @@ def write_reports(report: Report, directory: Path, *, certify: bool, sign_key: S
     junit.write(report, directory)
     html.write(report, directory)
     if certify:
+        # Only a certification loads the bundle's code, and with it the cryptography library.
+        from conformance.report.certify import write_bundle
+
         write_bundle(report, directory, sign_key)

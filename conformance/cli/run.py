@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 def cmd_run(args: argparse.Namespace) -> int:
     with reference_started_early(args) as early:
         from conformance.config.settings import SettingsError, resolve
-        from conformance.reference.embedded import check_deviations
 
         flags = {key: value for key, value in vars(args).items() if key not in ("handler", "command", "quiet")}
         several = run_targets_if_listed(args, flags)
@@ -32,36 +31,51 @@ def cmd_run(args: argparse.Namespace) -> int:
             settings = resolve(flags, check_deviations=check_deviations)
         except SettingsError as exc:
             raise UsageError(str(exc)) from None
-        # What the run needs, loaded only once its settings hold up (a usage error costs none of it).
-        from functools import partial
+        from conformance.engine.phases.st_draw import cases_ahead, schemathesis_examples
 
-        from conformance.app.console import Console
-        from conformance.app.run import execute
-        from conformance.app.run_console import print_run_end
-        from conformance.app.target import open_target
-        from conformance.config.reproducer import reproducer
-        from conformance.engine.runner import EXIT_CODES
-        from conformance.judging.results import Verdict
-        from conformance.support.errors import TargetNotOpened
+        # The schemathesis child starts drawing now, before this process loads what a run needs (about half a
+        # second of CPU here): its cases are wanted from the generated phase on, and drawing them is the longest
+        # job of a run on the other core.
+        with cases_ahead(settings.seed, schemathesis_examples(settings.max_examples)) as cases:
+            # What the run needs, loaded only once its settings hold up (a usage error costs none of it).
+            from functools import partial
 
-        console = Console.for_stream(sys.stderr)
-        try:
-            outcome = execute(
-                settings,
-                command=reproducer(settings),
-                progress=(lambda _: None) if args.quiet else console.say,
-                watch=None if args.quiet else console.watch,
-                target=partial(open_target, started=early),
-            )
-        except SettingsError as exc:
-            raise UsageError(str(exc)) from None
-        except TargetNotOpened as exc:
-            print(f"dcs-conformance run: {exc}", file=sys.stderr)
-            return EXIT_CODES[Verdict.ERROR]
+            from conformance.app.console import Console
+            from conformance.app.run import execute
+            from conformance.app.run_console import print_run_end
+            from conformance.app.target import open_target
+            from conformance.config.reproducer import reproducer
+            from conformance.engine.runner import EXIT_CODES
+            from conformance.judging.results import Verdict
+            from conformance.support.errors import TargetNotOpened
+
+            console = Console.for_stream(sys.stderr)
+            try:
+                outcome = execute(
+                    settings,
+                    command=reproducer(settings),
+                    progress=(lambda _: None) if args.quiet else console.say,
+                    watch=None if args.quiet else console.watch,
+                    target=partial(open_target, started=early),
+                    cases=cases,
+                )
+            except SettingsError as exc:
+                raise UsageError(str(exc)) from None
+            except TargetNotOpened as exc:
+                print(f"dcs-conformance run: {exc}", file=sys.stderr)
+                return EXIT_CODES[Verdict.ERROR]
     report = outcome.report
     print_run_end(report, outcome.report_dir, quiet=args.quiet, warn=console.style.message)
     publish_summary(report, outcome.report_dir, args.summary_md, settings)
     return outcome.exit_code
+
+
+def check_deviations(faults: Sequence[str], variants: Sequence[str]) -> None:
+    """reference.embedded's check of --fault and --variant names, whose modules (the reference server's faults and
+    variants) load only when a run names one: a usage error or a plain run needs none of them here."""
+    from conformance.reference.embedded import check_deviations as check
+
+    check(faults, variants)
 
 
 @contextmanager
@@ -83,11 +97,12 @@ def reference_started_early(args: argparse.Namespace) -> Iterator[ReferenceProce
 def run_targets_if_listed(args: argparse.Namespace, flags: dict[str, Any]) -> int | None:
     """``run --config FILE`` whose file lists [[targets]]: judge them all (conformance.app.targets); None otherwise."""
     from conformance.config.settings import SettingsError
-    from conformance.reporters.ci_summary import unwritable
 
-    problem = unwritable(Path(args.summary_md)) if args.summary_md else None
-    if problem:
-        raise UsageError(f"--summary-md {args.summary_md}: {problem}")
+    if args.summary_md:
+        from conformance.reporters.ci_summary import unwritable
+
+        if problem := unwritable(Path(args.summary_md)):
+            raise UsageError(f"--summary-md {args.summary_md}: {problem}")
     if args.config:
         from conformance.app.targets import lists_targets, run_from_config
     if not (args.config and lists_targets(Path(args.config))):

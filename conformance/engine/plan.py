@@ -18,7 +18,6 @@ from conformance.config.settings import RunSettings
 from conformance.contract import Catalogue, load_spec
 from conformance.engine.client import TargetClient
 from conformance.engine.fixture_plan import Spent
-from conformance.engine.phases.aimed_draw import ChildDrawing
 from conformance.engine.phases.scenarios import Fixtures, Scenarios
 from conformance.engine.phases.st_draw import CaseDrawing, schemathesis_examples
 from conformance.engine.progress import Watch, aimed_progress, generated_progress, scenario_progress
@@ -39,7 +38,6 @@ class PhaseRun:
     fixtures: Fixtures | None
     scenario_rng: random.Random
     mint: Callable[[], str]
-    drawing: ChildDrawing | None
     cases: CaseDrawing | None
     say: Callable[[str], None]
     watch: Watch | None
@@ -87,13 +85,12 @@ class ScenarioPhase:
 
 
 class AimedPhase:
-    """Hypothesis batches aimed at sizes, positions and duplicates, each judged by the full batch oracle."""
+    """Batches aimed at sizes, positions and duplicates, each judged by the full batch oracle."""
 
     name = "aimed"
     beside = True
 
     def run(self, run: PhaseRun, judged: Judgements) -> None:
-        # Imported here: beside the scenarios, hypothesis loads while the first scenarios wait for their answers.
         from conformance.engine.phases.aimed import Pools, run_aimed
 
         settings = run.settings
@@ -111,7 +108,6 @@ class AimedPhase:
                 stats=run.aimed,
                 workers=settings.workers,
                 progress=(lambda _: None) if shown else run.say,
-                drawing=run.drawing,
             )
 
 

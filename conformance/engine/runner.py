@@ -38,9 +38,8 @@ from conformance.engine.determinism import without_local_constants
 from conformance.engine.fixture_plan import FixturePlan, Spent
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.overlap import side_by_side
-from conformance.engine.phases.aimed_draw import drawing_ahead
 from conformance.engine.phases.scenarios import Fixtures
-from conformance.engine.phases.st_draw import cases_ahead, schemathesis_examples
+from conformance.engine.phases.st_draw import CaseDrawing, cases_ahead, schemathesis_examples
 from conformance.engine.plan import PLAN, Phase, PhaseRun
 from conformance.engine.progress import Watch
 from conformance.engine.setup_gate import UNAUTHENTICATED_LABEL, SetupGate, SetupRejected
@@ -216,11 +215,14 @@ def judge(
     open_target: TargetOpener,
     watch: Watch | None = None,
     opened: OpenRun | None = None,
+    cases: CaseDrawing | None = None,
 ) -> RunResult:
     """Run the whole catalogue against the target and judge it, whatever the target does and even when the run is
     interrupted (inside ``interruptible``, whose ``signals`` it reads). ``watch`` may show the generated phases'
     progress live. ``open_target`` opens the target; with ``opened`` (see open_run) the caller owns the target and
-    the client instead, which stay open after the run. The phases are engine/plan.py's PLAN."""
+    the client instead, which stay open after the run. ``cases``: a child already drawing the run's schemathesis
+    cases (st_draw.cases_ahead's, started by the caller for the same seed and examples; the caller closes it),
+    otherwise one is started here. The phases are engine/plan.py's PLAN."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     catalogue = load_catalogue()
@@ -234,8 +236,9 @@ def judge(
     aimed = AimedStats()
     spent: list[Spent] = []
     with (
-        drawing_ahead(settings.seed, settings.max_examples) as drawing,
-        cases_ahead(settings.seed, schemathesis_examples(settings.max_examples)) as cases,
+        nullcontext(cases)
+        if cases is not None
+        else cases_ahead(settings.seed, schemathesis_examples(settings.max_examples)) as cases,
         nullcontext(opened) if opened else open_run(settings, open_target) as run,
         without_local_constants(),
     ):
@@ -267,7 +270,6 @@ def judge(
                 fixtures=target.fixtures,
                 scenario_rng=scenario_rng,
                 mint=mint,
-                drawing=drawing,
                 cases=cases,
                 say=say,
                 watch=watch,

@@ -1,13 +1,12 @@
-"""Whether child processes draw the aimed and the schemathesis cases or this one does changes how fast a run ends,
-never what it sends: the same seed sends the same requests in the same order (the same requests at any --workers), a
-child that dies halfway is taken over, the shrunk reproducers are the same, and a run that stops early leaves no
-child behind."""
+"""Whether a child process draws the schemathesis cases or this one does changes how fast a run ends, never what it
+sends: the same seed sends the same requests in the same order (the same requests at any --workers), a child that
+dies halfway is taken over, and a run that stops early leaves no child behind. The aimed phase draws its plans in
+this process (plain seeded drawing, microseconds a plan), and shrinks what fails to the smallest batch."""
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,7 @@ import pytest
 
 from conformance.app.run import execute
 from conformance.config.settings import resolve
-from conformance.engine.phases import aimed_draw, st_draw
-from conformance.engine.phases.aimed_draw import ChildDrawing
+from conformance.engine.phases import st_draw
 from conformance.engine.phases.st_draw import CaseDrawing
 from tests.conftest import children
 from tests.seeded_reference import judge
@@ -25,20 +23,6 @@ pytestmark = pytest.mark.e2e
 
 PROJECT = "p-child"
 NO_FIXTURES = {"embedded_restartable": 0, "embedded_not_restartable": 0}
-
-
-@pytest.fixture
-def started(monkeypatch: pytest.MonkeyPatch) -> list[ChildDrawing]:
-    """Every child the runs of a test start (CHILD_DRAWING_FROM decides whether a run starts one)."""
-    drawings: list[ChildDrawing] = []
-
-    class Spy(ChildDrawing):
-        def __init__(self, seed: int, count: int) -> None:
-            super().__init__(seed, count)
-            drawings.append(self)
-
-    monkeypatch.setattr(aimed_draw, "ChildDrawing", Spy)
-    return drawings
 
 
 @pytest.fixture
@@ -55,9 +39,8 @@ def drawing_cases(monkeypatch: pytest.MonkeyPatch) -> list[CaseDrawing]:
     return drawings
 
 
-def children_draw(monkeypatch: pytest.MonkeyPatch, *, aimed: bool, schemathesis: bool) -> None:
-    """Whether the runs that follow have child processes draw their aimed and their schemathesis cases."""
-    monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1 if aimed else 10**9)
+def children_draw(monkeypatch: pytest.MonkeyPatch, *, schemathesis: bool) -> None:
+    """Whether the runs that follow have a child process draw their schemathesis cases."""
     monkeypatch.setattr(st_draw, "CHILD_DRAWING_FROM", 1 if schemathesis else 10**9)
 
 
@@ -67,30 +50,10 @@ def sent(tmp_path: Path, workers: int = 1, variants: tuple[str, ...] = ()) -> tu
     return report, recorder.bodies
 
 
-@dataclass(frozen=True)
-class DrawnHere:
-    """The run whose 60 aimed cases this process drew: what every run with a child is compared with."""
-
-    report: dict[str, Any]
-    bodies: list[bytes]
-    children_started: int
-
-
 @pytest.fixture(scope="module")
-def drawn_here(tmp_path_factory: pytest.TempPathFactory) -> DrawnHere:
-    """The same run for every test (one worker, 60 cases, the default CHILD_DRAWING_FROM), so made once; with the
-    number of children it started, spied on as ``started`` does."""
-    drawings: list[ChildDrawing] = []
-
-    class Spy(ChildDrawing):
-        def __init__(self, seed: int, count: int) -> None:
-            super().__init__(seed, count)
-            drawings.append(self)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(aimed_draw, "ChildDrawing", Spy)
-        report, bodies = sent(tmp_path_factory.mktemp("drawn-here"))
-    return DrawnHere(report, bodies, len(drawings))
+def one_worker(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """What a run with one worker and the default drawing (a schemathesis child) sends: made once."""
+    return sent(tmp_path_factory.mktemp("one-worker"))[1]
 
 
 def fake_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
@@ -106,16 +69,15 @@ def test_the_same_seed_sends_the_same_requests_at_any_workers_with_and_without_t
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
-    started: list[ChildDrawing],
     drawing_cases: list[CaseDrawing],
     workers: int,
 ) -> None:
-    children_draw(monkeypatch, aimed=False, schemathesis=False)
+    children_draw(monkeypatch, schemathesis=False)
     here, sent_here = sent(tmp_path / "here")
-    assert not started and not drawing_cases, "everything is drawn here"
-    children_draw(monkeypatch, aimed=True, schemathesis=True)
+    assert not drawing_cases, "everything is drawn here"
+    children_draw(monkeypatch, schemathesis=True)
     there, sent_there = sent(tmp_path / "children", workers=workers)
-    assert len(started) == len(drawing_cases) == 1
+    assert len(drawing_cases) == 1
     if workers == 1:
         assert sent_there == sent_here
     else:
@@ -129,9 +91,9 @@ def test_the_same_seed_sends_the_same_requests_at_any_workers_with_and_without_t
 def test_a_schemathesis_child_that_dies_halfway_is_taken_over_and_the_run_sends_the_same_requests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], drawing_cases: list[CaseDrawing]
 ) -> None:
-    children_draw(monkeypatch, aimed=False, schemathesis=False)
+    children_draw(monkeypatch, schemathesis=False)
     _, sent_here = sent(tmp_path / "here")
-    children_draw(monkeypatch, aimed=False, schemathesis=True)
+    children_draw(monkeypatch, schemathesis=True)
     fake_python(tmp_path, monkeypatch, '"$PYTHON" "$@" | head -n 30')
     report, sent_there = sent(tmp_path / "child")
     assert len(drawing_cases) == 1
@@ -141,72 +103,33 @@ def test_a_schemathesis_child_that_dies_halfway_is_taken_over_and_the_run_sends_
     assert "drawing the schemathesis cases in a child process failed" in err and "Traceback" not in err
 
 
-def test_the_same_seed_sends_the_same_requests_in_the_same_order_when_a_child_draws(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
-    started: list[ChildDrawing],
-    drawn_here: DrawnHere,
+def test_the_same_seed_sends_the_same_requests_when_the_phases_run_beside_the_scenarios(
+    tmp_path: Path, drawing_cases: list[CaseDrawing], one_worker: list[bytes]
 ) -> None:
-    here, sent_here = drawn_here.report, drawn_here.bodies
-    assert drawn_here.children_started == 0, "60 cases are drawn here"
-    monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
-    there, sent_there = sent(tmp_path / "child")
-    assert len(started) == 1
-    assert sent_there == sent_here
-    assert capfd.readouterr().err == "", "nothing of the child reaches the terminal"
-    assert here["verdict"] == there["verdict"] == "conformant"
-    assert here["stats"]["aimed_cases"] == there["stats"]["aimed_cases"] == 60
-
-
-def test_the_same_seed_sends_the_same_requests_when_the_child_is_read_beside_the_scenarios(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[ChildDrawing], drawn_here: DrawnHere
-) -> None:
-    """Against a slow target with four workers the aimed phase runs on a thread of its own, beside the scenarios."""
-    here, sent_here = drawn_here.report, drawn_here.bodies
-    monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
-    there, sent_there = sent(tmp_path / "child", workers=4, variants=("latency",))
-    assert len(started) == 1
-    assert Counter(sent_there) == Counter(sent_here)
-    assert here["verdict"] == there["verdict"] == "conformant"
-
-
-def test_a_child_that_dies_halfway_is_taken_over_and_the_run_sends_the_same_requests(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
-    started: list[ChildDrawing],
-    drawn_here: DrawnHere,
-) -> None:
-    sent_here = drawn_here.bodies
-    monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
-    fake_python(tmp_path, monkeypatch, '"$PYTHON" "$@" | head -n 20')
-    report, sent_there = sent(tmp_path / "child")
-    assert len(started) == 1
-    assert sent_there == sent_here
-    assert report["verdict"] == "conformant"
-    err = capfd.readouterr().err
-    assert "drawing them in this process instead" in err and "Traceback" not in err
+    """Against a slow target with four workers the aimed and generated phases run on a thread of their own, beside
+    the scenarios, and read the child's cases there."""
+    there, sent_there = sent(tmp_path / "beside", workers=4, variants=("latency",))
+    assert len(drawing_cases) == 1
+    assert Counter(sent_there) == Counter(one_worker)
+    assert there["verdict"] == "conformant"
 
 
 @pytest.mark.parametrize(("fault", "smallest"), [("drop-in-large-batches", 21), ("truncate-at-25", 26)])
-def test_size_bugs_found_in_cases_a_child_drew_are_shrunk_to_the_smallest_batch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str, smallest: int, started: list[ChildDrawing]
+def test_size_bugs_found_by_the_aimed_phase_are_shrunk_to_the_smallest_batch(
+    tmp_path: Path, fault: str, smallest: int
 ) -> None:
-    monkeypatch.setattr(aimed_draw, "CHILD_DRAWING_FROM", 1)
     settings = resolve(
         {"seed": 1, "max_examples": 50, "fault": [fault], "report_dir": str(tmp_path / "report"), **NO_FIXTURES},
         env={},
     )
     report = execute(settings, progress=lambda _: None).report
-    assert len(started) == 1
     assert report["stats"]["shrunk_reproducers"] == {"BR-REQ-009": smallest}
     first = next(item for item in report["requirements"] if item["id"] == "BR-REQ-009")["evidence"][0]
     assert first["explanation"].startswith(f"shrunk reproducer: the smallest batch that loses an item has {smallest}")
 
 
-def test_a_run_stopped_by_its_budget_while_the_children_draw_leaves_no_child_behind(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str], started: list[ChildDrawing], drawing_cases: list[CaseDrawing]
+def test_a_run_stopped_by_its_budget_while_the_child_draws_leaves_no_child_behind(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], drawing_cases: list[CaseDrawing]
 ) -> None:
     before = children()
     settings = resolve(
@@ -214,8 +137,31 @@ def test_a_run_stopped_by_its_budget_while_the_children_draw_leaves_no_child_beh
         env={},
     )
     report = execute(settings, progress=lambda _: None).report
-    assert len(started) == 1, "the child was drawing (20,000 cases take it about 20 s)"
-    assert len(drawing_cases) == 1, "so was the schemathesis child (2,100 examples take it about a minute)"
+    assert len(drawing_cases) == 1, "the schemathesis child was drawing (2,100 examples take it about a minute)"
     assert report["stats"]["requests"] == 70
     assert not children() - before, "neither running nor a zombie"
     assert "child process failed" not in capfd.readouterr().err
+
+
+def test_the_command_starts_the_schemathesis_child_before_the_run_and_the_run_reads_that_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, drawing_cases: list[CaseDrawing]
+) -> None:
+    """`run` starts the child as soon as its settings hold up, before it loads what a run needs; the generated phase
+    reads that child's cases and starts no other."""
+    import conformance.app.run as app_run
+    from conformance.cli.main import main
+
+    order: list[str] = []
+    execute_for_real = app_run.execute
+
+    def execute_noted(*args: Any, **kwargs: Any) -> Any:
+        order.append(f"execute with {len(drawing_cases)} child(ren) started")
+        return execute_for_real(*args, **kwargs)
+
+    monkeypatch.setattr(app_run, "execute", execute_noted)
+    report_dir = tmp_path / "report"
+    code = main(["run", "--quiet", "--seed", "1", "--max-examples", "5", "--report-dir", str(report_dir)])
+    assert code == 0
+    assert order == ["execute with 1 child(ren) started"]
+    assert len(drawing_cases) == 1, "the run read the command's child"
+    assert (report_dir / "report.json").is_file()

@@ -89,15 +89,15 @@ def test_requests_in_flight_never_hold_an_interrupted_run_back(tmp_path: Path) -
 
 
 def test_an_interrupted_run_leaves_no_drawing_child_behind(tmp_path: Path) -> None:
-    """With this many cases a child process draws the aimed phase's, and another the schemathesis phases'; the
-    signal that ends the run ends them too, and nothing of them reaches the terminal."""
+    """A child process draws the schemathesis phases' cases (100,000 examples: still drawing when the signal comes);
+    the signal that ends the run ends it too, and nothing of it reaches the terminal."""
     with HostileServer("hang-after", after=100, hold_s=60) as server:
         run = start_run(server.base_url, tmp_path, "4", "--max-examples", "100000")
-        wait_for(lambda: server.requests > 100)  # inside the aimed phase, whose cases the child still draws
+        wait_for(lambda: server.requests > 100)  # inside the aimed phase, while the child draws
         drawing = children(run.pid)
         run.send_signal(signal.SIGINT)
         _, stderr = run.communicate(timeout=30)
     assert run.returncode == 130, stderr
-    assert len(drawing) == 2
+    assert len(drawing) == 1
     assert not any(Path(f"/proc/{pid}").exists() for pid in drawing)
     assert "Traceback" not in stderr and "child process" not in stderr

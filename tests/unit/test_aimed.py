@@ -1,5 +1,6 @@
-"""The aimed strategy draws what batch bugs need: every size of the documented range and the boundaries around it,
-IDs only from pools that may be replayed, and duplicates; and it shrinks towards plain minted IDs."""
+"""The aimed drawing draws what batch bugs need: every size of the documented range and the boundaries around it
+(each boundary within the first batches), IDs only from pools that may be replayed, and duplicates, the same for a
+seed in any process; and hypothesis shrinks a failing plan towards plain minted IDs."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import uuid
 from collections import Counter
 
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import find, settings
 
 from conformance.contract import load_catalogue
 from conformance.engine.phases.aimed import MINTED_POOL, _Judge
-from conformance.engine.phases.aimed_plans import BOUNDARY_SIZES, Plan, assemble, edge_ids, plans
+from conformance.engine.phases.aimed_plans import (
+    BOUNDARY_SIZES,
+    Plan,
+    assemble,
+    draw_plans,
+    edge_ids,
+    plans,
+    shrinking_plans,
+)
 from conformance.engine.stats import AimedStats
 from conformance.judging.results import Ledger
 from tests.conftest import exchange
@@ -25,19 +34,12 @@ def batch(plan: Plan) -> list[str]:
     return assemble(plan, MINTED, KNOWN, ODD)
 
 
-DRAWS = settings(max_examples=400, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def drawn(seed: int = 1, count: int = 400) -> list[Plan]:
+    return list(draw_plans(seed, count))
 
 
 def draw_many() -> list[list[str]]:
-    drawn: list[list[str]] = []
-
-    @DRAWS
-    @given(plans())
-    def collect(plan: Plan) -> None:
-        drawn.append(batch(plan))
-
-    collect()
-    return drawn
+    return [batch(plan) for plan in drawn()]
 
 
 def test_every_id_comes_from_a_replayable_pool() -> None:
@@ -58,6 +60,62 @@ def test_the_smallest_batch_is_plain_minted_ids() -> None:
     """Shrinking goes towards fresh minted IDs, so a reproducer names no fixture unless the bug needs one."""
     found = find(plans(), lambda plan: len(set(batch(plan))) >= 21, settings=settings(database=None, max_examples=400))
     assert batch(found) == MINTED[:21]
+
+
+def test_the_same_seed_draws_the_same_plans_and_another_seed_others() -> None:
+    assert drawn(7) == drawn(7)
+    assert drawn(7) != drawn(8)
+    assert drawn(7, 50) == drawn(7)[:50], "a longer drawing starts with the shorter one"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 20261203])
+def test_every_boundary_size_comes_first_once(seed: int) -> None:
+    first = [plan.size for plan in drawn(seed)[: len(BOUNDARY_SIZES)]]
+    assert sorted(first) == sorted(BOUNDARY_SIZES)
+
+
+def test_a_plan_replayed_from_its_choices_is_the_plan_drawn() -> None:
+    """Shrinking starts from the failing plans themselves: hypothesis reads each back from its ``choices``."""
+    wanted = drawn(3, 30)
+    seen: list[Plan] = []
+
+    def test(plan: Plan) -> None:
+        seen.append(plan)
+        raise AssertionError("every plan fails")
+
+    with pytest.raises(AssertionError):
+        shrinking_plans(test, 3, wanted)()
+    assert sorted(seen[: len(wanted)]) == sorted(wanted), "each plan replayed as drawn, before any other"
+
+
+def test_a_failing_plan_is_shrunk_to_the_smallest_plan_that_still_fails() -> None:
+    seen: list[Plan] = []
+
+    def test(plan: Plan) -> None:
+        seen.append(plan)
+        if len(set(batch(plan))) >= 21:
+            raise AssertionError("loses an item")
+
+    with pytest.raises(AssertionError):
+        shrinking_plans(test, 1, [Plan(49, 3, 2, 123456)])()
+    assert seen[0] == Plan(49, 3, 2, 123456)
+    assert batch(seen[-1]) == MINTED[:21], "the smallest failing batch, of plain minted IDs"
+
+
+def test_shrinking_the_same_failures_tries_the_same_candidates() -> None:
+    def candidates() -> list[Plan]:
+        seen: list[Plan] = []
+
+        def test(plan: Plan) -> None:
+            seen.append(plan)
+            if plan.size >= 26 and plan.mix & 1:
+                raise AssertionError("fails")
+
+        with pytest.raises(AssertionError):
+            shrinking_plans(test, 5, [Plan(50, 3, 1, 99), Plan(40, 1, 0, 7)])()
+        return seen
+
+    assert candidates() == candidates()
 
 
 @pytest.mark.parametrize("status", [200, 400, 413])

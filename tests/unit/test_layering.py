@@ -20,9 +20,8 @@ report -> reporters, the engine drives the checks, the reference server sits bes
 Every import counts: at the top of a module, inside a function, or under TYPE_CHECKING. There are no exceptions:
 if an import runs back up, move the code.
 
-Narrower than its layer: the aimed phase's drawing child (``python -m conformance.engine.phases.aimed_draw``)
-reaches only what it draws with (its plans, engine/determinism.py, the contract), so that it starts fast and cannot
-send anything.
+Narrower than its layer: the aimed phase's drawing (``conformance.engine.phases.aimed_plans``) reaches only the
+contract, so that drawing a plan can neither send anything nor depend on what else was imported.
 """
 
 from __future__ import annotations
@@ -55,18 +54,13 @@ LAYERS: list[tuple[int, str, tuple[str, ...]]] = [
 ]
 #: The only modules at the package root.
 ROOT_MODULES = {"conformance", "conformance.__main__"}
-#: Every module of the package the drawing child may load, with the packages a Python import loads on the way.
-DRAWING_CHILD = {
+#: Every module of the package the aimed phase's drawing may load, with the packages a Python import loads on the way.
+AIMED_DRAWING = {
     "conformance",
     "conformance.contract",
     "conformance.engine",
     "conformance.engine.phases",
-    "conformance.engine.phases.aimed_draw",
     "conformance.engine.phases.aimed_plans",
-    "conformance.engine.phases.drawing_child",
-    "conformance.engine.determinism",
-    "conformance.support",
-    "conformance.support.child_process",
 }
 
 
@@ -209,10 +203,10 @@ def reached_from(start: str) -> set[str]:
     return reached
 
 
-def test_the_drawing_child_reaches_only_what_it_draws_with() -> None:
-    reached = reached_from("conformance.engine.phases.aimed_draw")
+def test_the_aimed_drawing_reaches_only_the_contract() -> None:
+    reached = reached_from("conformance.engine.phases.aimed_plans")
     packages = {name.rpartition(".")[0] for name in reached} - {""}
-    assert reached | packages <= DRAWING_CHILD, f"the drawing child imports {sorted(reached - DRAWING_CHILD)}"
+    assert reached | packages <= AIMED_DRAWING, f"the aimed drawing imports {sorted(reached - AIMED_DRAWING)}"
 
 
 def test_the_schemathesis_drawing_child_reaches_nothing_that_sends_or_holds_a_credential() -> None:

@@ -25,12 +25,12 @@ def test_modules_of_the_commands_that_draw_nothing_do_not_import_the_generators(
     assert loaded == []
 
 
-def test_the_drawing_module_loads_neither_the_http_client_nor_schemathesis_nor_yet_hypothesis() -> None:
-    """The aimed phase's child process only draws: what it imports is what it pays for at every start. And the run
-    starts it before it loads hypothesis, which the child loads only once it draws."""
+def test_drawing_the_aimed_plans_loads_neither_the_http_client_nor_schemathesis_nor_hypothesis() -> None:
+    """The aimed phase draws its plans with plain Python: hypothesis is loaded only to shrink a failure."""
     avoided = ("httpx", "schemathesis", "conformance.engine.client", "hypothesis")
     probe = (
-        f"import sys, conformance.engine.phases.aimed_draw; print(' '.join(m for m in {avoided!r} if m in sys.modules))"
+        "import sys; from conformance.engine.phases.aimed_plans import draw_plans; list(draw_plans(1, 500)); "
+        f"print(' '.join(m for m in {avoided!r} if m in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
@@ -132,3 +132,22 @@ def test_the_reference_process_loads_the_reference_only() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", probe, *avoided], capture_output=True, text=True, check=True)
     assert loaded.stdout.split() == []
+
+
+def test_a_run_loads_the_certification_code_and_cryptography_only_to_certify() -> None:
+    avoided = ("cryptography", "conformance.report.certify", "conformance.support.sshsig")
+    probe = f"import sys, conformance.app.run; print(' '.join(m for m in {avoided!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []
+
+
+def test_a_usage_error_loads_neither_the_reference_server_nor_the_ci_summary() -> None:
+    """A mistyped base URL is answered from the settings alone: the faults and variants are loaded only to check a
+    --fault or --variant name, the CI summary only for --summary-md."""
+    avoided = ("conformance.reference.embedded", "conformance.reference.faults", "conformance.reporters.ci_summary")
+    probe = (
+        "import sys; from conformance.cli.main import main; code = main(['run', '--base-url', 'htp://x']); "
+        f"print(code, ' '.join(m for m in {avoided!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["2"]

@@ -20,10 +20,9 @@ from conformance.report.store import ReportError, load_report
 
 PACKAGE = Path(__file__).resolve().parents[2] / "conformance"
 #: The stdlib parser is left only where the JSON is the suite's own: a drawing child reads the request it was sent
-#: over a pipe, the run reads back the aimed plans a child wrote, and the generated phase re-reads a request body it
-#: is about to send. The
+#: over a pipe, and the generated phase re-reads a request body it is about to send. The
 #: reference server (reference/) parses the requests it is sent, as a target does.
-OWN_JSON = {"engine/phases/aimed_draw.py", "engine/phases/drawing_child.py", "engine/phases/generated.py"}
+OWN_JSON = {"engine/phases/drawing_child.py", "engine/phases/generated.py"}
 
 
 def stdlib_json_parsing(path: Path) -> list[str]:

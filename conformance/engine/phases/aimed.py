@@ -4,11 +4,11 @@ Schemathesis generates from the OpenAPI document and rarely draws lists of more 
 endpoints live at sizes (20, 21, 25, 49, 50, 51), at positions and in duplicates. Here every case is a batch whose
 size is drawn across 0-51 with those boundaries drawn often, whose IDs come from pools that are safe to send any
 number of times (IDs minted by the run, non-restartable fixtures, odd strings; never a restartable fixture, which may
-be sent only once), with duplicates at random positions (aimed_plans.py). Every answer is judged by the full
-batch oracle. With many cases, a child process draws them while this one sends (aimed_draw.py).
+be sent only once), with duplicates at random positions (aimed_plans.py: plain seeded drawing, a few microseconds
+a batch). Every answer is judged by the full batch oracle.
 
-When a MUST requirement fails, hypothesis shrinks the case (every replay names only replayable IDs and goes through
-the run's client, within its budget) and the smallest failing request becomes the first evidence of that
+When a MUST requirement fails, hypothesis shrinks the failing plans (every replay names only replayable IDs and goes
+through the run's client, within its budget) and the smallest failing request becomes the first evidence of that
 requirement: "the smallest batch that loses an item has 21 IDs".
 """
 
@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from itertools import chain
-
-from hypothesis.errors import HypothesisException
 
 from conformance.checks.batch import (
     check_batch,
@@ -30,9 +28,8 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.contract import MAX_BATCH
 from conformance.engine.client import BudgetExhausted, TargetClient, TargetThrottling, TargetUnreachable
-from conformance.engine.parallel import in_order, send_drawn
-from conformance.engine.phases.aimed_draw import ChildDrawing, drawn_count
-from conformance.engine.phases.aimed_plans import Plan, assemble, draw_plans, edge_ids, given_plans
+from conformance.engine.parallel import in_order
+from conformance.engine.phases.aimed_plans import Plan, assemble, draw_plans, edge_ids, shrinking_plans
 from conformance.engine.stats import AimedStats
 from conformance.judging.results import Exchange, Finding, Judgements, Seen
 
@@ -82,6 +79,12 @@ class Pools:
         return cls([mint() for _ in range(MINTED_POOL)], edge_ids(mint()))
 
 
+def drawn_count(max_examples: int) -> int:
+    """How many plans the aimed phase draws for ``max_examples`` cases: all but its fixed first case, when there is
+    room for it (see run_aimed)."""
+    return max_examples - 1 if max_examples > 1 else max_examples
+
+
 def run_aimed(
     client: TargetClient,
     ledger: Judgements,
@@ -94,7 +97,6 @@ def run_aimed(
     stats: AimedStats,
     workers: int = 1,
     progress: Callable[[str], None] = lambda _: None,
-    drawing: ChildDrawing | None = None,
 ) -> None:
     """Send ``max_examples`` aimed batches (``workers`` at a time), then shrink each MUST failure found to its
     smallest case, one request at a time.
@@ -103,51 +105,48 @@ def run_aimed(
     (the duplicates scenario names one three times, which hides a target that answers every duplicate thrice), so
     it goes before any drawn case.
 
-    The cases are drawn without looking at any answer (see send_drawn), so the same seed sends the same set of cases
-    with any number of workers; the shrinking pass replays that same sequence from the answers already judged and
-    sends only the new, smaller candidates. With ``drawing`` (aimed_draw.drawing_ahead's, for the same seed and
-    number of cases), a child process draws them, and they are sent as they come: drawing costs this interpreter
-    nothing then, so it always overlaps the sending.
-    """
+    The plans are drawn without looking at any answer (microseconds each, as the sending asks for them), so the
+    same seed sends the same cases in the same order with any number of workers; the shrinking pass starts from
+    the smallest failing plan of each requirement, replays it from the answer already judged and sends only new,
+    smaller candidates."""
     drawn = drawn_count(max_examples)
-    if drawing is not None and (drawing.seed, drawing.count) != (seed, drawn):
-        raise ValueError("the child draws another sequence than this phase's")
     minted = pools.minted
     judge = _Judge(client, ledger, musts, frozenset(minted), frozenset(not_restartable), stats)
 
     def batch(plan: Plan) -> list[str]:
         return assemble(plan, minted, not_restartable, pools.odd)
 
-    def judged(ids: list[str], exchange: Exchange) -> None:
-        judge.judge(ids, exchange, progress)
-
-    # One of the examples is a fixed first case when there is room for it; hypothesis draws the others.
-    first = [[minted[0], minted[1], minted[0]]] if drawn < max_examples else []
-
-    def draw(emit: Callable[[list[str]], None]) -> None:
-        draw_plans(seed, drawn, lambda plan: emit(batch(plan)))
-
+    # One of the examples is a fixed first case when there is room for it; the others are drawn.
+    first: list[tuple[Plan | None, list[str]]] = (
+        [(None, [minted[0], minted[1], minted[0]])] if drawn < max_examples else []
+    )
+    cases = chain(first, ((plan, batch(plan)) for plan in draw_plans(seed, drawn)))
+    #: requirement -> the smallest drawn plan that failed it, where the shrinking starts.
+    failing: dict[str, Plan] = {}
     try:
-        if drawing is None:
-            send_drawn(draw, judge.send, judged, workers, first, round_trip_ms=client.round_trip_ms)
-        else:
-            for ids, exchange in in_order(judge.send, chain(first, map(batch, drawing.plans())), workers):
-                judged(ids, exchange)
+        for (plan, ids), exchange in in_order(lambda case: judge.send(case[1]), cases, workers):
+            failure = judge.judge(ids, exchange, progress)
+            if failure is not None and plan is not None:
+                smallest = failing.get(failure[0])
+                if smallest is None or (plan.size, plan) < (smallest.size, smallest):
+                    failing[failure[0]] = plan
     except (BudgetExhausted, TargetUnreachable, TargetThrottling):
         judge.publish_reproducers()
         raise
-    if judge.failing:
+    if failing:
         judge.shrinking = True
-        _shrink(lambda plan: judge.replay(batch(plan)), seed, drawn)
+        _shrink(lambda plan: judge.replay(batch(plan)), seed, list(failing.values()))
     judge.publish_reproducers()
     if judge.halted:
         raise judge.halted[0]
 
 
-def _shrink(test: Callable[[Plan], None], seed: int, examples: int) -> None:
-    """Replay the seed's sequence of plans through ``test`` and shrink what fails (a _Violation)."""
+def _shrink(test: Callable[[Plan], None], seed: int, failing: list[Plan]) -> None:
+    """Shrink the ``failing`` plans through ``test``, which raises a _Violation for a plan that fails."""
+    from hypothesis.errors import HypothesisException
+
     try:
-        given_plans(test, seed, examples, shrink=True)()
+        shrinking_plans(test, seed, failing)()
     except _Violation:
         pass
     except BaseExceptionGroup as group:

@@ -1,22 +1,25 @@
-"""What the aimed phase draws: a plan per batch (the few choices hypothesis makes), and the batch built from it.
+"""What the aimed phase draws: a plan per batch (a size, a mix of pools, a number of duplicates, a seed for the
+positions), and the batch built from it.
 
-Hypothesis draws only the plan: a size, a mix of pools, a number of duplicates and a seed for the positions. The
-batch is then built from the plan and the run's pools of IDs by plain Python. So a process that knows nothing but
-the run's seed draws the very plans this one would (aimed_draw.py draws them in a child process while this
-one sends), and the IDs, which the run mints as it goes, are filled in by whoever sends. This module imports
-hypothesis and the contract, nothing else of the suite: a child that draws pays for no more.
+The plans are drawn by plain Python from a random.Random seeded with the run's seed (``draw_plans``): a few
+microseconds a plan, the same plans in any process and whatever was imported before, so no process draws them
+ahead of the sending and none pays for hypothesis to draw them. Hypothesis is kept for what it does better, shrinking
+a failing plan (``shrinking_plans``): its strategy for plans (``plans``) starts from the failing plans the drawing
+found and shrinks them towards the smallest batch of plain minted IDs. The batch is built from a plan and the run's
+pools of IDs by plain Python (``assemble``), so whoever sends it fills in the IDs the run minted. This module
+imports hypothesis only once a plan is shrunk, and nothing else of the suite than the contract.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
-
-import hypothesis
-from hypothesis import strategies as st
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from conformance.contract import MAX_BATCH
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
 
 #: Sizes where batch implementations break: empty, one, two, a page of 20 and one past it, 25, the maximum and
 #: one past it (which must be refused).
@@ -31,35 +34,21 @@ LONG_ID_CHARS = 1024
 
 
 class Plan(NamedTuple):
-    """One batch as hypothesis drew it; ``assemble`` turns it into the IDs sent."""
+    """One batch as drawn; ``assemble`` turns it into the IDs sent."""
 
     size: int
     mix: int
     duplicates: int
     positions: int
 
-    @classmethod
-    def parse(cls, value: object) -> Plan:
-        """A plan read back from JSON, or ValueError unless it is one that ``plans`` can draw: whatever another
-        process wrote, nothing out of range reaches ``assemble``."""
-        if not (isinstance(value, list) and len(value) == len(cls._fields) and all(type(n) is int for n in value)):
-            raise ValueError(f"not a plan: {value!r}")
-        plan = cls(*value)
-        if not (
-            0 <= plan.size <= MAX_BATCH + 1
-            and 0 <= plan.mix < MIXES
-            and plan.duplicates in DUPLICATES
-            and 0 <= plan.positions < POSITION_SEEDS
-        ):
-            raise ValueError(f"a plan out of range: {value!r}")
-        return plan
-
 
 def plans() -> st.SearchStrategy[Plan]:
-    """Sizes over 0-51 with the boundaries drawn often, a mix of pools, duplicates, and a seed for the positions.
+    """Hypothesis's strategy for the plans draw_plans draws, for shrinking: sizes over 0-51, a mix of pools,
+    duplicates, and a seed for the positions.
 
-    A handful of draws per batch, not one per ID: generation stays cheap at 50 IDs, and shrinking still goes where a
-    reader wants it: the smallest size, then a plain batch of minted IDs."""
+    A handful of choices per batch, not one per ID: shrinking goes where a reader wants it, the smallest size, then a
+    plain batch of minted IDs (``choices`` is the sequence of choices that stands for a given plan)."""
+    from hypothesis import strategies as st
 
     @st.composite
     def plan(draw: Callable[..., Any]) -> Plan:
@@ -70,6 +59,12 @@ def plans() -> st.SearchStrategy[Plan]:
         return Plan(size, mix, duplicates, draw(st.integers(0, POSITION_SEEDS - 1)))
 
     return plan()
+
+
+def choices(plan: Plan) -> tuple[int, ...]:
+    """The choices ``plans()`` makes to draw ``plan``: its first branch (any size), the size, the mix, the index of
+    its number of duplicates, the seed of its positions. Hypothesis replays them to start shrinking from ``plan``."""
+    return (0, plan.size, plan.mix, DUPLICATES.index(plan.duplicates), plan.positions)
 
 
 def assemble(plan: Plan, minted: Sequence[str], not_restartable: Sequence[str], odd: Sequence[str]) -> list[str]:
@@ -102,31 +97,61 @@ def edge_ids(base: str) -> list[str]:
     ]
 
 
-def given_plans(test: Callable[[Plan], None], seed: int, examples: int, *, shrink: bool) -> Callable[[], None]:
-    """``test`` over the plans hypothesis draws for this seed, ready to run; with ``shrink``, what fails is shrunk.
+def draw_plans(seed: int, count: int) -> Iterator[Plan]:
+    """This seed's ``count`` plans, each drawn when it is asked for (a run of 100,000 cases holds none ahead).
 
-    The one hypothesis configuration of the phase, for drawing and for shrinking, in this process or another: the
-    shrinking pass relies on replaying exactly the sequence the drawing drew. Run it inside
-    determinism.without_local_constants, or the sequence depends on the modules imported."""
-    phases = [hypothesis.Phase.generate, hypothesis.Phase.shrink] if shrink else [hypothesis.Phase.generate]
+    First every boundary size once, in an order the seed shuffles, so that a bug at a boundary shows in the first
+    few batches; then sizes over the whole range half the time and a boundary the other half. Mixes, duplicates and
+    the positions' seed are drawn evenly. Plain random.Random: the same plans in any process."""
+    rng = random.Random(seed)
+    first = list(BOUNDARY_SIZES)
+    rng.shuffle(first)
+    for number in range(count):
+        if number < len(first):
+            size = first[number]
+        elif rng.random() < 0.5:
+            size = rng.randint(0, MAX_BATCH + 1)
+        else:
+            size = rng.choice(BOUNDARY_SIZES)
+        yield Plan(size, rng.randrange(MIXES), rng.choice(DUPLICATES), rng.randrange(POSITION_SEEDS))
+
+
+def shrinking_plans(test: Callable[[Plan], None], seed: int, failing: Sequence[Plan]) -> Callable[[], None]:
+    """``test`` ready to run hypothesis's shrinker from the ``failing`` plans (what the drawing found failing): it
+    replays each of them, then shrinks what still fails (``test`` raising), each distinct failure on its own, and
+    raises what the smallest cases raise. Hypothesis draws nothing new but the shrinking candidates; its randomness
+    comes from the run's seed, so the same failures shrink the same way in any process."""
+    import hypothesis
+    from hypothesis.database import ExampleDatabase, choices_to_bytes
+
+    class FailingPlans(ExampleDatabase):
+        """The failing plans, where hypothesis looks for cases that failed before (the secondary corpus: a case in
+        the primary one that still fails is taken as shrunk already); nothing it saves is kept."""
+
+        def __init__(self, entries: list[bytes]) -> None:
+            super().__init__()
+            self.entries = entries
+
+        def fetch(self, key: bytes) -> Iterator[bytes]:
+            return iter(self.entries if key.endswith(b".secondary") else ())
+
+        def save(self, key: bytes, value: bytes) -> None:
+            pass
+
+        def delete(self, key: bytes, value: bytes) -> None:
+            pass
 
     def case(plan: Plan) -> None:
         test(plan)
 
-    return hypothesis.seed(seed)(
-        hypothesis.settings(
-            max_examples=examples,
-            deadline=None,
-            database=None,
-            derandomize=False,
-            suppress_health_check=list(hypothesis.HealthCheck),
-            phases=phases,
-            report_multiple_bugs=True,
-            verbosity=hypothesis.Verbosity.quiet,
-        )(hypothesis.given(plans())(case))
-    )
-
-
-def draw_plans(seed: int, count: int, emit: Callable[[Plan], None]) -> None:
-    """Draw this seed's ``count`` plans, handing each to ``emit`` as soon as it is drawn."""
-    given_plans(emit, seed, count, shrink=False)()
+    # settings outside seed: seed() turns the database off, and the database is how the failing plans get in.
+    return hypothesis.settings(
+        max_examples=max(1, len(failing)),
+        deadline=None,
+        database=FailingPlans([choices_to_bytes(choices(plan)) for plan in failing]),
+        derandomize=False,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        phases=[hypothesis.Phase.reuse, hypothesis.Phase.shrink],
+        report_multiple_bugs=True,
+        verbosity=hypothesis.Verbosity.quiet,
+    )(hypothesis.seed(seed)(hypothesis.given(plans())(case)))
