@@ -142,13 +142,19 @@ class Trace:
         items: dict[str, Counter[str]] = {}
         codes: dict[str, set[str]] = {}
         malformed = 0
+        #: Each distinct result masked once: an answer may carry tens of thousands of items, with a few results.
+        masked: dict[str, str] = {}
         for item in body["migration_tasks"]:
             if not (isinstance(item, dict) and isinstance(item.get("task_id"), str)):
                 malformed += 1
                 continue
             task = item["task_id"]
             role = FOREIGN if requested is not None and task not in requested else self._role_of(task)
-            result = mask_ids(item["result"]) if isinstance(item.get("result"), str) else "(no result)"
+            said = item.get("result")
+            if isinstance(said, str):
+                result = masked.get(said) or masked.setdefault(said, mask_ids(said))
+            else:
+                result = "(no result)"
             items.setdefault(role, Counter())[result] += 1
             self._role_items.setdefault(role, Counter())[result] += 1
             if item.get("error_code") is not None:
