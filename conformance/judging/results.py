@@ -195,9 +195,8 @@ class _ParsedViews:
     most ``limit``; the one that parsed longest ago forgets them when one more parses (and parses again if asked).
 
     Whoever keeps an exchange (a scenario its answers until it is done, the shrinker its smallest failure, a
-    deferred ledger what waits) then keeps its bytes only, so the answers a run holds cost what their bodies cost:
-    the run-wide budget of engine.memory_budget bounds those. Held by weak reference: being held here keeps no
-    exchange alive."""
+    deferred ledger what waits) then keeps its bytes only (--max-response-bytes at most), not the several times
+    that in parsed objects. Held by weak reference: being held here keeps no exchange alive."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
