@@ -87,8 +87,8 @@ def check_shape(ex: Exchange) -> list[Finding | Seen]:
         # The test _shape_problem makes, inline: an answer may carry tens of thousands of items.
         if not (
             isinstance(item, dict) and isinstance(item.get("task_id"), str) and isinstance(item.get("result"), str)
-        ):
-            return [*results, SHAPE.violated(_shape_problem(index, item) or "")]
+        ) and (problem := _shape_problem(index, item)):
+            return [*results, SHAPE.violated(problem)]
         if not DOCUMENTED_ITEM_FIELDS.issuperset(item):
             results.extend(
                 Seen("OBS-008", f"$.migration_tasks[].{key}") for key in item if key not in DOCUMENTED_ITEM_FIELDS
