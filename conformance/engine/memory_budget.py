@@ -12,7 +12,8 @@ bytes bounds the items parsed from them):
 - Holding: the answers started but not yet judged (see engine.parallel) are a ``Backlog``: a worker starts its next
   request only while that many answers, each as large as the largest one seen so far, stay within the budget,
   unless the request is the next one to be judged (which is therefore always sent). A phase's first request goes
-  alone, so the sizes are known before any worker starts. Only the answer being judged is ever parsed.
+  alone, so the sizes are known before any worker starts. Only the last few answers judged stay parsed, whoever
+  keeps the others (judging.results.PARSED_EXCHANGES).
 
 The budget is ``BUDGET_RESPONSES`` times --max-response-bytes.
 

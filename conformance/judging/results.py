@@ -8,7 +8,9 @@ the finished report.
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+import weakref
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -21,6 +23,10 @@ from conformance.support import jsontext
 MAX_BODY_CHARS = 16 * 1024
 EVIDENCE_PER_REQUIREMENT = 3
 MAX_OBSERVATION_EVIDENCE = 8
+#: How many exchanges of the run hold what was parsed from their bodies at once: the one each lane (scenarios,
+#: property phases) is judging, and the earlier one a metamorphic check compares it with. A parsed answer costs
+#: several times its bytes (50,000 items: 4.7 MB of JSON, about 30 MB parsed and indexed).
+PARSED_EXCHANGES = 3
 
 
 class Status(StrEnum):
@@ -135,6 +141,7 @@ class Exchange:
 
     @cached_property
     def _parsed(self) -> tuple[Any, str]:
+        _PARSED.hold(self)
         try:
             return jsontext.loads(self.response_body), ""
         except jsontext.TooDeep as exc:
@@ -156,6 +163,7 @@ class Exchange:
             return cast(T, self._derived[compute])
         except KeyError:
             value = self._derived[compute] = compute(self)
+            _PARSED.hold(self)
             return value
 
     def header(self, name: str) -> str | None:
@@ -182,6 +190,32 @@ class Exchange:
         )
 
 
+class _ParsedViews:
+    """The exchanges that hold their parsed views (``response_json``, ``derived``), run-wide and across threads: at
+    most ``limit``; the one that parsed longest ago forgets them when one more parses (and parses again if asked).
+
+    Whoever keeps an exchange (a scenario its answers until it is done, the shrinker its smallest failure, a
+    deferred ledger what waits) then keeps its bytes only (--max-response-bytes at most), not the several times
+    that in parsed objects. Held by weak reference: being held here keeps no exchange alive."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held: OrderedDict[int, weakref.ref[Exchange]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hold(self, exchange: Exchange) -> None:
+        with self._lock:
+            self._held[id(exchange)] = weakref.ref(exchange)
+            self._held.move_to_end(id(exchange))
+            evicted = [self._held.popitem(last=False)[1]() for _ in range(len(self._held) - self.limit)]
+        for old in evicted:
+            if old is not None and old is not exchange:
+                old.forget_views()
+
+
+_PARSED = _ParsedViews(PARSED_EXCHANGES)
+
+
 class Detail(TypedDict, total=False):
     """What a check already knew when it found a violation, so that views need not work it out again; report.json
     carries it as it is (report.model.Detail)."""
@@ -195,6 +229,9 @@ class Detail(TypedDict, total=False):
     #: the per-ID view marks its row.
     task: str
     role: str
+    #: How many IDs the ``missing``, ``foreign`` or ``repeated`` list leaves out (checks.batch.MAX_DETAIL_IDS): the
+    #: message gives the whole count.
+    left_out: dict[str, int]
 
 
 @dataclass(frozen=True)

@@ -139,8 +139,11 @@ class Trace:
         if not isinstance(body, dict) or not isinstance(body.get("migration_tasks"), list):
             return {"items": None}
         requested = _requested(exchange.request_body)
-        items: dict[str, Counter[str]] = {}
-        codes: dict[str, set[str]] = {}
+        # Counted by (role, text) first, then folded per role: an answer may carry tens of thousands of items, with
+        # a few roles, results and codes, each masked once.
+        results: Counter[tuple[str, str]] = Counter()
+        item_codes: Counter[tuple[str, str]] = Counter()
+        masked: dict[str, str] = {}
         malformed = 0
         for item in body["migration_tasks"]:
             if not (isinstance(item, dict) and isinstance(item.get("task_id"), str)):
@@ -148,14 +151,19 @@ class Trace:
                 continue
             task = item["task_id"]
             role = FOREIGN if requested is not None and task not in requested else self._role_of(task)
-            result = mask_ids(item["result"]) if isinstance(item.get("result"), str) else "(no result)"
-            items.setdefault(role, Counter())[result] += 1
-            self._role_items.setdefault(role, Counter())[result] += 1
+            said = item.get("result")
+            results[role, _masked(said, masked) if isinstance(said, str) else "(no result)"] += 1
             if item.get("error_code") is not None:
-                code = _text(item["error_code"])
-                self._role_codes.setdefault(role, Counter())[code] += 1
-                if role not in RUN_LEVEL_CODES_ONLY:
-                    codes.setdefault(role, set()).add(code)
+                item_codes[role, _text(item["error_code"], masked)] += 1
+        items: dict[str, Counter[str]] = {}
+        for (role, result), count in results.items():
+            items.setdefault(role, Counter())[result] += count
+            self._role_items.setdefault(role, Counter())[result] += count
+        codes: dict[str, set[str]] = {}
+        for (role, code), count in item_codes.items():
+            self._role_codes.setdefault(role, Counter())[code] += count
+            if role not in RUN_LEVEL_CODES_ONLY:
+                codes.setdefault(role, set()).add(code)
         entry: dict[str, Any] = {
             "items": {role: dict(sorted(items[role].items())) for role in ROLES if role in items},
             "item_codes": {role: sorted(codes[role]) for role in ROLES if role in codes},
@@ -200,9 +208,18 @@ def error_code(exchange: Exchange) -> str | None:
     return _text(body["error_code"])
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, masked: dict[str, str] | None = None) -> str:
     """Any JSON value as text, whatever the target put there (a 100,000-digit number included)."""
-    return mask_ids(value if isinstance(value, str) else dumps_strict(value, indent=None))
+    return _masked(value if isinstance(value, str) else dumps_strict(value, indent=None), masked)
+
+
+def _masked(text: str, masked: dict[str, str] | None) -> str:
+    """mask_ids(text), looked up in ``masked`` (the texts one answer already masked) when given."""
+    if masked is None:
+        return mask_ids(text)
+    if text not in masked:
+        masked[text] = mask_ids(text)
+    return masked[text]
 
 
 def _requested(body: bytes | None) -> set[str] | None:

@@ -148,13 +148,6 @@ def finish(proc: subprocess.Popen[bytes], began: float, workers: int, out: Path,
     return Run(workers, report, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode)
 
 
-#: Modes the suite does not yet keep within the bounds, and why (each is an open item of issue 21).
-NOT_YET_BOUNDED = {
-    "foreign-items": "judging 50,000 foreign items per answer peaks above 400 MB even at one worker, and a run takes "
-    "minutes (one such answer judged alone peaks at 24 MB: what the run keeps of them is not found yet)"
-}
-
-
 #: Modes run together, all their children at once: they spend their time waiting, not computing.
 GROUPS: list[tuple[str, ...]] = [
     tuple(sorted(THROTTLED_FOR_EVER)),
@@ -164,12 +157,7 @@ GROUPS: list[tuple[str, ...]] = [
 
 @pytest.mark.parametrize(
     "group",
-    [
-        pytest.param(group, marks=pytest.mark.skip(reason=NOT_YET_BOUNDED[group[0]]), id=group[0])
-        if group[0] in NOT_YET_BOUNDED
-        else pytest.param(group, id="+".join(group))
-        for group in GROUPS
-    ],
+    [pytest.param(group, id="+".join(group)) for group in GROUPS],
 )
 def test_every_hostile_mode_is_bounded_and_judged_the_same_at_one_and_sixteen_workers(
     tmp_path: Path, group: tuple[str, ...]

@@ -15,7 +15,9 @@ import pytest
 
 from conformance.checks import batch
 from conformance.checks.batch import (
+    MAX_DETAIL_IDS,
     check_batch,
+    check_coverage,
     check_fixture_outcomes,
     check_full_batch,
     check_same_outcomes,
@@ -23,7 +25,7 @@ from conformance.checks.batch import (
     outcomes_by_id,
 )
 from conformance.checks.rules import Rule
-from conformance.judging.results import Exchange, Finding
+from conformance.judging.results import PARSED_EXCHANGES, Exchange, Finding
 from tests.conftest import exchange, failures, judged, seen
 
 REQUESTED = ["ok-1", "bad-2", "bad-3"]
@@ -475,6 +477,29 @@ def test_a_derived_value_is_computed_once_and_is_no_part_of_the_exchange() -> No
     assert computed == [ex]
     assert ex == twin
     assert "derived" not in repr(ex)
+
+
+def test_only_the_last_exchanges_parsed_in_the_run_hold_their_parsed_views() -> None:
+    """A scenario keeps its answers until it is done: what they hold is their bytes, not what was parsed."""
+    first, *later = (answer(REQUESTED) for _ in range(PARSED_EXCHANGES + 1))
+    assert not failures(check_batch(REQUESTED, first))
+    assert "response_json" in vars(first)
+    for ex in later:
+        assert not failures(check_batch(REQUESTED, ex))
+    assert "response_json" not in vars(first)
+    assert all("response_json" in vars(ex) for ex in later[-PARSED_EXCHANGES:])
+    assert not failures(check_batch(REQUESTED, first))  # parsed again when asked, and judged the same
+
+
+def test_a_listing_of_ids_past_the_limit_keeps_the_first_ones_and_counts_the_rest() -> None:
+    foreign = [f"foreign-{n}" for n in range(MAX_DETAIL_IDS + 7)]
+    items = [{"task_id": task, "result": "failed", "error_code": "X", "error_msg": "y"} for task in REQUESTED]
+    ex = exchange(body={"migration_tasks": items + [{"task_id": task, "result": "success"} for task in foreign]})
+    (violation,) = failures(check_coverage(REQUESTED, ex))
+    assert violation.requirement == "BR-REQ-010"
+    assert violation.detail == {"foreign": foreign[:MAX_DETAIL_IDS], "left_out": {"foreign": 7}}
+    assert f"{len(foreign)} task ID(s) answered but never requested" in violation.message
+    assert f"the evidence lists the first {MAX_DETAIL_IDS}" in violation.message
 
 
 def test_every_held_finding_of_a_rule_is_the_one_plain_held_finding() -> None:

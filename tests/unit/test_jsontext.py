@@ -118,6 +118,22 @@ def test_a_deep_body_that_is_not_json_is_not_json(text: str) -> None:
     assert exchange(200, content=text.encode()).response_json is NOT_JSON
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['["' + "[" * 600 + '"]', '["\\"' + "{" * 600 + '", "' + "]" * 600 + '"]', '{"' + "[" * 600 + '": []}'],
+    ids=["in-a-string", "after-an-escaped-quote", "in-a-key"],
+)
+def test_brackets_inside_strings_are_no_nesting(text: str) -> None:
+    assert loads(text)
+
+
+def test_closing_brackets_inside_a_string_hide_no_depth() -> None:
+    text = '{"k": "' + "]" * 600 + '", "v": ' + "[" * 600 + "]" * 600 + "}"
+    with pytest.raises(TooDeep) as deep:
+        loads(text)
+    assert deep.value.depth == 601
+
+
 def test_a_body_at_the_limit_parses_in_any_thread() -> None:
     """The limit, not the caller's stack, decides: json.loads alone gives up at a depth that depends on it."""
     text = "[" * MAX_DEPTH + "]" * MAX_DEPTH
