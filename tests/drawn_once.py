@@ -10,7 +10,8 @@ sequence a hundred times.
 ``replaying(monkeypatch)`` puts a stand-in behind ``drawing_child.start_child``: the first run of a (module, request,
 child environment) starts the real child and passes its output on as it comes, keeping it; a later run of the same
 is handed what was kept, through a real pipe, so that DrawingChild reads, parses and reaps it as a child's. Only
-complete output (the end line, exit status 0) is kept: a child that failed is met again by the next run.
+complete output (up to the end line) is kept: a child that failed, or that the run stopped first, is met again by
+the next run.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class _Replayed:
             stderr.seek(0)
             self._stderr.write(stderr.read())
             self._stderr.flush()
-        if code == 0 and drawn.endswith(_END) and not self._stopped.is_set():
+        if drawn == _END or drawn.endswith(b"\n" + _END):  # all it drew, whether or not the run read it all
             _DRAWN[self._key()] = bytes(drawn)
         return code
 
