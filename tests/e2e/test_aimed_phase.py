@@ -10,7 +10,8 @@ import pytest
 from conformance.app.run import execute
 from conformance.config.settings import resolve
 
-pytestmark = pytest.mark.e2e
+#: Many runs of one seed: their drawing children draw once per worker (tests/drawn_once.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
 
 NO_FIXTURES = {"embedded_restartable": 0, "embedded_not_restartable": 0}
 

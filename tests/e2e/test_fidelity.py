@@ -24,7 +24,8 @@ from conformance.reference.variants import VARIANTS
 from conformance.report.compare import compare
 from conformance.reporters.compare_text import fidelity_line
 
-pytestmark = pytest.mark.e2e
+#: Many runs of one seed: their drawing children draw once per worker (tests/drawn_once.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
 
 SEED = 5
 MAX_EXAMPLES = 20

@@ -15,7 +15,8 @@ from conformance.app.run import RunOutcome, execute
 from conformance.config.settings import resolve
 from tests.hostile import BAD_LOCATIONS, HostileServer
 
-pytestmark = pytest.mark.e2e
+#: Many runs of one seed: their drawing children draw once per worker (tests/drawn_once.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
 
 PROJECT = "p-hostile"
 

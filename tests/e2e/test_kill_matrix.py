@@ -13,7 +13,8 @@ from conformance.config.settings import resolve
 from conformance.reference.faults import FAULTS
 from conformance.reference.variants import VARIANTS
 
-pytestmark = pytest.mark.e2e
+#: Many runs of each seed: their drawing children draw once per worker (tests/drawn_once.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
 
 MAX_EXAMPLES = 50
 

@@ -17,7 +17,8 @@ from conformance.reference.faults import FAULTS
 from tests import ci_targets
 
 pytest_plugins = ("pytester",)
-pytestmark = pytest.mark.e2e
+#: Many runs of one seed: their drawing children draw once per worker (tests/drawn_once.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
 
 CANARY = "canary-token-5f1d2e9a7c"
 PROJECT = "p-plugin"

@@ -30,7 +30,8 @@ from conformance.reference.store import seed_store
 from conformance.wire.tls import INSECURE_WARNING, TlsOptions, client_context, tls_on_plain_url
 from tests.conftest import clean_env
 
-pytestmark = pytest.mark.e2e
+#: Many runs of one seed: their drawing children draw once per worker (tests/drawn_once.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
 
 PROJECT = "p-tls"
 LOOPBACK = "127.0.0.1"

@@ -27,7 +27,8 @@ from conformance.reference.store import seed_store
 from conformance.reference.variants import VARIANTS
 from conformance.wire import keepalive
 
-pytestmark = pytest.mark.e2e
+#: Many runs of each seed: their drawing children draw once per worker (tests/drawn_once.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
 
 SEEDS = range(1, 11)
 MAX_EXAMPLES = 20
