@@ -2,7 +2,9 @@
 
 A remote target's round trip is what a run waits on. Most scenarios are short chains of requests that each wait for
 the one before, which leaves most of the --workers slots idle; the aimed and schemathesis phases run meanwhile on a
-thread of their own (the "property lane") and fill them. The client's in-flight cap keeps the total at --workers.
+thread of their own (the "property lane") and fill them. The client's in-flight cap keeps the total at --workers,
+and the lane's requests take a place only when no scenario's waits for one (engine.in_flight.in_background): the
+scenarios' chains are what the run waits for.
 
 What the lane judges waits in a DeferredLedger and reaches the ledger only after everything the scenarios judged, in
 the order it was judged: the ledger (evidence, first failure, trace) is the one a run of the same seed builds with
@@ -17,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from conformance.engine.client import TargetClient
+from conformance.engine.in_flight import in_background
 from conformance.engine.parallel import HOLD_BYTES
 from conformance.judging.results import Exchange, Finding, Judgements, Ledger, Seen
 
@@ -112,7 +115,12 @@ def side_by_side(
     sends nothing more, and what it judged until then stays in the ledger. A stop the scenarios meet is raised
     first, as in a run of one phase after the other; the lane's is raised when the scenarios are done."""
     deferred = DeferredLedger(ledger)
-    lane = Lane(lambda: property_phases(deferred), name="property-lane")
+
+    def lane_work() -> None:
+        with in_background():
+            property_phases(deferred)
+
+    lane = Lane(lane_work, name="property-lane")
     lane.start()
     try:
         scenarios()

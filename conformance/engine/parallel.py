@@ -10,13 +10,15 @@ Drawing property-based cases costs milliseconds each; against a slow target a Dr
 own and hands each over as soon as it exists, so that the round trips overlap the drawing. The order of the cases is
 the drawing's, whoever sends them.
 
-The workers are daemon threads fed a few requests ahead: when the run stops (budget spent, target gone, SIGINT), the
-caller goes on at once to write its reports, and a worker still waiting for a hanging target never holds the
-process back.
+The workers are daemon threads that run in a copy of the caller's context (engine.in_flight.in_background holds
+for the property lane's workers too), fed a few requests ahead: when the run stops (budget spent, target gone,
+SIGINT), the caller goes on at once to write its reports, and a worker still waiting for a hanging target never
+holds the process back.
 """
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections import deque
@@ -103,7 +105,8 @@ def in_order(
             if not started:
                 started = True
                 for number in range(workers):
-                    threading.Thread(target=work, name=f"send-{number}", daemon=True).start()
+                    context = contextvars.copy_context()
+                    threading.Thread(target=context.run, args=(work,), name=f"send-{number}", daemon=True).start()
         while window:
             item, future = window[0]
             result = future.result()

@@ -40,7 +40,7 @@ from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.overlap import side_by_side
 from conformance.engine.phases.scenarios import Fixtures
 from conformance.engine.phases.st_draw import CaseDrawing, cases_ahead, schemathesis_examples
-from conformance.engine.plan import PLAN, Phase, PhaseRun
+from conformance.engine.plan import PLAN, Phase, PhaseRun, import_ahead
 from conformance.engine.progress import Watch
 from conformance.engine.setup_gate import UNAUTHENTICATED_LABEL, SetupGate, SetupRejected
 from conformance.engine.stats import AimedStats, GeneratedStats
@@ -278,7 +278,10 @@ def judge(
                 clock=clock,
                 spent=spent,
             )
-            run_plan(PLAN, shared, ledger, signals, beside=side_by_side_pays_off(settings))
+            beside = side_by_side_pays_off(settings)
+            if beside:
+                threading.Thread(target=import_ahead, name="import-ahead", daemon=True).start()
+            run_plan(PLAN, shared, ledger, signals, beside=beside)
         except Interrupted as exc:
             interrupted = exc.signum
             run_error = f"interrupted ({exc}) after {client.sent} requests"

@@ -12,6 +12,7 @@ import gzip
 import itertools
 import json
 import random
+import ssl
 import threading
 import time
 import uuid
@@ -40,6 +41,7 @@ from conformance.engine.client import (
     TargetStopped,
     TargetThrottling,
     TargetUnreachable,
+    default_tls_context,
     retry_after,
 )
 from conformance.engine.guard import GuardRefusal, IdGuard
@@ -966,3 +968,11 @@ def test_requests_in_a_row_without_an_answer_are_counted_in_the_order_they_were_
         probes = client.take_probes()
     assert probes == [] and route.call_count == 6, "no probe: the slow request was answered in between"
     assert client.unanswered == 5
+
+
+def test_a_plain_http_target_gets_a_tls_context_that_verifies_and_trusts_no_certificate() -> None:
+    """It never takes a handshake; if it ever did, it would refuse every certificate rather than accept one."""
+    plain = default_tls_context("http://target.test", trust_env=False)
+    assert plain.verify_mode is ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    assert default_tls_context("https://target.test", trust_env=False).cert_store_stats()["x509_ca"] > 0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 
 import pytest
 
-from conformance.engine.in_flight import InFlight
+from conformance.engine.in_flight import InFlight, in_background
 
 
 def test_each_throttled_answer_halves_the_limit_down_to_one_at_a_time() -> None:
@@ -69,3 +71,76 @@ def test_no_more_than_the_limit_pass_at_once() -> None:
 def test_at_least_one_request_must_be_allowed() -> None:
     with pytest.raises(ValueError, match="at least one"):
         InFlight(0)
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "the senders never got to wait"
+        time.sleep(0.001)
+
+
+def test_a_request_not_in_the_background_takes_the_next_place_before_every_background_one() -> None:
+    gate = InFlight(1)
+    entered: list[str] = []
+
+    def send(name: str, background: bool) -> None:
+        with in_background() if background else nullcontext(), gate:
+            entered.append(name)
+
+    gate.__enter__()  # the one place is taken
+    behind = [threading.Thread(target=send, args=(f"lane {n}", True)) for n in range(3)]
+    for thread in behind:
+        thread.start()
+    _wait_until(lambda: gate.waiting == (0, 3))
+    scenario = threading.Thread(target=send, args=("scenario", False))
+    scenario.start()
+    _wait_until(lambda: gate.waiting == (1, 3))
+    gate.__exit__(None, None, None)
+    for thread in [*behind, scenario]:
+        thread.join(timeout=10)
+    assert entered[0] == "scenario"
+    assert sorted(entered[1:]) == ["lane 0", "lane 1", "lane 2"]
+
+
+def test_background_requests_fill_every_place_left_and_no_more() -> None:
+    gate = InFlight(4)
+    inside = most_inside = 0
+    lock = threading.Lock()
+
+    def send(background: bool) -> None:
+        nonlocal inside, most_inside
+        with in_background() if background else nullcontext(), gate:
+            with lock:
+                inside += 1
+                most_inside = max(most_inside, inside)
+            time.sleep(0.005)
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=send, args=(n % 3 != 0,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert most_inside == 4
+    assert gate.waiting == (0, 0)
+
+
+def test_a_grown_limit_lets_a_background_request_in_at_once() -> None:
+    gate = InFlight(2)
+    gate.answered(throttled=True)
+    gate.__enter__()
+    passed = threading.Event()
+
+    def send() -> None:
+        with in_background(), gate:
+            passed.set()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    _wait_until(lambda: gate.waiting == (0, 1))
+    gate.answered(throttled=False)  # one calm answer at limit 1: back to 2
+    assert passed.wait(timeout=10)
+    thread.join(timeout=10)
+    gate.__exit__(None, None, None)

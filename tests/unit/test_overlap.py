@@ -10,8 +10,10 @@ import pytest
 import respx
 
 from conformance.contract import load_catalogue
+from conformance.engine import in_flight
 from conformance.engine.client import Halted, TargetClient
 from conformance.engine.overlap import DeferredLedger, side_by_side
+from conformance.engine.parallel import in_order
 from conformance.judging.results import Finding, Judgements, Ledger
 from tests.conftest import exchange
 
@@ -96,3 +98,20 @@ def test_a_stop_in_the_scenarios_halts_the_lane_and_keeps_what_it_judged() -> No
             assert ended.wait(timeout=10)
     assert isinstance(lane_ended[0], Halted)
     assert evidence(ledger, "BR-REQ-012") == ["lane"]
+
+
+def test_the_lane_and_its_workers_send_in_the_background_and_the_scenarios_do_not() -> None:
+    ledger = Ledger(load_catalogue())
+    seen: dict[str, set[bool]] = {"scenarios": set(), "lane": set()}
+
+    def lane(judged: Judgements) -> None:
+        for _ in in_order(lambda _: seen["lane"].add(in_flight._background.get()), range(8), 4):
+            pass
+
+    def scenarios() -> None:
+        for _ in in_order(lambda _: seen["scenarios"].add(in_flight._background.get()), range(8), 4):
+            pass
+
+    with TargetClient(BASE, "p") as client:
+        side_by_side(scenarios, lane, ledger, client)
+    assert seen == {"scenarios": {False}, "lane": {True}}
