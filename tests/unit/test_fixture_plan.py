@@ -69,8 +69,8 @@ def test_spent_in_names_each_restartable_task_s_index_and_the_batch_size() -> No
 
 
 def spend(restartable: int, not_restartable: int) -> tuple[list[Spent], list[list[str]], Fixtures]:
-    """Run the mixed batches and the batch of 50 against a target that answers every ID per item: where each
-    restartable fixture went, and every batch sent."""
+    """Run the batch of 50 and the mixed batches (in the run's order) against a target that answers every ID per
+    item: where each restartable fixture went, and every batch sent."""
     fixtures = Fixtures([f"r-{i}" for i in range(restartable)], [f"n-{i}" for i in range(not_restartable)])
     sent: list[list[str]] = []
 
@@ -87,8 +87,8 @@ def spend(restartable: int, not_restartable: int) -> tuple[list[Spent], list[lis
         with TargetClient(BASE, "p", guard=guard) as client:
             scenarios = Scenarios(client, Ledger(load_catalogue()), random.Random(7), fixtures, spent=spent)
             scenarios.unknown_per_item = True
-            scenarios.fixture_batches()
             scenarios.full_batch()
+            scenarios.fixture_batches()
     return spent, sent, fixtures
 
 
