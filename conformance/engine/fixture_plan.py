@@ -1,13 +1,14 @@
 """Where the restartable fixtures go. Each restarts once per run (a restarted task is no longer restartable), so
 which batch gets which task decides what a staging-sized project can reveal.
 
-The batch of 50 is served first: its first restartable task sits in the middle (the 4th place, after three tasks
-that fail), its second last, its third second, all among non-restartable and unknown IDs. So one restartable task
-already meets a large batch, a middle place and failures before it (bugs that stop after a failure, let one item's
-error bleed into the next, or let an unknown ID poison the batch); two already share one call, and three exceed a
-quota of two restarts a call. Only what is left goes to the smaller mixed batches, each wanting a few; the first
-restartable task of each sits last, in the middle, then first. A target that does not answer unknown IDs per item
-may leave no batch of 50: then the largest mixed batch is served first, in its place.
+The batch of 50 is served first, and sent first (the run's second request, right after the first batch of minted IDs
+tells whether unknown IDs are answered per item), so what it reveals is found early. Its first restartable task sits in
+the middle (the 4th place, after three tasks that fail), its second last, its third second, all among non-restartable
+and unknown IDs. So one restartable task already meets a large batch, a middle place and failures before it (bugs that
+stop after a failure, let one item's error bleed into the next, or let an unknown ID poison the batch); two already
+share one call, and three exceed a quota of two restarts a call. Only what is left goes to the smaller mixed batches,
+each wanting a few; the first restartable task of each sits last, in the middle, then first. A target that does not
+answer unknown IDs per item may leave no batch of 50: then the largest mixed batch is served first, in its place.
 
 Pure functions of counts and a random stream: the scenarios build the batches, the unit tests prove the places.
 """

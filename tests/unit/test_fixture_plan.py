@@ -69,8 +69,8 @@ def test_spent_in_names_each_restartable_task_s_index_and_the_batch_size() -> No
 
 
 def spend(restartable: int, not_restartable: int) -> tuple[list[Spent], list[list[str]], Fixtures]:
-    """Run the mixed batches and the batch of 50 against a target that answers every ID per item: where each
-    restartable fixture went, and every batch sent."""
+    """Run the batch of 50 and the mixed batches (in the run's order) against a target that answers every ID per
+    item: where each restartable fixture went, and every batch sent."""
     fixtures = Fixtures([f"r-{i}" for i in range(restartable)], [f"n-{i}" for i in range(not_restartable)])
     sent: list[list[str]] = []
 
@@ -87,8 +87,8 @@ def spend(restartable: int, not_restartable: int) -> tuple[list[Spent], list[lis
         with TargetClient(BASE, "p", guard=guard) as client:
             scenarios = Scenarios(client, Ledger(load_catalogue()), random.Random(7), fixtures, spent=spent)
             scenarios.unknown_per_item = True
-            scenarios.fixture_batches()
             scenarios.full_batch()
+            scenarios.fixture_batches()
     return spent, sent, fixtures
 
 
@@ -141,3 +141,30 @@ def test_each_restartable_fixture_is_sent_at_most_once(restartable: int, not_res
     sends = Counter(task for batch in sent for task in batch if task in set(fixtures.restartable))
     assert set(sends.values()) == {1}
     assert len(spent) == sum(sends.values())
+
+
+def test_a_run_s_first_request_is_a_batch_of_minted_ids_and_its_second_the_batch_of_50() -> None:
+    """The order in which bugs show: the first answer to a well-formed batch, then the batch of 50 with the plan's
+    restartable tasks, before the invalid requests (the kill matrix's first detections depend on it)."""
+    fixtures = Fixtures([f"r-{i}" for i in range(3)], [f"n-{i}" for i in range(2)])
+    sent: list[object] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if len(sent) >= 2:  # only the first two are read as batches; the rest is refused as a whole
+            sent.append(request.content)
+            return httpx.Response(400, json={"error_code": "DCS.4000", "error_msg": "invalid"})
+        ids = json.loads(request.content)["migration_tasks"]
+        sent.append(ids)
+        items = [{"task_id": task, "result": "failed", "error_code": "E", "error_msg": "no"} for task in ids]
+        return httpx.Response(200, json={"migration_tasks": items})
+
+    guard = IdGuard(fixtures.restartable, fixtures.not_restartable, random.Random(3))
+    with respx.mock(base_url=BASE) as router:
+        router.post(url__regex=r".*").mock(side_effect=answer)
+        with TargetClient(BASE, "p", guard=guard) as client:
+            Scenarios(client, Ledger(load_catalogue()), random.Random(7), fixtures).run_all()
+    first, second, third = sent[:3]
+    assert isinstance(first, list) and len(first) == 3 and all(guard.is_minted(task) for task in first)
+    assert isinstance(second, list) and len(second) == MAX_BATCH
+    assert set(fixtures.restartable) <= set(second)
+    assert third == b""  # then the invalid requests, from the first of them

@@ -123,10 +123,14 @@ class Scenarios:
 
     def run_all(self) -> None:
         self.ledger.skip_unmet(self.unmet)
+        # The order of the requests is the order in which a bug shows: the first answer to a well-formed batch, and
+        # the batch of 50 (where the fixture plan puts the restartable tasks that reveal most), come first, so a
+        # target's wrong answers are found by its first requests; the invalid requests and the rest follow.
         scenarios = (
+            self.unknown_ids,
+            self.full_batch,
             self.refusals,
             self.edge_ids,
-            self.unknown_ids,
             self.duplicates,
             self.empty_list,
             self.byte_order_mark,
@@ -135,7 +139,6 @@ class Scenarios:
             self.lone_task,
             self.fixture_batches,
             self.batch_sizes,
-            self.full_batch,
             self.authentication,
         )
         self.stats.total = len(scenarios)
@@ -395,8 +398,6 @@ class Scenarios:
     def batch_sizes(self) -> None:
         """Batches across the documented range, judged item by item: with minted IDs when the target answers
         unknown IDs per item (so no fixture is needed), else with the non-restartable fixtures there are."""
-        if self.unknown_per_item is None:
-            self._probe_unknown_ids("unknown task IDs (asked again)")
         known = list(self.fixtures.not_restartable) if self.fixtures else []
         planned: list[tuple[list[str], list[str], list[str]]] = []
         for size in BATCH_SIZES:
@@ -419,12 +420,17 @@ class Scenarios:
     def full_batch(self) -> None:
         """The documented maximum of 50: known tasks, filled up with minted IDs when the target answers unknown IDs
         per item; the fixture plan's restartable tasks at its places (the middle, last, second), so even one
-        restartable task meets a large batch, among failures."""
+        restartable task meets a large batch, among failures. Sent before the mixed batches, it leaves them their
+        shares. Whether the target answers unknown IDs per item decides how it is filled: asked again here if the
+        first question got no answer."""
+        if self.unknown_per_item is None:
+            self._probe_unknown_ids("unknown task IDs (asked again)")
         known_n = list(self.fixtures.not_restartable) if self.fixtures else []
-        share = self.allotment().large if FIXTURES not in self.unmet else 0
+        fixtures = FIXTURES not in self.unmet
+        share = self.allotment().large if fixtures else 0
         if not self.unknown_per_item:
             share = max(share, MAX_BATCH - len(known_n)) if share else 0
-        share = min(share, len(self._restartable_pool))
+        share = min(share, len(self._restartable_pool) - (sum(self.allotment().mixed) if fixtures else 0))
         available = share + min(len(known_n), MAX_BATCH - share)
         if not self.unknown_per_item and available < MAX_BATCH:
             # Not a catalogue need: whether this batch needs fixtures depends on how the target answered.
