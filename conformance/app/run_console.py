@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conformance.app.console import Style, shorten_values
 from conformance.report.model import Report, Requirement
-from conformance.reporters.html_text import anchor
+from conformance.reporters.html_text import anchor, beyond_diagnosis
 from conformance.support.terminal import one_line
 
 #: Up to this many skipped requirements are named on their line; more are only counted (the report lists them).
@@ -88,10 +88,12 @@ def print_run_end(report: Report, report_dir: Path, *, quiet: bool, warn: Callab
     if not quiet:
         print_summary(report)
     print_recap(report, report_dir)
-    error, reason = report.get("error"), report.get("verdict_reason")
+    error, diagnosis = report.get("error"), [str(message) for message in report.get("diagnosis") or []]
+    # An incomplete run's reason begins with its diagnosis, printed on its own above: only what the reason adds.
+    reason = beyond_diagnosis(str(report.get("verdict_reason") or ""), diagnosis)
     if error:
         print(shorten_values(f"dcs-conformance run: {one_line(error)}"), file=sys.stderr)
-    elif reason and reason not in (report.get("diagnosis") or []):
+    elif reason and reason not in diagnosis:
         print(shorten_values(f"{report['verdict']}: {one_line(reason)}"))
     warning = (report.get("transport") or {}).get("warning")
     if warning:

@@ -49,3 +49,17 @@ def test_skipped_requirements_share_one_line_with_each_reason_once(capsys: pytes
     assert len(skip_lines) == 1
     assert skip_lines[0].startswith("SKIP 10 requirement(s) not exercised -- needs fixtures (9); no credentials")
     assert not any(line.startswith(("PASS BR-REQ-001 ", "FAIL BR-REQ-009 ")) for line in lines[: lines.index("")])
+
+
+def test_an_incomplete_run_states_its_diagnosis_once_then_what_the_reason_adds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The reason of an incomplete run begins with its diagnosis (engine.runner), which has a line of its own."""
+    diagnosis = "the credentials were rejected: every one of the 10 well-formed requests was answered 401"
+    report = copy.deepcopy(golden())
+    report["verdict"], report["diagnosis"] = "incomplete", [diagnosis]
+    report["verdict_reason"] = f"{diagnosis}; 7 MUST requirement(s) not exercised: BR-REQ-006"
+    lines = printed(report, capsys, quiet=True)
+    assert sum(diagnosis in line for line in lines) == 1
+    assert f"diagnosis: {diagnosis}" in lines
+    assert "incomplete: 7 MUST requirement(s) not exercised: BR-REQ-006" in lines
