@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from conformance.app.run import execute
 from conformance.config.settings import resolve
@@ -53,7 +54,7 @@ def judge(
     size: tuple[int, int] | None,
     fault: str | None = None,
     variant: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     flags: dict[str, object] = {
         "seed": seed,
         "max_examples": max_examples,

@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -46,7 +47,8 @@ BIN = Path(sys.executable).parent
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 @contextmanager
@@ -110,7 +112,7 @@ def schemathesis_cli(base: str, examples: int, workdir: Path) -> tuple[float, in
     return wall, int(found.group(1)) if found else 0
 
 
-def our_run(base: str | None, workdir: Path, *flags: str) -> tuple[float, dict, float]:
+def our_run(base: str | None, workdir: Path, *flags: str) -> tuple[float, dict[str, Any], float]:
     """Wall time of `dcs-conformance run`, its report, and its CPU seconds (user + system: the run's process and
     its drawing child, imports and report writing included)."""
     report_dir = workdir / f"report-{time.monotonic_ns()}"
