@@ -400,9 +400,10 @@ def run_plan(plan: Sequence[Phase], shared: PhaseRun, ledger: Ledger, signals: l
 
 def side_by_side_pays_off(settings: RunSettings) -> bool:
     """Whether the scenarios and the property-based phases run side by side (see engine.overlap): only with
-    requests to keep in flight (more than one worker, so never against the embedded reference, which answers from
-    this very interpreter), and never under --max-requests, whose budget goes to the scenarios first, as they
-    exercise what the property-based phases cannot aim at."""
+    requests to keep in flight (more than one worker: the embedded reference gets one, since its answers come in
+    less time than this interpreter spends judging them, so more workers only contend for it: slower at 4), and
+    never under --max-requests, whose budget goes to the scenarios first, as they exercise what the property-based
+    phases cannot aim at."""
     return settings.workers > 1 and settings.max_requests is None
 
 
