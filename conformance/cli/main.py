@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import sys
 import traceback
 from collections.abc import Sequence
@@ -97,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"dcs-conformance {args.command}: error: {one_line(exc)}", file=sys.stderr)
             return EXIT_USAGE
         except BrokenPipeError:
+            if not stdout_reader_gone():
+                return internal_error(args.command)  # a pipe of our own broke: a bug like any other
             # The reader went away (``serve --list-faults | head``): what is left has nobody to read it.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_BROKEN_PIPE
@@ -105,11 +108,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"dcs-conformance {args.command}: interrupted", file=sys.stderr)
             return 130
         except Exception:
-            traceback.print_exc()
-            print(
-                f"dcs-conformance {args.command}: internal error: a bug in the suite, please report it", file=sys.stderr
-            )
-            return EXIT_INTERNAL
+            return internal_error(args.command)
+
+
+def internal_error(command: str) -> int:
+    """The traceback of a bug in the suite, and the line saying so."""
+    traceback.print_exc()
+    print(f"dcs-conformance {command}: internal error: a bug in the suite, please report it", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader closed it (poll reports an error on its write end), rather
+    than some other pipe of ours that broke."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 if __name__ == "__main__":

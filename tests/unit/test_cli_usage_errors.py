@@ -250,3 +250,18 @@ def test_a_reader_that_went_away_ends_the_listing_quietly_with_the_shells_sigpip
         os.close(writer)
     assert done.returncode == 141, done.stderr
     assert b"Traceback" not in done.stderr and b"internal error" not in done.stderr, done.stderr
+
+
+def test_a_broken_pipe_of_our_own_while_stdout_is_read_is_a_bug_with_its_traceback(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 141 is only for a reader that went away; any other broken pipe is reported as the bug it is."""
+    from conformance.reference import deviations
+
+    def broken(kind: str) -> list[str]:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(deviations, "listing", broken)
+    assert main(["serve", "--list-faults"]) == 3
+    err = capfd.readouterr().err
+    assert "Traceback" in err and "internal error: a bug in the suite" in err
