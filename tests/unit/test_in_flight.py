@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
 import pytest
@@ -44,28 +44,32 @@ def test_a_throttled_answer_starts_the_calm_count_again() -> None:
     assert gate.limit == 2
 
 
-def test_no_more_than_the_limit_pass_at_once() -> None:
-    gate = InFlight(3)
-    inside = 0
-    most_inside = 0
+def most_inside_at_once(gate: InFlight, backgrounds: Sequence[bool], hold_s: float) -> int:
+    """How many requests were inside ``gate`` at once at most: a sender per entry of ``backgrounds`` (True: sent
+    in the background), each holding its place ``hold_s``."""
+    inside = most_inside = 0
     lock = threading.Lock()
 
-    def send() -> None:
+    def send(background: bool) -> None:
         nonlocal inside, most_inside
-        with gate:
+        with in_background() if background else nullcontext(), gate:
             with lock:
                 inside += 1
                 most_inside = max(most_inside, inside)
-            time.sleep(0.01)
+            time.sleep(hold_s)
             with lock:
                 inside -= 1
 
-    threads = [threading.Thread(target=send) for _ in range(12)]
+    threads = [threading.Thread(target=send, args=(background,)) for background in backgrounds]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
-    assert most_inside == 3
+    return most_inside
+
+
+def test_no_more_than_the_limit_pass_at_once() -> None:
+    assert most_inside_at_once(InFlight(3), [False] * 12, 0.01) == 3
 
 
 def test_at_least_one_request_must_be_allowed() -> None:
@@ -105,25 +109,7 @@ def test_a_request_not_in_the_background_takes_the_next_place_before_every_backg
 
 def test_background_requests_fill_every_place_left_and_no_more() -> None:
     gate = InFlight(4)
-    inside = most_inside = 0
-    lock = threading.Lock()
-
-    def send(background: bool) -> None:
-        nonlocal inside, most_inside
-        with in_background() if background else nullcontext(), gate:
-            with lock:
-                inside += 1
-                most_inside = max(most_inside, inside)
-            time.sleep(0.005)
-            with lock:
-                inside -= 1
-
-    threads = [threading.Thread(target=send, args=(n % 3 != 0,)) for n in range(24)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-    assert most_inside == 4
+    assert most_inside_at_once(gate, [n % 3 != 0 for n in range(24)], 0.005) == 4
     assert gate.waiting == (0, 0)
 
 
