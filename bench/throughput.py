@@ -2,18 +2,20 @@
 passes or fails.
 
 1. the raw ceiling: a plain httpx keep-alive loop posting valid batches to the reference server;
-2. `dcs-conformance run --max-examples N` against the same target, 1 and 4 workers: checked requests per second
-   inside the run (goal: at least half the raw loop's rate);
+2. `dcs-conformance run --max-examples N` against the same target, 1 and 4 workers, and 1 with `--no-cache`:
+   checked requests per second inside the run (goal: at least half the raw loop's rate);
 3. the schemathesis CLI on the same spec and target (`--continue-on-failure`), its cases as it reports them;
 4. the embedded default run (`dcs-conformance run --quiet --seed 1`), whole process, wall and CPU (the reference's
-   process included), median of 5 after a warm-up (goal: 1.5 s), beside the same run with its reference in the
-   run's own process, as it was before it had one of its own;
+   process included), median of 5 after a warm-up (goal: 1.5 s): its schemathesis cases replayed from the drawing
+   cache (the warm-up drew them), and drawn afresh by the drawing child (`--no-cache`); beside it the same run with
+   its reference in the run's own process, as it was before it had one of its own;
 5. `--help` and a usage error (`run --base-url htp://x`), whole process, median of 5 after a warm-up (goal: 0.2 s);
 6. the default run against the reference with `serve --latency-ms 100`, default workers, median of 3 (goal: 4 s).
 
 The reference runs in a child process (`dcs-conformance serve`), as a vendor's server would; our figures come from
-the run's own report.json (requests and duration). Wall times on a shared machine vary with its load, printed first
-and last: CPU times vary much less.
+the run's own report.json (requests and duration). The runs keep their drawing cache in a temporary directory of
+their own (never the user's): the throughput runs replay what a first, untimed run drew (each is also shown with
+`--no-cache`). Wall times on a shared machine vary with its load, printed first and last: CPU times vary much less.
 """
 
 from __future__ import annotations
@@ -179,6 +181,8 @@ def startup_rows(cli: str, workdir: Path, runs: int) -> None:
         "<= 1.5 s",
         against(wall, 1.5),
     )
+    wall, cpu = timed([*embedded, "--no-cache"], workdir, runs)
+    row("the same, `--no-cache` (the drawing child draws every time)", f"{wall:.2f} s wall, {cpu:.2f} s CPU")
     here = [sys.executable, "-c", IN_PROCESS_RUN, *embedded[1:]]
     wall, cpu = timed(here, workdir, runs)
     row("the same, reference in the run's process", f"{wall:.2f} s wall, {cpu:.2f} s CPU")
@@ -206,6 +210,7 @@ def main() -> int:
     cli = str(BIN / "dcs-conformance")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
+        os.environ["DCS_CONFORMANCE_CACHE_DIR"] = str(workdir / "drawn")
         if args.startup_only:
             startup_rows(cli, workdir, args.runs)
             print(f"after: {load()}")
@@ -213,14 +218,14 @@ def main() -> int:
         with reference() as base:
             raw, raw_cpu = raw_loop(base, args.raw_seconds)
             row("raw httpx keep-alive loop", f"{raw:.0f} requests/s, {raw_cpu * 1000:.2f} ms CPU a request")
-            for workers in ("1", "4"):
-                wall, report, cpu = our_run(
-                    base, workdir, "--max-examples", str(args.max_examples), "--workers", workers
-                )
+            examples = ("--max-examples", str(args.max_examples))
+            our_run(base, workdir, *examples)  # draws the cases the runs below replay
+            for flags in (("--workers", "1"), ("--workers", "4"), ("--workers", "1", "--no-cache")):
+                wall, report, cpu = our_run(base, workdir, *examples, *flags)
                 requests = report["stats"]["requests"]
                 ours = requests / report["duration_s"]
                 row(
-                    f"checked requests/s, `--max-examples {args.max_examples} --workers {workers}`",
+                    f"checked requests/s, `--max-examples {args.max_examples} {' '.join(flags)}`",
                     f"{ours:.0f} ({requests} requests in {report['duration_s']:.1f} s, {wall:.1f} s wall, "
                     f"{cpu * 1000 / requests:.2f} ms CPU a request): {ours / raw:.2f} of the raw loop",
                     ">= 0.5 of the raw loop (so >= 300/s once it reaches 600/s)",

@@ -1,3 +1,3 @@
-from conformance.cli.main import main
+from conformance.cli.main import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

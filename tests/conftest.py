@@ -26,7 +26,9 @@ import hypothesis
 import hypothesis.configuration
 import pytest
 
+from conformance.config import table
 from conformance.contract import load_catalogue
+from conformance.engine.phases import drawing_cache
 from conformance.judging.results import Exchange, Finding, Ledger, Seen
 from conformance.reference import restart_ledger
 from tests import drawn_once, summary
@@ -98,9 +100,12 @@ def ledger_status(results: Sequence[Finding | Seen], requirement: str) -> str:
 def clean_env(*dropped: str, **extra: str) -> dict[str, str]:
     """The environment for a `dcs-conformance` subprocess, without the developer's own target, credentials and
     hypothesis settings (they would change what a test runs); ``dropped`` names more variables (or prefixes) to
-    leave out, ``extra`` what to set."""
+    leave out, ``extra`` what to set. The session's drawing cache stays (see pytest_configure)."""
     prefixes = ("DCS_", "CLOUD_SDK_", "HYPOTHESIS_", *dropped)
-    return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)} | extra
+    kept = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+    if DRAWING_CACHE_ENV in os.environ and DRAWING_CACHE_ENV not in dropped:
+        kept[DRAWING_CACHE_ENV] = os.environ[DRAWING_CACHE_ENV]
+    return kept | extra
 
 
 def children(pid: int | None = None) -> set[int]:
@@ -267,6 +272,9 @@ def _shared_group(item: pytest.Item) -> str | None:
 
 
 RESTART_LEDGERS = pytest.StashKey[LedgerWatch]()
+DRAWING_CACHE = pytest.StashKey[Path]()
+#: The variable naming the drawing cache a run uses (its cache_dir setting).
+DRAWING_CACHE_ENV = str(table.get("cache_dir").env)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -278,12 +286,26 @@ def pytest_configure(config: pytest.Config) -> None:
     directory = Path(tempfile.mkdtemp(prefix="dcs-conformance-restarts-"))
     os.environ[restart_ledger.ENV] = str(directory)
     config.stash[RESTART_LEDGERS] = LedgerWatch(directory)
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        # One drawing cache for the whole session, never the developer's own: the controller makes it before it
+        # starts the pytest-xdist workers, which inherit it, as does every run a test starts (clean_env keeps
+        # it). The runs of one seed and settings then draw their schemathesis cases once a session, not once a
+        # run; the tests about drawing itself give a cache of their own.
+        cache = Path(tempfile.mkdtemp(prefix="dcs-conformance-drawn-"))
+        os.environ[DRAWING_CACHE_ENV] = str(cache)
+        config.stash[DRAWING_CACHE] = cache
+    # A run of this process that reads no environment (resolve(..., env={})) uses it too.
+    session_cache = Path(os.environ[DRAWING_CACHE_ENV])
+    drawing_cache.default_directory = lambda: session_cache  # type: ignore[assignment]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     watch = config.stash.get(RESTART_LEDGERS, None)
     if watch is not None:
         shutil.rmtree(watch.directory, ignore_errors=True)
+    cache = config.stash.get(DRAWING_CACHE, None)
+    if cache is not None:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 @pytest.fixture

@@ -129,5 +129,14 @@ def stdout_reader_gone() -> bool:
         return False
 
 
+def entry() -> int:
+    """The ``dcs-conformance`` command (and ``python -m conformance``): ``main`` as the process's whole job, its
+    collector tuned for that (support/collector.py)."""
+    from conformance.support.collector import collected_for_one_job
+
+    with collected_for_one_job():
+        return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -31,12 +31,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             settings = resolve(flags, check_deviations=check_deviations)
         except SettingsError as exc:
             raise UsageError(str(exc)) from None
+        from conformance.engine.phases.drawing_cache import chosen
         from conformance.engine.phases.st_draw import cases_ahead, schemathesis_examples
 
         # The schemathesis child starts drawing now, before this process loads what a run needs (about half a
         # second of CPU here): its cases are wanted from the generated phase on, and drawing them is the longest
-        # job of a run on the other core.
-        with cases_ahead(settings.seed, schemathesis_examples(settings.max_examples)) as cases:
+        # job of a run on the other core (unless the drawing cache holds them: then no child starts).
+        with cases_ahead(
+            settings.seed,
+            schemathesis_examples(settings.max_examples),
+            chosen(settings.cache_dir, off=settings.no_cache),
+        ) as cases:
             # What the run needs, loaded only once its settings hold up (a usage error costs none of it).
             from functools import partial
 

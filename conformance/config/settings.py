@@ -60,6 +60,9 @@ class RunSettings:
     embedded_not_restartable: int | None = None
     #: Requests in flight at once (independent scenario requests and the property-based phases).
     workers: int = 1
+    #: Where drawn schemathesis cases are kept (None: the user's cache directory), and whether they are not.
+    cache_dir: str | None = None
+    no_cache: bool = False
     #: TLS towards an https target: the CA bundle, --insecure, the client certificate (see conformance.wire.tls).
     tls: TlsOptions = field(default_factory=TlsOptions)
     #: Every setting of the table that has no field above, by name, as resolved (its default when not given).
@@ -336,6 +339,8 @@ def resolve(
         workers=int(workers) if workers is not None else (DEFAULT_REMOTE_WORKERS if base_url else 1),
         strict=given("strict"),
         certify=given("certify"),
+        cache_dir=given("cache_dir"),
+        no_cache=given("no_cache"),
         faults=faults,
         variants=variants,
         tls=tls_options,

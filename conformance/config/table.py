@@ -303,6 +303,22 @@ SETTINGS: tuple[Setting, ...] = (
         pytest_help="any MUST left unexercised: incomplete",
     ),
     Setting(
+        "cache_dir",
+        str,
+        "where drawn schemathesis cases are kept for the next run of the same seed and settings "
+        "(default: ~/.cache/dcs-conformance/drawn, or under $XDG_CACHE_HOME)",
+        env="DCS_CONFORMANCE_CACHE_DIR",
+        metavar="DIR",
+        shapes_run=False,
+    ),
+    Setting(
+        "no_cache",
+        bool,
+        "draw the schemathesis cases afresh, neither replaying nor keeping them (the same cases either way)",
+        default=False,
+        shapes_run=False,
+    ),
+    Setting(
         "ca_bundle",
         str,
         "PEM file of the CAs that sign the target's certificate (env DCS_CA_BUNDLE; SSL_CERT_FILE also works)",

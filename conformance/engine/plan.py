@@ -123,7 +123,10 @@ class GeneratedPhase:
 
         settings = run.settings
         planned = schemathesis_examples(settings.max_examples)
-        run.say(f"generated: schemathesis examples, coverage and fuzzing phases ({planned} fuzzing examples)")
+        replayed = (
+            "; drawn before for this seed, replayed from the drawing cache" if run.cases and run.cases.replayed else ""
+        )
+        run.say(f"generated: schemathesis examples, coverage and fuzzing phases ({planned} fuzzing examples{replayed})")
         view = generated_progress(run.generated, run.client, run.ledger, planned, run.clock)
         with run.watch(view) if run.watch else nullcontext(False) as shown:
             run_generated(

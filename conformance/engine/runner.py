@@ -38,6 +38,7 @@ from conformance.engine.determinism import without_local_constants
 from conformance.engine.fixture_plan import FixturePlan, Spent
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.overlap import side_by_side
+from conformance.engine.phases.drawing_cache import chosen
 from conformance.engine.phases.scenarios import Fixtures
 from conformance.engine.phases.st_draw import CaseDrawing, cases_ahead, schemathesis_examples
 from conformance.engine.plan import PLAN, Phase, PhaseRun, import_ahead
@@ -238,7 +239,11 @@ def judge(
     with (
         nullcontext(cases)
         if cases is not None
-        else cases_ahead(settings.seed, schemathesis_examples(settings.max_examples)) as cases,
+        else cases_ahead(
+            settings.seed,
+            schemathesis_examples(settings.max_examples),
+            chosen(settings.cache_dir, off=settings.no_cache),
+        ) as cases,
         nullcontext(opened) if opened else open_run(settings, open_target) as run,
         without_local_constants(),
     ):

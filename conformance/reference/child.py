@@ -69,4 +69,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from conformance.support.collector import collected_for_one_job
+
+    with collected_for_one_job():
+        sys.exit(main())

@@ -1,7 +1,11 @@
 """Whether a child process draws the schemathesis cases or this one does changes how fast a run ends, never what it
 sends: the same seed sends the same requests in the same order (the same requests at any --workers), a child that
-dies halfway is taken over, and a run that stops early leaves no child behind. The aimed phase draws its plans in
-this process (plain seeded drawing, microseconds a plan), and shrinks what fails to the smallest batch."""
+dies halfway is taken over, and a run that stops early leaves no child behind. Nor does replaying a child's cases
+from the drawing cache: it sends what a child's drawing sends, starts no child, and an entry that is not a child's
+output is taken over too. The aimed phase draws its plans in this process (plain seeded drawing, microseconds a
+plan), and shrinks what fails to the smallest batch.
+
+Every test starts with an empty drawing cache of its own (the session's would hand it what other tests drew)."""
 
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ from schemathesis.core import NotSet
 
 from conformance.app.run import execute
 from conformance.config.settings import resolve
-from conformance.engine.phases import st_draw
+from conformance.engine.phases import drawing_cache, st_draw
 from conformance.engine.phases.st_draw import CaseDrawing
 from tests import drawn_once
-from tests.conftest import children
+from tests.conftest import DRAWING_CACHE_ENV, children
 from tests.seeded_reference import judge
 
 pytestmark = pytest.mark.e2e
@@ -27,14 +31,23 @@ PROJECT = "p-child"
 NO_FIXTURES = {"embedded_restartable": 0, "embedded_not_restartable": 0}
 
 
+@pytest.fixture(autouse=True)
+def cache_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's drawing cache, empty when it starts."""
+    monkeypatch.setenv(DRAWING_CACHE_ENV, str(tmp_path / "drawn"))
+    monkeypatch.setattr(drawing_cache, "default_directory", lambda: tmp_path / "drawn")
+    return tmp_path / "drawn"
+
+
 @pytest.fixture
 def drawing_cases(monkeypatch: pytest.MonkeyPatch) -> list[CaseDrawing]:
-    """Every schemathesis child the runs of a test start (every run starts one unless the test says otherwise)."""
+    """Every schemathesis drawing the runs of a test start (a child, or a replay from the drawing cache: every run
+    starts one unless the test says otherwise)."""
     drawings: list[CaseDrawing] = []
 
     class Spy(CaseDrawing):
-        def __init__(self, seed: int, examples: int) -> None:
-            super().__init__(seed, examples)
+        def __init__(self, seed: int, examples: int, cache: drawing_cache.DrawingCache | None = None) -> None:
+            super().__init__(seed, examples, cache)
             drawings.append(self)
 
     monkeypatch.setattr(st_draw, "CaseDrawing", Spy)
@@ -79,7 +92,7 @@ def test_the_same_seed_sends_the_same_requests_at_any_workers_with_and_without_t
     assert not drawing_cases, "everything is drawn here"
     children_draw(monkeypatch, schemathesis=True)
     there, sent_there = sent(tmp_path / "children", workers=workers)
-    assert len(drawing_cases) == 1
+    assert len(drawing_cases) == 1 and not drawing_cases[0].replayed
     if workers == 1:
         assert sent_there == sent_here
     else:
@@ -103,6 +116,92 @@ def test_a_schemathesis_child_that_dies_halfway_is_taken_over_and_the_run_sends_
     assert report["verdict"] == "conformant"
     err = capfd.readouterr().err
     assert "drawing the schemathesis cases in a child process failed" in err and "Traceback" not in err
+    assert not list(cache_entries(tmp_path)), "a child's output is kept only when it is whole"
+
+
+def cache_entries(tmp_path: Path) -> list[Path]:
+    """The entries this test's drawing cache holds."""
+    folder = tmp_path / "drawn"
+    return sorted(path for path in folder.iterdir() if not path.name.startswith(".")) if folder.is_dir() else []
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_a_run_replaying_the_cached_cases_sends_what_the_child_drew_and_starts_no_child(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    drawing_cases: list[CaseDrawing],
+    workers: int,
+) -> None:
+    from conformance.engine.phases import drawing_child
+
+    started: list[str] = []
+    real_start = drawing_child.start_child
+    monkeypatch.setattr(
+        drawing_child, "start_child", lambda module, *rest: started.append(module) or real_start(module, *rest)
+    )
+    drawn_report, drawn = sent(tmp_path / "drawn-run", workers=workers)
+    assert started == [st_draw.MODULE] and len(cache_entries(tmp_path)) == 1, "the child drew, its output was kept"
+    replayed_report, replayed = sent(tmp_path / "replayed-run", workers=workers)
+    assert started == [st_draw.MODULE], "no child for the replay"
+    assert [drawing.replayed for drawing in drawing_cases] == [False, True]
+    if workers == 1:
+        assert replayed == drawn
+    else:
+        assert Counter(replayed) == Counter(drawn)
+    assert replayed_report["stats"]["generated_by_phase"] == drawn_report["stats"]["generated_by_phase"]
+    assert replayed_report["verdict"] == drawn_report["verdict"] == "conformant"
+    assert capfd.readouterr().err == ""
+    monkeypatch.setattr(st_draw, "CHILD_DRAWING_FROM", 10**9)
+    _, here = sent(tmp_path / "here-run", workers=workers)
+    assert Counter(here) == Counter(drawn), "and what this process draws itself"
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda data: data.replace(b"\n", b"\nAAAA\n", 2), id="a-line-added"),
+        pytest.param(lambda data: data[: len(data) // 2], id="torn"),
+        pytest.param(lambda data: data.replace(data.split(b"\n")[-2], b"0" * 64), id="digest-replaced"),
+    ],
+)
+def test_a_cache_entry_that_is_not_a_childs_whole_output_is_deleted_and_the_run_sends_the_same_requests(
+    tmp_path: Path, drawing_cases: list[CaseDrawing], tamper: Any
+) -> None:
+    _, drawn = sent(tmp_path / "drawn-run")
+    (entry,) = cache_entries(tmp_path)
+    whole = entry.read_bytes()
+    entry.write_bytes(tamper(whole))
+    _, again = sent(tmp_path / "again")
+    assert again == drawn
+    assert [drawing.replayed for drawing in drawing_cases] == [False, False], "the entry was not used"
+    (kept,) = cache_entries(tmp_path)
+    # A child's pickles are not byte for byte those of another (its sets hash by its own PYTHONHASHSEED).
+    assert kept.read_bytes().splitlines()[0] == whole.splitlines()[0], "a child drew again, kept under the same key"
+    assert len(kept.read_bytes().splitlines()) == len(whole.splitlines())
+
+
+def test_a_cache_entry_whose_lines_are_no_cases_is_taken_over_and_the_run_sends_the_same_requests(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], drawing_cases: list[CaseDrawing]
+) -> None:
+    """An entry with a right digest but a line that is no case (a pickle naming os.system, say): parsed as a
+    child's line, refused, deleted, and the cases drawn here from that line on."""
+    import base64
+    import hashlib
+    import pickle
+
+    _, drawn = sent(tmp_path / "drawn-run")
+    (entry,) = cache_entries(tmp_path)
+    header, *lines, _digest = entry.read_bytes().split(b"\n")[:-1]
+    lines[5] = base64.b64encode(pickle.dumps(__import__("os").system))
+    body = b"".join(line + b"\n" for line in lines)
+    entry.write_bytes(header + b"\n" + body + hashlib.sha256(body).hexdigest().encode() + b"\n")
+    _, again = sent(tmp_path / "again")
+    assert again == drawn
+    assert drawing_cases[1].replayed
+    err = capfd.readouterr().err
+    assert "replaying the schemathesis cases from the drawing cache failed" in err and "Traceback" not in err
+    assert not cache_entries(tmp_path), "the entry was deleted"
 
 
 def test_the_same_seed_sends_the_same_requests_when_the_phases_run_beside_the_scenarios(

@@ -61,7 +61,7 @@ def test_the_wheel_carries_our_distribution_name_its_entry_points_and_the_contra
         entry_points = archive.read(f"{info}/entry_points.txt").decode()
         assert archive.read(f"conformance/_contract/{SPEC_FILE}") == (contract_dir() / SPEC_FILE).read_bytes()
     assert (metadata["Name"], metadata["Version"], metadata["Requires-Python"]) == (DISTRIBUTION, __version__, ">=3.11")
-    assert "dcs-conformance = conformance.cli.main:main" in entry_points
+    assert "dcs-conformance = conformance.cli.main:entry" in entry_points
     assert f"{PLUGIN} = conformance.pytest_plugin" in entry_points
 
 

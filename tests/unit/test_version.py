@@ -26,7 +26,7 @@ def version_line(capsys: pytest.CaptureFixture[str]) -> str:
 def test_pyproject_names_the_distribution_and_registers_the_plugin_under_that_name() -> None:
     project = PYPROJECT["project"]
     assert project["name"] == DISTRIBUTION != "dcs-conformance"
-    assert project["scripts"] == {"dcs-conformance": "conformance.cli.main:main"}  # the command keeps its name
+    assert project["scripts"] == {"dcs-conformance": "conformance.cli.main:entry"}  # the command keeps its name
     assert project["entry-points"]["pytest11"] == {DISTRIBUTION.replace("-", "_"): "conformance.pytest_plugin"}
 
 

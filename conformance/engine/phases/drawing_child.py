@@ -28,9 +28,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO, Any, ClassVar, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from conformance.support.child_process import CHILD_ENV_PREFIXES, start_child
+from conformance.support.child_process import CHILD_ENV_PREFIXES, child_environment, start_child
+
+if TYPE_CHECKING:
+    from conformance.engine.phases.drawing_cache import DrawingCache
 
 T = TypeVar("T")
 
@@ -65,12 +68,21 @@ class _Failed(Exception):
     """The child will draw no more: why."""
 
 
+def _shown(line: bytes) -> str:
+    """The start of a line that is not a case, for the message that says so."""
+    return repr(line[:60].decode("utf-8", "replace") + ("..." if len(line) > 60 else ""))
+
+
 class DrawingChild(Generic[T]):
     """The cases a child process started at once draws for ``request``; read them with ``items``, and ``close``
     when the run ends (the child is then killed if it still runs, and reaped). ``close`` may come from another
     thread than the one reading (a run stopped while its property phases run beside the scenarios): the reading
     then ends, without drawing anything here. Subclasses name the child's module, what one line may hold, how a
-    line is read back (``parse``) and how this process draws the same cases (``drawn_here``)."""
+    line is read back (``parse``) and how this process draws the same cases (``drawn_here``).
+
+    With a ``cache`` (drawing_cache.py), the lines an earlier child wrote for the same request, environment and
+    code are read instead, and no child starts (``replayed``); a child's complete output is kept there for the
+    next run."""
 
     module: ClassVar[str]
     #: What the child draws, for the message shown when it fails: "the aimed cases".
@@ -80,7 +92,7 @@ class DrawingChild(Generic[T]):
     #: Bytes a line may hold: a child writing without end must not fill this process's memory.
     max_line: ClassVar[int]
 
-    def __init__(self, request: Mapping[str, Any]) -> None:
+    def __init__(self, request: Mapping[str, Any], cache: DrawingCache | None = None) -> None:
         self._buffer = bytearray()
         self._selector = selectors.DefaultSelector()
         self._stderr: IO[bytes] | None = None
@@ -88,6 +100,20 @@ class DrawingChild(Generic[T]):
         self._failure: str | None = None
         self._closed = False
         self._reading = threading.Lock()  # held while the pipe is read; close() lets go of it only outside
+        self._cache, self._key = cache, ""
+        #: The lines read from the cache instead of a child's pipe (None: a child draws).
+        self._replayed: list[bytes] | None = None
+        if cache is not None:
+            self._key = cache.key(self.module, request, child_environment(os.environ, ENV_PREFIXES, CI_DETECTION))
+            self._replayed = cache.lines(self._key)
+            if cache.refused is not None:
+                print(
+                    f"dcs-conformance: not using the drawing cache {cache.directory}: {cache.refused}; drawing afresh",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            if self._replayed is not None:
+                return
         try:
             self._process, self._stderr = start_child(self.module, ENV_PREFIXES, CI_DETECTION)
             assert self._process.stdin is not None and self._process.stdout is not None
@@ -122,25 +148,50 @@ class DrawingChild(Generic[T]):
         if self._closed:
             return
         self._stop()
+        how = "replaying {} from the drawing cache" if self.replayed else "drawing {} in a child process"
         print(
-            f"dcs-conformance: drawing {self.what} in a child process failed ({failure}); "
-            "drawing them in this process instead",
+            f"dcs-conformance: {how.format(self.what)} failed ({failure}); drawing them in this process instead",
             file=sys.stderr,
             flush=True,
         )
         yield from self.drawn_here()[read:]
 
+    @property
+    def replayed(self) -> bool:
+        """Whether the cases come from the drawing cache rather than from a child."""
+        return self._replayed is not None
+
     def _from_child(self) -> Iterator[T]:
+        if self._replayed is not None:
+            yield from self._from_cache(self._replayed)
+            return
         if self._failure is not None:
             raise _Failed(self._failure)
+        kept: list[bytes] = []
         while (line := self._line()) != _END:
             try:
                 item = self.parse(line)
             except (ValueError, RecursionError):
-                shown = line[:60].decode("utf-8", "replace") + ("..." if len(line) > 60 else "")
-                raise _Failed(f"it wrote {shown!r} where {self.one} was expected") from None
+                raise _Failed(f"it wrote {_shown(line)} where {self.one} was expected") from None
+            if self._cache is not None:
+                kept.append(line)
             yield item
         self._reap()
+        if self._cache is not None:
+            self._cache.keep(self._key, kept)
+
+    def _from_cache(self, lines: list[bytes]) -> Iterator[T]:
+        """The cache entry's cases, each parsed as a child's line; an entry holding anything else is deleted."""
+        assert self._cache is not None
+        for line in lines:
+            if self._closed:
+                return
+            try:
+                item = self.parse(line)
+            except (ValueError, RecursionError):
+                self._cache.forget(self._key)
+                raise _Failed(f"its entry holds {_shown(line)} where {self.one} was expected") from None
+            yield item
 
     def _line(self) -> bytes:
         """The next line the child wrote, waiting at most STALL_S for it."""

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     import schemathesis
     from schemathesis.schemas import APIOperation
 
+    from conformance.engine.phases.drawing_cache import DrawingCache
+
 MODULE = "conformance.engine.phases.st_draw"
 #: Fuzzing examples from which a child draws the cases. Always: even 5 examples come with some 40 cases of the
 #: examples and coverage phases (0.2-0.5 s to draw here), and the child, about 0.8 s of CPU to start, runs on the
@@ -184,7 +186,7 @@ def drawn_here(seed: int, examples: int) -> list[dict[str, Any]]:
 
 class CaseDrawing(DrawingChild[dict[str, Any]]):
     """The records of ``seed``'s cases with ``examples`` fuzzing examples, drawn by a child process started at once
-    (see DrawingChild)."""
+    or replayed from the drawing cache (see DrawingChild)."""
 
     module = MODULE
     what = "the schemathesis cases"
@@ -192,10 +194,10 @@ class CaseDrawing(DrawingChild[dict[str, Any]]):
     #: A record takes 1-4 kB; a fuzzed body can be much larger, never this large.
     max_line = 1 << 24
 
-    def __init__(self, seed: int, examples: int) -> None:
+    def __init__(self, seed: int, examples: int, cache: DrawingCache | None = None) -> None:
         self.seed = seed
         self.examples = examples
-        super().__init__({"seed": seed, "examples": examples})
+        super().__init__({"seed": seed, "examples": examples}, cache)
 
     def parse(self, line: bytes) -> dict[str, Any]:
         try:
@@ -209,14 +211,14 @@ class CaseDrawing(DrawingChild[dict[str, Any]]):
 
 
 @contextmanager
-def cases_ahead(seed: int, examples: int) -> Iterator[CaseDrawing | None]:
+def cases_ahead(seed: int, examples: int, cache: DrawingCache | None = None) -> Iterator[CaseDrawing | None]:
     """The generated phase's cases, drawn from now on by a child process while the run goes on (from
-    CHILD_DRAWING_FROM examples); None otherwise. Enter it as early as the run can; leaving it stops the child if
-    it still runs."""
+    CHILD_DRAWING_FROM examples), or read from ``cache`` when a child drew them before; None otherwise. Enter it as
+    early as the run can; leaving it stops the child if it still runs."""
     if examples < CHILD_DRAWING_FROM:
         yield None
         return
-    drawing = CaseDrawing(seed, examples)
+    drawing = CaseDrawing(seed, examples, cache)
     try:
         yield drawing
     finally:
@@ -234,4 +236,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from conformance.support.collector import collected_for_one_job
+
+    with collected_for_one_job():
+        main()
