@@ -166,10 +166,16 @@ def _literal_forms(secrets: tuple[str, ...]) -> tuple[tuple[bytes, ...], tuple[b
     )
 
 
+#: Below this many bytes one search of all the plain forms (_plain_forms) beats a search per form (about 0.2 us
+#: against 7 for a header value); above it the per-form searches win (11 us against 37 for a 700-byte body): re
+#: tries every form at every position, a substring search skips ahead.
+_ONE_SEARCH_BELOW = 128
+
+
 @lru_cache(maxsize=32)
 def _plain_forms(secrets: tuple[str, ...]) -> re.Pattern[bytes]:
-    """Any plain form of the secrets (_literal_forms: the exact ones as they are, the others in any case): one
-    search instead of one per form, as most bodies are searched and hold none."""
+    """Any plain form of the secrets (_literal_forms: the exact ones as they are, the others in any case), as one
+    pattern: for the short texts (header values, URLs), searched many times a request."""
     exact, caseless = _literal_forms(secrets)
     alternatives = [re.escape(form) for form in exact]
     if caseless:
@@ -194,6 +200,7 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets = tuple(sorted({s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True))
+        self._exact, self._caseless = _literal_forms(self._secrets) if self._secrets else ((), ())
         self._plain = _plain_forms(self._secrets) if self._secrets else None
 
     def _sub(self, raw: bytes) -> bytes:
@@ -211,7 +218,14 @@ class Redactor:
         one of the _ESCAPE_MARKS. So unless a byte of some form is written escaped somewhere (a JSON body's \\" or
         \\u0000 is not, for a secret without a quote or a NUL), a secret can only appear as one of its plain forms,
         and those are found with a plain search."""
-        return self._escaped(raw) or (self._plain is not None and self._plain.search(raw) is not None)
+        if self._escaped(raw):
+            return True
+        if len(raw) < _ONE_SEARCH_BELOW:
+            return self._plain is not None and self._plain.search(raw) is not None
+        if any(form in raw for form in self._exact):
+            return True
+        lowered = raw.lower() if self._caseless else raw
+        return any(form in lowered for form in self._caseless)
 
     def _escaped(self, raw: bytes) -> bool:
         """Whether some byte of some form of the secrets is written escaped in ``raw``."""
