@@ -31,7 +31,7 @@ from conformance.contract import load_catalogue
 from conformance.engine.phases import drawing_cache
 from conformance.judging.results import Exchange, Finding, Ledger, Seen
 from conformance.reference import restart_ledger
-from tests import drawn_once, summary
+from tests import summary
 from tests.restart_counts import LedgerWatch
 
 URL = "http://target.test/v2/proj/migration-tasks/batch-restart"
@@ -228,13 +228,6 @@ def wheel_venv(built_dist: Distribution, tmp_path_factory: pytest.TempPathFactor
     )
     assert install.returncode == 0, install.stderr[-4000:]
     return WheelVenv(root, built_dist.wheel)
-
-
-@pytest.fixture
-def cases_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The runs of this test draw their cases in a child once per worker for each seed and count, and are then
-    handed what it drew (tests/drawn_once.py): for the modules that judge many runs of one seed."""
-    drawn_once.replaying(monkeypatch)
 
 
 #: The session fixtures that build and install the distribution: the tests that use them share one xdist group,

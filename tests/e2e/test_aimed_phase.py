@@ -10,8 +10,8 @@ import pytest
 from conformance.app.run import execute
 from conformance.config.settings import resolve
 
-#: Many runs of one seed: their drawing children draw once per worker (tests/drawn_once.py).
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
+#: Many runs of one seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
+pytestmark = pytest.mark.e2e
 
 NO_FIXTURES = {"embedded_restartable": 0, "embedded_not_restartable": 0}
 

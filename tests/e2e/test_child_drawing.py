@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from schemathesis.core import NotSet
 
 from conformance.app.run import execute
 from conformance.config.settings import resolve
 from conformance.engine.phases import drawing_cache, st_draw
 from conformance.engine.phases.st_draw import CaseDrawing
-from tests import drawn_once
 from tests.conftest import DRAWING_CACHE_ENV, children
 from tests.seeded_reference import judge
 
@@ -266,36 +264,3 @@ def test_the_command_starts_the_schemathesis_child_before_the_run_and_the_run_re
     assert order == ["execute with 1 child(ren) started"]
     assert len(drawing_cases) == 1, "the run read the command's child"
     assert (report_dir / "report.json").is_file()
-
-
-def test_a_drawing_the_tests_replay_hands_a_later_run_what_the_child_drew_without_starting_another(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """tests/drawn_once.py, which the modules judging many runs of one seed use: the first drawing of a seed starts
-    the real child, a second of the same seed starts none and reads the very cases, which are those this process
-    draws for that seed."""
-    real_children: list[str] = []
-    real_start = drawn_once.start_child
-
-    def counted(module: str, *args: Any) -> Any:
-        real_children.append(module)
-        return real_start(module, *args)
-
-    monkeypatch.setattr(drawn_once, "start_child", counted)
-    drawn_once.replaying(monkeypatch)
-    seed, examples = 90210, 3  # drawn by no other test, so the first drawing here is the worker's first
-
-    def fields(record: dict[str, Any]) -> dict[str, Any]:
-        """What a case sends (schemathesis's NotSet, a body not set, compares by identity: named instead)."""
-        return {name: "not set" if isinstance(record[name], NotSet) else record[name] for name in st_draw.FIELDS}
-
-    def drawn() -> list[dict[str, Any]]:
-        with st_draw.cases_ahead(seed, examples) as drawing:
-            assert drawing is not None
-            return [fields(record) for record in drawing.items()]
-
-    first, again = drawn(), drawn()
-    assert real_children == [st_draw.MODULE]
-    here = [fields(record) for record in st_draw.drawn_here(seed, examples)]
-    assert first == again == here
-    assert len(first) > examples  # the examples and coverage phases' cases too

@@ -49,7 +49,7 @@ def test_embedded_reference_is_conformant_with_every_requirement_passed(tmp_path
     assert (outcome.report_dir / "junit.xml").is_file()
 
 
-def sent_bodies(tmp_path: Path, seed: int) -> list[bytes]:
+def sent_bodies(tmp_path: Path, seed: int, **flags: Any) -> list[bytes]:
     """Every request body a run sent to a freshly seeded reference, in order, as the server received them."""
     store, fixtures = seed_store(restartable=6, not_restartable=4, seed=3)
     tmp_path.mkdir(parents=True)
@@ -63,14 +63,18 @@ def sent_bodies(tmp_path: Path, seed: int) -> list[bytes]:
             project_id=PROJECT,
             fixtures=str(tmp_path / "fixtures.json"),
             workers=1,
+            **flags,
         )
     return recorder.bodies
 
 
 def test_same_seed_sends_the_same_generated_cases(tmp_path: Path) -> None:
-    first = sent_bodies(tmp_path / "a", seed=7)
-    assert first == sent_bodies(tmp_path / "b", seed=7)
-    assert first != sent_bodies(tmp_path / "c", seed=8)
+    """Each run's drawing child draws (no drawing cache), and a run replaying the cache sends the same again."""
+    first = sent_bodies(tmp_path / "a", seed=7, no_cache=True)
+    assert first == sent_bodies(tmp_path / "b", seed=7, no_cache=True)
+    assert first != sent_bodies(tmp_path / "c", seed=8, no_cache=True)
+    assert first == sent_bodies(tmp_path / "d", seed=7, cache_dir=str(tmp_path / "drawn"))
+    assert first == sent_bodies(tmp_path / "e", seed=7, cache_dir=str(tmp_path / "drawn"))
 
 
 def test_report_json_has_the_promised_fields_and_no_secret(tmp_path: Path) -> None:

@@ -24,8 +24,8 @@ from conformance.reference.variants import VARIANTS
 from conformance.report.compare import compare
 from conformance.reporters.compare_text import fidelity_line
 
-#: Many runs of one seed: their drawing children draw once per worker (tests/drawn_once.py).
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
+#: Many runs of one seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
+pytestmark = pytest.mark.e2e
 
 SEED = 5
 MAX_EXAMPLES = 20

@@ -15,8 +15,8 @@ from conformance.app.run import RunOutcome, execute
 from conformance.config.settings import resolve
 from tests.hostile import BAD_LOCATIONS, HostileServer
 
-#: Many runs of one seed: their drawing children draw once per worker (tests/drawn_once.py).
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
+#: Many runs of one seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
+pytestmark = pytest.mark.e2e
 
 PROJECT = "p-hostile"
 

@@ -13,8 +13,8 @@ from conformance.config.settings import resolve
 from conformance.reference.faults import FAULTS
 from conformance.reference.variants import VARIANTS
 
-#: Many runs of each seed: their drawing children draw once per worker (tests/drawn_once.py).
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
+#: Many runs of each seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
+pytestmark = pytest.mark.e2e
 
 MAX_EXAMPLES = 50
 

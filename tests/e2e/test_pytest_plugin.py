@@ -17,8 +17,8 @@ from conformance.reference.faults import FAULTS
 from tests import ci_targets
 
 pytest_plugins = ("pytester",)
-#: Many runs of one seed: their drawing children draw once per worker (tests/drawn_once.py).
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
+#: Many runs of one seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
+pytestmark = pytest.mark.e2e
 
 CANARY = "canary-token-5f1d2e9a7c"
 PROJECT = "p-plugin"

@@ -30,8 +30,8 @@ from conformance.reference.store import seed_store
 from conformance.wire.tls import INSECURE_WARNING, TlsOptions, client_context, tls_on_plain_url
 from tests.conftest import clean_env
 
-#: Many runs of one seed: their drawing children draw once per worker (tests/drawn_once.py).
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
+#: Many runs of one seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
+pytestmark = pytest.mark.e2e
 
 PROJECT = "p-tls"
 LOOPBACK = "127.0.0.1"

@@ -27,8 +27,8 @@ from conformance.reference.store import seed_store
 from conformance.reference.variants import VARIANTS
 from conformance.wire import keepalive
 
-#: Many runs of each seed: their drawing children draw once per worker (tests/drawn_once.py).
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cases_drawn_once")]
+#: Many runs of each seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
+pytestmark = pytest.mark.e2e
 
 SEEDS = range(1, 11)
 MAX_EXAMPLES = 20

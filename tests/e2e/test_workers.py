@@ -1,7 +1,8 @@
 """Requests in flight at once change how fast a run ends, never what it sends or what it may send: the same seed
 sends the same set of request bodies with one worker or four (with four, the scenarios run beside the property-based
 phases), the run is judged the same, and the budget, the ID guard and the number of requests in flight hold, counted
-by the server itself."""
+by the server itself. Every run here draws its cases afresh (no drawing cache): the drawing is compared as much as
+the sending."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ import pytest
 
 from conformance.contract.task_ids import TASK_ID_SHAPE
 from tests.conftest import Recorder
-from tests.seeded_reference import InFlightMeter, judge
+from tests.seeded_reference import InFlightMeter
+from tests.seeded_reference import judge as judge_seeded
 
 pytestmark = pytest.mark.e2e
 
 Judged = tuple[dict[str, Any], Recorder, dict[str, list[str]]]
+
+
+def judge(tmp_path: Path, workers: int, variants: tuple[str, ...] = (), **flags: Any) -> Judged:
+    """tests/seeded_reference.py's run, its cases drawn by its own drawing child."""
+    return judge_seeded(tmp_path, workers, variants, no_cache=True, **flags)
 
 
 @pytest.fixture(scope="module")
