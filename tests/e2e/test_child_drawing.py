@@ -69,6 +69,14 @@ def one_worker(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     return sent(tmp_path_factory.mktemp("one-worker"))[1]
 
 
+def assert_sent_alike(bodies: list[bytes], expected: list[bytes], workers: int) -> None:
+    """The same requests: in the same order with one worker, some of them at once with more."""
+    if workers == 1:
+        assert bodies == expected
+    else:
+        assert Counter(bodies) == Counter(expected), "the same requests, some of them sent at once"
+
+
 def fake_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
     """Start the child through a shell script; $PYTHON is the real interpreter, "$@" its arguments."""
     path = tmp_path / "python"
@@ -91,10 +99,7 @@ def test_the_same_seed_sends_the_same_requests_at_any_workers_with_and_without_t
     children_draw(monkeypatch, schemathesis=True)
     there, sent_there = sent(tmp_path / "children", workers=workers)
     assert len(drawing_cases) == 1 and not drawing_cases[0].replayed
-    if workers == 1:
-        assert sent_there == sent_here
-    else:
-        assert Counter(sent_there) == Counter(sent_here), "the same requests, some of them sent at once"
+    assert_sent_alike(sent_there, sent_here, workers)
     assert capfd.readouterr().err == "", "nothing of the children reaches the terminal"
     assert here["verdict"] == there["verdict"] == "conformant"
     assert here["stats"]["generated_by_phase"] == there["stats"]["generated_by_phase"]
@@ -143,10 +148,7 @@ def test_a_run_replaying_the_cached_cases_sends_what_the_child_drew_and_starts_n
     replayed_report, replayed = sent(tmp_path / "replayed-run", workers=workers)
     assert started == [st_draw.MODULE], "no child for the replay"
     assert [drawing.replayed for drawing in drawing_cases] == [False, True]
-    if workers == 1:
-        assert replayed == drawn
-    else:
-        assert Counter(replayed) == Counter(drawn)
+    assert_sent_alike(replayed, drawn, workers)
     assert replayed_report["stats"]["generated_by_phase"] == drawn_report["stats"]["generated_by_phase"]
     assert replayed_report["verdict"] == drawn_report["verdict"] == "conformant"
     assert capfd.readouterr().err == ""

@@ -52,6 +52,8 @@ def test_the_key_changes_when_a_file_of_the_suite_changes(tmp_path: Path, monkey
     cache = cache_in(tmp_path)
     before = cache.key("a.module", REQUEST, ENVIRONMENT)
     stamp = drawing_cache._code_stamp()
+    stamped = {Path(path).name for path, _, _ in stamp}
+    assert {"st_draw.py", "st_checks.py", "determinism.py", "batch-restart.yaml"} <= stamped, "the drawing's code"
     path, size, mtime = stamp[0]
     monkeypatch.setattr(drawing_cache, "_code_stamp", lambda: [(path, size, mtime + 1), *stamp[1:]])
     assert cache.key("a.module", REQUEST, ENVIRONMENT) != before
