@@ -23,8 +23,10 @@ from conformance.reference.store import seed_store
 from conformance.reference.variants import VARIANTS
 from conformance.report.compare import compare
 from conformance.reporters.compare_text import fidelity_line
+from tests.embedded_here import run_here
 
-#: Many runs of one seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
+#: Many runs of one seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py),
+#: and their reference answers in this process (tests/embedded_here.py).
 pytestmark = pytest.mark.e2e
 
 SEED = 5
@@ -34,8 +36,7 @@ Report = dict[str, Any]
 
 
 def judge(directory: Path, seed: int = SEED, variant: tuple[str, ...] = ()) -> Report:
-    flags = {"seed": seed, "max_examples": MAX_EXAMPLES, "report_dir": str(directory), "variant": list(variant)}
-    return execute(resolve(flags, env={}), progress=lambda _: None).report
+    return run_here(seed=seed, max_examples=MAX_EXAMPLES, report_dir=str(directory), variant=list(variant)).report
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,9 @@ def sends_unknown_ids_in_a_mixed_batch(entry: dict[str, Any]) -> bool:
 
 
 ORDER = {"observations": {"OBS-001"}}
+#: Observations that a variant may change or not, as the machine's timing goes: an idle close racing a request
+#: (OBS-013), which only a target closing idle connections within milliseconds meets.
+RACED: dict[str, set[str]] = {"idle-close-5ms": {"OBS-013"}}
 PADDED = "duplicate task IDs: 51 entries naming 50 tasks"
 #: What each variant changes, from the reference's point of view. Exchanges are given by rule where a rule says why.
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -91,8 +95,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "charset-content-type": {"observations": {"OBS-010"}},
     "latency": {},
     "success-null-errors": {},
-    # A request the target never read (an idle close racing it) is resent and observed (OBS-013); the client
-    # learns the target's idle time first, so that no run here meets the race.
+    # A request the target never read (an idle close racing it) is resent and observed (OBS-013). The client learns
+    # the target's idle time before it meets the race, but only by the clock: on a loaded machine the 5 ms target's
+    # close can still land on a request in flight, so that observation may differ (RACED), and nothing else may.
     "idle-close-1s": {},
     "idle-close-1s-announced": {},
     "idle-close-5ms": {},
@@ -184,7 +189,9 @@ def test_a_variant_differs_from_the_reference_in_exactly_what_it_changes(
     if callable(exchanges):
         exchanges = keys(reference, where=exchanges)
         assert exchanges, f"the rule for {name} picks no exchange of the reference"
-    assert differences(comparison) == {
+    found = differences(comparison)
+    found["observations"] -= RACED.get(name, set())
+    assert found == {
         "requirements": expected.get("requirements", set()),
         "observations": expected.get("observations", set()),
         "exchanges": exchanges,

@@ -8,20 +8,19 @@ from typing import Any
 
 import pytest
 
-from conformance.app.run import execute
-from conformance.config.settings import resolve
 from conformance.reference.faults import FAULTS
 from conformance.reference.variants import VARIANTS
+from tests.embedded_here import run_here
 
-#: Many runs of each seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
+#: Many runs of each seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py),
+#: and their reference answers in this process (tests/embedded_here.py).
 pytestmark = pytest.mark.e2e
 
 MAX_EXAMPLES = 50
 
 
 def judge(tmp_path: Path, seed: int, max_examples: int = MAX_EXAMPLES, **deviation: Any) -> dict[str, Any]:
-    flags = {"seed": seed, "max_examples": max_examples, "report_dir": str(tmp_path / "report"), **deviation}
-    return execute(resolve(flags, env={}), progress=lambda _: None).report
+    return run_here(seed=seed, max_examples=max_examples, report_dir=str(tmp_path / "report"), **deviation).report
 
 
 def failed(report: dict[str, Any]) -> set[str]:

@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 
-from conformance.app.run import execute
-from conformance.config.settings import resolve
 from conformance.engine.client import TargetClient
 from conformance.engine.guard import IdGuard
 from conformance.reference.app import create_app
@@ -26,8 +24,10 @@ from conformance.reference.server import BackgroundServer
 from conformance.reference.store import seed_store
 from conformance.reference.variants import VARIANTS
 from conformance.wire import keepalive
+from tests.embedded_here import run_here
 
-#: Many runs of each seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
+#: Many runs of each seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py),
+#: and their reference answers in this process (tests/embedded_here.py).
 pytestmark = pytest.mark.e2e
 
 SEEDS = range(1, 11)
@@ -43,7 +43,7 @@ def judge(directory: Path, variant: str, seed: int, workers: int) -> dict[str, A
         "variant": [variant],
         "workers": workers,
     }
-    execute(resolve(flags, env={}), progress=lambda _: None)
+    run_here(**flags)
     report: dict[str, Any] = json.loads((directory / "report.json").read_text(encoding="utf-8"))
     return report
 
