@@ -3,8 +3,8 @@ throttling for ever within 3 minutes), below 400 MB of memory, with every report
 same verdict with one worker as with sixteen.
 
 Each run is a child process (``python -m conformance run``), so that its peak memory is its own (os.wait4 reports
-the child's ru_maxrss); the two runs of a mode (and the modes of a group, which only wait) go side by side, each
-against a server of its own.
+the child's ru_maxrss); the two runs of a mode go side by side, each against a server of its own, and the runs of
+the modes that only wait (WAITING) all at once, in the background, beside the others.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -127,54 +130,129 @@ def start(mode: str, workers: int, out: Path, server: HostileServer) -> tuple[su
     return proc, time.monotonic()
 
 
-def finish(proc: subprocess.Popen[bytes], began: float, workers: int, out: Path, within: float) -> Run:
-    """Wait for the child (killed past ``within``), with its own peak RSS and CPU time."""
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() - began > within:
-            proc.send_signal(signal.SIGKILL)
-            pid, status, usage = os.wait4(proc.pid, 0)
-            pytest.fail(f"--workers {workers} was still running after {within:g} s")
-        time.sleep(0.05)
-    seconds = time.monotonic() - began
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = (out.parent / f"stderr-{workers}.txt").read_text(encoding="utf-8", errors="replace")
-    report_file = out / "report.json"
-    assert report_file.is_file(), f"--workers {workers}: no report.json (exit {proc.returncode}): {stderr[-2000:]}"
-    report = json.loads(report_file.read_text(encoding="utf-8"), parse_constant=pytest.fail)
-    ET.parse(out / "junit.xml")
-    assert report["verdict"] in (out / "index.html").read_text(encoding="utf-8")
-    assert "Traceback" not in stderr, stderr[-2000:]
-    return Run(workers, report, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode)
+@dataclass
+class Child:
+    """One run's process, reaped (its peak RSS and CPU time) as soon as it ends, and killed past ``within``."""
+
+    mode: str
+    workers: int
+    out: Path
+    proc: subprocess.Popen[bytes]
+    began: float
+    within: float
+    seconds: float = 0.0
+    status: int = 0
+    usage: Any = None
+    killed: bool = False
+    reaped: threading.Event = field(default_factory=threading.Event)
+    #: A pidfd of the child, open until it is reaped: a signal through it can never reach another process.
+    _handle: int = -1
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._handle = os.pidfd_open(self.proc.pid)
+
+    def wait(self) -> None:
+        """Wait for the end (killed past ``within``) and reap."""
+        left = self.began + self.within - time.monotonic()
+        if not select.select([self._handle], [], [], max(left, 0.0))[0]:
+            self.killed = True
+            self.stop()
+        _, self.status, self.usage = os.wait4(self.proc.pid, 0)
+        self.seconds = time.monotonic() - self.began
+        with self._lock:
+            os.close(self._handle)
+            self._handle = -1
+        self.proc.returncode = os.waitstatus_to_exitcode(self.status)
+        self.reaped.set()
+
+    def stop(self) -> None:
+        """Kill the child if it is not reaped yet."""
+        with self._lock:
+            if self._handle >= 0:
+                signal.pidfd_send_signal(self._handle, signal.SIGKILL)
+
+    def run(self) -> Run:
+        """The finished run, its report files read and checked."""
+        self.reaped.wait()
+        if self.killed:
+            pytest.fail(f"--workers {self.workers} was still running after {self.within:g} s")
+        out, workers = self.out, self.workers
+        stderr = (out.parent / f"stderr-{workers}.txt").read_text(encoding="utf-8", errors="replace")
+        report_file = out / "report.json"
+        assert report_file.is_file(), (
+            f"--workers {workers}: no report.json (exit {self.proc.returncode}): {stderr[-2000:]}"
+        )
+        report = json.loads(report_file.read_text(encoding="utf-8"), parse_constant=pytest.fail)
+        ET.parse(out / "junit.xml")
+        assert report["verdict"] in (out / "index.html").read_text(encoding="utf-8")
+        assert "Traceback" not in stderr, stderr[-2000:]
+        cpu_s = self.usage.ru_utime + self.usage.ru_stime
+        return Run(workers, report, self.seconds, cpu_s, self.usage.ru_maxrss, self.proc.returncode)
 
 
-#: Modes run together, all their children at once: they spend their time waiting, not computing.
-GROUPS: list[tuple[str, ...]] = [
-    tuple(sorted(THROTTLED_FOR_EVER)),
-    *((mode,) for mode in MODES if mode not in THROTTLED_FOR_EVER),
-]
+def start_both(mode: str, directory: Path, servers: contextlib.ExitStack) -> list[Child]:
+    """The mode's runs at 1 and at 16 workers, each against a server of its own (closed with ``servers``)."""
+    within = THROTTLE_FOREVER_S + 30 if mode in THROTTLED_FOR_EVER else 300.0
+    options = {"hold_s": 10.0, **SERVER_OPTIONS.get(mode, {})}
+    children = []
+    for workers in (1, 16):
+        server = servers.enter_context(HostileServer(mode, **options))
+        out = directory / mode / f"w{workers}"
+        children.append(Child(mode, workers, out, *start(mode, workers, out, server), within=within))
+    return children
 
 
-@pytest.mark.parametrize(
-    "group",
-    [pytest.param(group, id="+".join(group)) for group in GROUPS],
-)
-def test_every_hostile_mode_is_bounded_and_judged_the_same_at_one_and_sixteen_workers(
-    tmp_path: Path, group: tuple[str, ...]
-) -> None:
-    within = THROTTLE_FOREVER_S + 30 if set(group) & THROTTLED_FOR_EVER else 300.0
+#: Modes whose runs spend their time waiting on the target (it hangs, drips or throttles), not computing: all their
+#: runs start at once, in the background, with the module's first test, and go on beside the other modes' runs
+#: (the module's tests share one pytest-xdist worker); each of their tests then takes its mode's finished runs. In
+#: the order they end, last.
+WAITING = ("hang-after", "endless-1xx", "drip-headers", "drip", "hang-on-invalid-json", *sorted(THROTTLED_FOR_EVER))
+COMPUTING = tuple(mode for mode in MODES if mode not in WAITING)
+
+
+@pytest.fixture(scope="module")
+def waiting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[Child]]]:
+    """The WAITING modes' runs, started at once and reaped in the background; any still running at the end of
+    the module is killed."""
+    directory = tmp_path_factory.mktemp("waiting")
     with contextlib.ExitStack() as servers:
-        children = []
-        for mode in group:
-            options = {"hold_s": 10.0, **SERVER_OPTIONS.get(mode, {})}
-            for workers in (1, 16):
-                server = servers.enter_context(HostileServer(mode, **options))
-                out = tmp_path / mode / f"w{workers}"
-                children.append((mode, workers, out, *start(mode, workers, out, server)))
-        runs = [(mode, finish(proc, began, workers, out, within)) for mode, workers, out, proc, began in children]
-    for mode, run in runs:
+        children = {mode: start_both(mode, directory, servers) for mode in WAITING}
+        reapers = [
+            threading.Thread(target=child.wait, name=f"reap-{child.mode}-{child.workers}", daemon=True)
+            for both in children.values()
+            for child in both
+        ]
+        for reaper in reapers:
+            reaper.start()
+        try:
+            yield children
+        finally:
+            for both in children.values():
+                for child in both:
+                    child.stop()
+            for reaper in reapers:
+                reaper.join()
+
+
+def test_the_waiting_modes_and_the_computing_modes_are_every_mode_once() -> None:
+    assert sorted((*COMPUTING, *WAITING)) == sorted(MODES)
+    assert set(THROTTLED_FOR_EVER) <= set(WAITING)
+
+
+@pytest.mark.parametrize("mode", [*COMPUTING, *WAITING])
+def test_every_hostile_mode_is_bounded_and_judged_the_same_at_one_and_sixteen_workers(
+    tmp_path: Path, mode: str, waiting: dict[str, list[Child]]
+) -> None:
+    with contextlib.ExitStack() as servers:
+        if mode in waiting:
+            children = waiting[mode]
+        else:
+            children = start_both(mode, tmp_path, servers)
+            for child in children:
+                child.wait()
+        runs = [child.run() for child in children]
+    for run in runs:
         report = run.report
         summary = (run.workers, report["verdict"], report["verdict_reason"], report["error"], f"{run.seconds:.1f} s")
         print(
