@@ -259,6 +259,8 @@ class HostileServer:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._requests = 0
+        #: "reset-once" has reset its one request.
+        self._reset_done = False
         self._bodies: list[bytes] = []
         self._heads: list[dict[str, str]] = []
         self._connections: set[socket.socket] = set()
@@ -353,6 +355,7 @@ class HostileServer:
 
     def _serve(self, conn: socket.socket) -> None:
         buffer = bytearray()
+        reused = False
         try:
             conn.settimeout(_POLL_S)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -366,8 +369,9 @@ class HostileServer:
                 if request is None:
                     return
                 number = self._record(request.body)
-                if not self._respond(conn, request, number) or not request.keep_alive:
+                if not self._respond(conn, request, number, reused=reused) or not request.keep_alive:
                     return
+                reused = True
         except OSError:
             return
         finally:
@@ -461,8 +465,9 @@ class HostileServer:
 
     # --- answers -----------------------------------------------------------------------------------------------------
 
-    def _respond(self, conn: socket.socket, request: _Request, number: int) -> bool:
-        """Answer per mode; False when the connection must not carry another request."""
+    def _respond(self, conn: socket.socket, request: _Request, number: int, *, reused: bool = False) -> bool:
+        """Answer per mode; False when the connection must not carry another request. ``reused``: the connection
+        carried a request before this one."""
         answer = _baseline_answer(request.method, request.target, request.body)
         mode = self.mode
         with self._lock:
@@ -481,7 +486,7 @@ class HostileServer:
             return self._hold(conn)
         if mode == "hang-after" and number > self.after:
             return self._hold(conn)
-        if mode == "reset-always" or (mode == "reset-once" and number == self.after):
+        if mode == "reset-always" or (mode == "reset-once" and number >= self.after and self._reset_first(reused)):
             return self._reset(conn, answer)
         if mode == "drip":
             return self._drip(conn, answer, request.keep_alive)
@@ -582,6 +587,16 @@ class HostileServer:
         while self._recv(conn, deadline):
             pass
         return False
+
+    def _reset_first(self, reused: bool) -> bool:
+        """Whether "reset-once" resets this request: the first from its ``after``-th on that comes on a reused
+        connection (a crash there is the race of an idle close to any client; on a fresh one, the target's failure,
+        and which connection carries a request depends on the machine's load)."""
+        with self._lock:
+            if self._reset_done or not reused:
+                return False
+            self._reset_done = True
+            return True
 
     def _reset(self, conn: socket.socket, answer: _Answer) -> bool:
         """Begin the answer, then abort with RST (SO_LINGER 0), as a crashing proxy or a killed worker would."""

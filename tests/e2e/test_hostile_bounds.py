@@ -2,9 +2,10 @@
 throttling for ever within 3 minutes), below 400 MB of memory, with every report written, no harness fault, and the
 same verdict with one worker as with sixteen.
 
-Each run is a child process (``python -m conformance run``), so that its peak memory is its own (os.wait4 reports
-the child's ru_maxrss); the two runs of a mode go side by side, each against a server of its own, and the runs of
-the modes that only wait (WAITING) all at once, in the background, beside the others.
+Each run is a child process (``python -m conformance run``, started by LAUNCHER), so that its peak memory is its
+own (the launcher's os.wait4 reports the run's ru_maxrss); the two runs of a mode go side by side, each against a
+server of its own, and the runs of the modes that only wait (WAITING) all at once, in the background, beside the
+others.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ SAYS: dict[str, str] = {
 THROTTLED_FOR_EVER = frozenset({"throttle-forever", "throttle-far-date"})
 SERVER_OPTIONS: dict[str, dict[str, Any]] = {
     "hang-after": {"after": 30},
-    # Late enough that the reset request goes on a connection used before, at 16 workers too (the first burst opens
-    # one fresh connection per worker; a reset on a fresh one is the target's failure, not the idle-close race).
+    # Past the first burst, which opens one fresh connection per worker: the server resets the first request from
+    # the 40th on that comes on a connection used before (a reset on a fresh one is the target's failure, not the
+    # idle-close race), whatever the load.
     "reset-once": {"after": 40},
     "drip": {"drip_interval_s": 0.3},
     "drip-headers": {"drip_interval_s": 0.3},
@@ -100,8 +102,36 @@ def test_every_mode_has_a_declared_verdict() -> None:
     assert set(VERDICTS) == set(MODES)
 
 
+#: What starts each run: a small interpreter that forks it, waits for it and writes its rusage (CPU time and peak
+#: RSS) as JSON to the file its first argument names, then exits with its status. A child's ru_maxrss counts the
+#: memory of the process it was forked from until it execs (the kernel keeps that mm's peak): a run started by the
+#: test's own process, whose hostile servers hold big answers, would carry the test's peak, not its own. The run
+#: dies with its launcher (PR_SET_PDEATHSIG), so killing the launcher past the bound kills the run.
+LAUNCHER = """
+import ctypes, json, os, signal, sys
+usage_file, argv = sys.argv[1], sys.argv[2:]
+parent = os.getpid()
+pid = os.fork()
+if pid == 0:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(137)
+    os.execv(argv[0], argv)
+_, status, usage = os.wait4(pid, 0)
+with open(usage_file, "w") as out:
+    json.dump({"cpu_s": usage.ru_utime + usage.ru_stime, "peak_kb": usage.ru_maxrss}, out)
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
+"""
+
+
 def start(mode: str, workers: int, out: Path, server: HostileServer) -> tuple[subprocess.Popen[bytes], float]:
     command = [
+        sys.executable,
+        "-S",
+        "-c",
+        LAUNCHER,
+        str(out.parent / f"usage-{workers}.json"),
         sys.executable,
         "-m",
         "conformance",
@@ -132,7 +162,7 @@ def start(mode: str, workers: int, out: Path, server: HostileServer) -> tuple[su
 
 @dataclass
 class Child:
-    """One run's process, reaped (its peak RSS and CPU time) as soon as it ends, and killed past ``within``."""
+    """One run's process (its LAUNCHER's), reaped as soon as it ends, and killed past ``within``."""
 
     mode: str
     workers: int
@@ -142,7 +172,6 @@ class Child:
     within: float
     seconds: float = 0.0
     status: int = 0
-    usage: Any = None
     killed: bool = False
     reaped: threading.Event = field(default_factory=threading.Event)
     #: A pidfd of the child, open until it is reaped: a signal through it can never reach another process.
@@ -158,7 +187,7 @@ class Child:
         if not select.select([self._handle], [], [], max(left, 0.0))[0]:
             self.killed = True
             self.stop()
-        _, self.status, self.usage = os.wait4(self.proc.pid, 0)
+        _, self.status, _ = os.wait4(self.proc.pid, 0)
         self.seconds = time.monotonic() - self.began
         with self._lock:
             os.close(self._handle)
@@ -187,8 +216,8 @@ class Child:
         ET.parse(out / "junit.xml")
         assert report["verdict"] in (out / "index.html").read_text(encoding="utf-8")
         assert "Traceback" not in stderr, stderr[-2000:]
-        cpu_s = self.usage.ru_utime + self.usage.ru_stime
-        return Run(workers, report, self.seconds, cpu_s, self.usage.ru_maxrss, self.proc.returncode)
+        usage = json.loads((out.parent / f"usage-{workers}.json").read_text(encoding="utf-8"))
+        return Run(workers, report, self.seconds, usage["cpu_s"], usage["peak_kb"], self.proc.returncode)
 
 
 def start_both(mode: str, directory: Path, servers: contextlib.ExitStack) -> list[Child]:
