@@ -465,7 +465,7 @@ class HostileServer:
 
     # --- answers -----------------------------------------------------------------------------------------------------
 
-    def _respond(self, conn: socket.socket, request: _Request, number: int, *, reused: bool = False) -> bool:
+    def _respond(self, conn: socket.socket, request: _Request, number: int, *, reused: bool) -> bool:
         """Answer per mode; False when the connection must not carry another request. ``reused``: the connection
         carried a request before this one."""
         answer = _baseline_answer(request.method, request.target, request.body)

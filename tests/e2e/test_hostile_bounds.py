@@ -162,7 +162,8 @@ def start(mode: str, workers: int, out: Path, server: HostileServer) -> tuple[su
 
 @dataclass
 class Child:
-    """One run's process (its LAUNCHER's), reaped as soon as it ends, and killed past ``within``."""
+    """One run's process (its LAUNCHER's), reaped by a thread of its own as soon as it ends (so that ``seconds`` is
+    when it ended, whenever a test looks), and killed past ``within``."""
 
     mode: str
     workers: int
@@ -171,28 +172,29 @@ class Child:
     began: float
     within: float
     seconds: float = 0.0
-    status: int = 0
     killed: bool = False
     reaped: threading.Event = field(default_factory=threading.Event)
     #: A pidfd of the child, open until it is reaped: a signal through it can never reach another process.
     _handle: int = -1
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _reaper: threading.Thread | None = None
 
     def __post_init__(self) -> None:
         self._handle = os.pidfd_open(self.proc.pid)
+        self._reaper = threading.Thread(target=self._wait, name=f"reap-{self.mode}-{self.workers}", daemon=True)
+        self._reaper.start()
 
-    def wait(self) -> None:
-        """Wait for the end (killed past ``within``) and reap."""
+    def _wait(self) -> None:
         left = self.began + self.within - time.monotonic()
         if not select.select([self._handle], [], [], max(left, 0.0))[0]:
             self.killed = True
             self.stop()
-        _, self.status, _ = os.wait4(self.proc.pid, 0)
+        _, status, _ = os.wait4(self.proc.pid, 0)
         self.seconds = time.monotonic() - self.began
         with self._lock:
             os.close(self._handle)
             self._handle = -1
-        self.proc.returncode = os.waitstatus_to_exitcode(self.status)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
         self.reaped.set()
 
     def stop(self) -> None:
@@ -200,6 +202,12 @@ class Child:
         with self._lock:
             if self._handle >= 0:
                 signal.pidfd_send_signal(self._handle, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Kill the child if it still runs, and wait until it is reaped."""
+        self.stop()
+        if self._reaper is not None:
+            self._reaper.join()
 
     def run(self) -> Run:
         """The finished run, its report files read and checked."""
@@ -221,14 +229,17 @@ class Child:
 
 
 def start_both(mode: str, directory: Path, servers: contextlib.ExitStack) -> list[Child]:
-    """The mode's runs at 1 and at 16 workers, each against a server of its own (closed with ``servers``)."""
+    """The mode's runs at 1 and at 16 workers, each against a server of its own; when ``servers`` closes, a run
+    still going is killed, then its server closed."""
     within = THROTTLE_FOREVER_S + 30 if mode in THROTTLED_FOR_EVER else 300.0
     options = {"hold_s": 10.0, **SERVER_OPTIONS.get(mode, {})}
     children = []
     for workers in (1, 16):
         server = servers.enter_context(HostileServer(mode, **options))
         out = directory / mode / f"w{workers}"
-        children.append(Child(mode, workers, out, *start(mode, workers, out, server), within=within))
+        child = Child(mode, workers, out, *start(mode, workers, out, server), within=within)
+        servers.callback(child.close)
+        children.append(child)
     return children
 
 
@@ -246,22 +257,7 @@ def waiting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list
     the module is killed."""
     directory = tmp_path_factory.mktemp("waiting")
     with contextlib.ExitStack() as servers:
-        children = {mode: start_both(mode, directory, servers) for mode in WAITING}
-        reapers = [
-            threading.Thread(target=child.wait, name=f"reap-{child.mode}-{child.workers}", daemon=True)
-            for both in children.values()
-            for child in both
-        ]
-        for reaper in reapers:
-            reaper.start()
-        try:
-            yield children
-        finally:
-            for both in children.values():
-                for child in both:
-                    child.stop()
-            for reaper in reapers:
-                reaper.join()
+        yield {mode: start_both(mode, directory, servers) for mode in WAITING}
 
 
 def test_the_waiting_modes_and_the_computing_modes_are_every_mode_once() -> None:
@@ -274,12 +270,7 @@ def test_every_hostile_mode_is_bounded_and_judged_the_same_at_one_and_sixteen_wo
     tmp_path: Path, mode: str, waiting: dict[str, list[Child]]
 ) -> None:
     with contextlib.ExitStack() as servers:
-        if mode in waiting:
-            children = waiting[mode]
-        else:
-            children = start_both(mode, tmp_path, servers)
-            for child in children:
-                child.wait()
+        children = waiting[mode] if mode in waiting else start_both(mode, tmp_path, servers)
         runs = [child.run() for child in children]
     for run in runs:
         report = run.report
