@@ -131,11 +131,14 @@ def stdout_reader_gone() -> bool:
 
 def entry() -> int:
     """The ``dcs-conformance`` command (and ``python -m conformance``): ``main`` as the process's whole job, its
-    collector tuned for that (support/collector.py)."""
+    collector tuned for that (support/collector.py), and its end safe from threads a run left behind
+    (support/process_end.py)."""
     from conformance.support.collector import collected_for_one_job
+    from conformance.support.process_end import leave
 
     with collected_for_one_job():
-        return main()
+        code = main()
+    return leave(code)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Callable
-from contextlib import nullcontext
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -150,9 +151,23 @@ PLAN: tuple[Phase, ...] = (ScenarioPhase(), AimedPhase(), GeneratedPhase())
 GENERATED_IMPORTS = ("conformance.engine.phases.generated", "schemathesis.specs.openapi.schemas")
 
 
-def import_ahead() -> None:
-    """Import what the generated phase needs, on a thread of its own, while the scenarios and the aimed phase wait
-    for their answers: beside them (a slow target), the property lane would otherwise wait for about 0.4 s of CPU
-    of imports between its aimed and generated phases, with every request slot idle. Nothing is sent or drawn."""
-    for module in GENERATED_IMPORTS:
-        importlib.import_module(module)
+@contextmanager
+def imports_ahead(modules: Sequence[str]) -> Iterator[None]:
+    """Import ``modules`` (what the generated phase needs) on a thread of their own while the block runs: beside
+    the scenarios and the aimed phase waiting for their answers (a slow target), the property lane would otherwise
+    wait for about 0.4 s of CPU of imports between its aimed and generated phases, with every request slot idle.
+    Nothing is sent or drawn.
+
+    The block ends only once the imports have: a run that ended early (the target refused the first request) would
+    otherwise end its process while the thread is still importing, and CPython's finalization with a thread running
+    an import can crash (seen: SIGSEGV after the run's error line, in CI)."""
+    thread = threading.Thread(
+        target=lambda: [importlib.import_module(module) for module in modules], name="import-ahead", daemon=True
+    )
+    if modules:
+        thread.start()
+    try:
+        yield
+    finally:
+        if modules:
+            thread.join()

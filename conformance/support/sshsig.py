@@ -42,6 +42,7 @@ import os
 import re
 import struct
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.serialization import SSHPrivateKeyTypes
+from cryptography.utils import CryptographyDeprecationWarning
 
 from conformance.support.errors import AllowedSignersError as AllowedSignersError
 from conformance.support.errors import BundleSignatureError as SignatureError
@@ -120,6 +123,9 @@ _KEY_TYPES = frozenset({"ssh-ed25519", "ssh-rsa", *_CURVE_BY_TYPE})
 
 PrivateKey: TypeAlias = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 PublicKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+#: Whatever cryptography may load from a key file (its SSH loader's types grew past its PEM loader's in release 51);
+#: SigningKey keeps the PrivateKey kinds and refuses the rest.
+LoadedKey: TypeAlias = PrivateKeyTypes | SSHPrivateKeyTypes
 
 
 @runtime_checkable
@@ -276,7 +282,7 @@ class SigningKey:
     Build it with :func:`load_private_key`, or directly from a ``cryptography`` private key object.
     """
 
-    def __init__(self, private_key: PrivateKeyTypes, source: str = "private key") -> None:
+    def __init__(self, private_key: LoadedKey, source: str = "private key") -> None:
         """Refuse unusable keys here, once, so that :func:`sign` can never fail half-way on the key type."""
         if isinstance(private_key, ec.EllipticCurvePrivateKey):
             if private_key.curve.name not in _CURVE_BY_NAME:
@@ -389,11 +395,14 @@ def load_private_key(path: str | os.PathLike[str]) -> SigningKey:
     else:
         raise SignatureKeyError(f"{name}: {_describe_non_key(data)}")
     try:
-        private_key: PrivateKeyTypes
-        if pem:
-            private_key = serialization.load_pem_private_key(data, None)
-        else:
-            private_key = serialization.load_ssh_private_key(data, None)
+        private_key: LoadedKey
+        # A DSA key loads with cryptography's deprecation warning on stderr: it is refused in one line just below.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            if pem:
+                private_key = serialization.load_pem_private_key(data, None)
+            else:
+                private_key = serialization.load_ssh_private_key(data, None)
     except TypeError:  # cryptography's signal that the key needs a password.
         raise SignatureKeyError(f"{name}: key is encrypted with a passphrase; use an unencrypted signing key") from None
     except (ValueError, UnsupportedAlgorithm):

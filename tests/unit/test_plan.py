@@ -3,11 +3,16 @@ phases judged beside the scenarios reach the ledger in the plan's order."""
 
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
+import pytest
+
 from conformance.contract import load_catalogue
-from conformance.engine.plan import PLAN, PhaseRun
+from conformance.engine.plan import PLAN, PhaseRun, imports_ahead
 from conformance.engine.runner import run_plan
 from conformance.judging.results import Finding, Judgements, Ledger
 from tests.conftest import exchange
@@ -69,3 +74,21 @@ def test_the_plan_is_scenarios_then_the_aimed_then_the_generated_phases() -> Non
         ("aimed", True),
         ("generated", True),
     ]
+
+
+def test_the_imports_ahead_are_done_when_their_block_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that ends early (the target refused its first request) must not end its process while the thread
+    still imports: finalization with an import running can crash the interpreter."""
+    (tmp_path / "slow_to_import_for_the_plan.py").write_text("import time\ntime.sleep(0.3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(RuntimeError, match="the run ended early"), imports_ahead(["slow_to_import_for_the_plan"]):
+        raise RuntimeError("the run ended early")
+    assert "slow_to_import_for_the_plan" in sys.modules
+    assert not [thread for thread in threading.enumerate() if thread.name == "import-ahead"]
+    del sys.modules["slow_to_import_for_the_plan"]
+
+
+def test_nothing_to_import_ahead_starts_no_thread() -> None:
+    before = threading.active_count()
+    with imports_ahead(()):
+        assert threading.active_count() == before
