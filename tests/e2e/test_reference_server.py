@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import errno
 import io
@@ -577,6 +578,35 @@ def test_the_server_sends_its_answers_without_waiting_for_a_delayed_ack() -> Non
             assert all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sock in accepted)
     finally:
         server.stop()
+
+
+def test_stopping_the_server_lets_an_answer_in_flight_finish_and_then_closes_the_port() -> None:
+    """Stopped at once when told (reference/server.py's _PromptServer), yet still gracefully: a request it is
+    answering when ``stop`` comes gets its whole answer, and nothing listens on the port afterwards."""
+    started = threading.Event()
+
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        started.set()
+        await asyncio.sleep(0.3)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4")]})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    server = BackgroundServer(slow).start()
+    answers: queue.Queue[httpx.Response | BaseException] = queue.Queue()
+
+    def ask() -> None:
+        try:
+            answers.put(httpx.get(server.base_url + "/", timeout=10))
+        except BaseException as exc:  # handed to the test
+            answers.put(exc)
+
+    threading.Thread(target=ask, daemon=True).start()
+    assert started.wait(10)
+    server.stop()
+    answer = answers.get(timeout=10)
+    assert isinstance(answer, httpx.Response) and (answer.status_code, answer.text) == (200, "done")
+    with pytest.raises(ConnectionRefusedError), socket.create_connection((server.host, server.port), timeout=5):
+        pass
 
 
 def test_a_background_server_that_cannot_bind_says_why_in_one_sentence(capfd: pytest.CaptureFixture[str]) -> None:
