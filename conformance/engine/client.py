@@ -16,7 +16,6 @@ request (large batches, say) is judged, not abandoned.
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
 import math
 import os
@@ -120,21 +119,12 @@ class _Attempt:
     heard: bool = False
 
 
-class _NoCookies(http.cookiejar.CookieJar):
-    """A jar that keeps nothing: the suite never sends a cookie back, and parsing thousands of Set-Cookie headers
-    into a jar (which every later request then copies) cost seconds per answer. Set-Cookie stays in the evidence."""
-
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        return None
-
-    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
-        return None
-
-
-class _NoCookieStore(httpx.Cookies):
-    """httpx's cookies of a client that keeps none: httpx wraps every answer and its request for the standard
-    library's jar before the jar looks at them, even a jar that keeps nothing (_NoCookies), about 5% of the CPU of a
-    run against the embedded reference. Nothing is extracted, so nothing is wrapped."""
+class _NoCookies(httpx.Cookies):
+    """The cookies of a client that keeps none: the suite never sends a cookie back, and parsing thousands of
+    Set-Cookie headers into a jar (which every later request then copies) cost seconds per answer; even into a jar
+    that keeps nothing, httpx first wraps every answer and its request for the standard library's jar (about 5% of
+    the CPU of a run against the embedded reference). Nothing is extracted here, so nothing is wrapped or kept.
+    Set-Cookie stays in the evidence."""
 
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
@@ -150,7 +140,7 @@ class _Http(httpx.Client):
     def __init__(self, keep_alive: keepalive.IdlePolicy, **kwargs: Any) -> None:
         self._keep_alive = keep_alive
         super().__init__(**kwargs)
-        self._no_cookies = _NoCookieStore(_NoCookies())
+        self._no_cookies = _NoCookies()
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -158,7 +148,7 @@ class _Http(httpx.Client):
 
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
-        """Nothing to keep: the suite sends no cookie."""
+        raise AttributeError("the suite's HTTP client keeps no cookies")
 
     def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.BaseTransport:
         return keepalive.tracked(super()._init_transport(*args, **kwargs), self._keep_alive)

@@ -161,13 +161,17 @@ def imports_ahead(modules: Sequence[str]) -> Iterator[None]:
     The block ends only once the imports have: a run that ended early (the target refused the first request) would
     otherwise end its process while the thread is still importing, and CPython's finalization with a thread running
     an import can crash (seen: SIGSEGV after the run's error line, in CI)."""
-    thread = threading.Thread(
-        target=lambda: [importlib.import_module(module) for module in modules], name="import-ahead", daemon=True
-    )
-    if modules:
-        thread.start()
+    if not modules:
+        yield
+        return
+    thread = threading.Thread(target=_import_all, args=(modules,), name="import-ahead", daemon=True)
+    thread.start()
     try:
         yield
     finally:
-        if modules:
-            thread.join()
+        thread.join()
+
+
+def _import_all(modules: Sequence[str]) -> None:
+    for module in modules:
+        importlib.import_module(module)

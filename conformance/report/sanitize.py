@@ -14,6 +14,9 @@ from typing import Any, TypeVar, cast
 from conformance.config.credentials import Credentials
 from conformance.support.redaction import Redactor, proxy_secrets, userinfo_secrets
 
+#: Strings up to this long are redacted once per document; a longer one (a body) is seldom said twice.
+_REMEMBERED_CHARS = 256
+
 
 def redact_document(value: Any, redactor: Redactor) -> Any:
     """A copy of a JSON-like document with every string (object keys too) redacted.
@@ -35,16 +38,12 @@ def redact_document(value: Any, redactor: Redactor) -> Any:
         if isinstance(item, str):
             return text(item)
         if isinstance(item, dict):
-            return {text(key) if isinstance(key, str) else walk(key): walk(inner) for key, inner in item.items()}
+            return {walk(key): walk(inner) for key, inner in item.items()}
         if isinstance(item, list | tuple):
             return [walk(inner) for inner in item]
         return item
 
     return walk(value)
-
-
-#: Strings up to this long are redacted once per document; a longer one (a body) is seldom said twice.
-_REMEMBERED_CHARS = 256
 
 
 Document = TypeVar("Document")
