@@ -39,15 +39,23 @@ class InFlightMeter:
 
 
 def judge(
-    tmp_path: Path, workers: int, variants: tuple[str, ...] = (), meter: InFlightMeter | None = None, **flags: Any
+    tmp_path: Path,
+    workers: int,
+    variants: tuple[str, ...] = (),
+    meter: InFlightMeter | None = None,
+    faults: tuple[str, ...] = (),
+    **flags: Any,
 ) -> tuple[dict[str, Any], Recorder, dict[str, list[str]]]:
     """Judge a freshly seeded reference (4 restartable and 3 non-restartable tasks, seed 5, 40 examples unless
-    ``flags`` say otherwise): the report, the recorder of bodies received, and the fixtures."""
+    ``flags`` say otherwise), with the ``faults`` and ``variants`` named: the report, the recorder of bodies
+    received, and the fixtures."""
     store, fixtures = seed_store(restartable=4, not_restartable=3, seed=11)
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "fixtures.json"
     path.write_text(json.dumps(fixtures))
-    recorder = Recorder(create_app(store, projects=[PROJECT], behaviour=deviations.build(variants=variants)))
+    recorder = Recorder(
+        create_app(store, projects=[PROJECT], behaviour=deviations.build(faults=faults, variants=variants))
+    )
     app: Any = recorder
     if meter is not None:
         meter.app = recorder

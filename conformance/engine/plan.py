@@ -146,9 +146,15 @@ class GeneratedPhase:
 #: Every phase of a run, in order.
 PLAN: tuple[Phase, ...] = (ScenarioPhase(), AimedPhase(), GeneratedPhase())
 
-#: What the generated phase imports before its first request: schemathesis, and the modules schemathesis loads only
-#: when it first builds the operation from the OpenAPI document.
-GENERATED_IMPORTS = ("conformance.engine.phases.generated", "schemathesis.specs.openapi.schemas")
+#: What the generated phase imports before its first request, and, when this process judges schemathesis's checks,
+#: schemathesis with the modules it loads only when it first builds the operation from the OpenAPI document.
+GENERATED_IMPORTS = ("conformance.engine.phases.generated",)
+CHECKS_IMPORTS = ("schemathesis.specs.openapi.schemas",)
+
+
+def generated_imports(cases: CaseDrawing | None) -> tuple[str, ...]:
+    """What imports_ahead imports for the generated phase of a run drawing ``cases``."""
+    return GENERATED_IMPORTS if cases is not None and cases.serving else GENERATED_IMPORTS + CHECKS_IMPORTS
 
 
 @contextmanager

@@ -41,7 +41,7 @@ from conformance.engine.overlap import side_by_side
 from conformance.engine.phases.drawing_cache import chosen
 from conformance.engine.phases.scenarios import Fixtures
 from conformance.engine.phases.st_draw import CaseDrawing, cases_ahead, schemathesis_examples
-from conformance.engine.plan import GENERATED_IMPORTS, PLAN, Phase, PhaseRun, imports_ahead
+from conformance.engine.plan import PLAN, Phase, PhaseRun, generated_imports, imports_ahead
 from conformance.engine.progress import Watch
 from conformance.engine.setup_gate import UNAUTHENTICATED_LABEL, SetupGate, SetupRejected
 from conformance.engine.stats import AimedStats, GeneratedStats
@@ -284,7 +284,7 @@ def judge(
                 spent=spent,
             )
             beside = side_by_side_pays_off(settings)
-            with imports_ahead(GENERATED_IMPORTS if beside else ()):
+            with imports_ahead(generated_imports(cases) if beside else ()):
                 run_plan(PLAN, shared, ledger, signals, beside=beside)
         except Interrupted as exc:
             interrupted = exc.signum

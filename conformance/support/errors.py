@@ -21,6 +21,7 @@
         SetupRejected         the run's first requests were all refused 401/403/404 (or 400, even unauthenticated)
       GuardRefusal          the ID guard refused to send a request (never the target's doing)
       LibrarySendRefused    a library tried to send a request past the run's one client
+      ChildFailed           a drawing child will draw or answer no more (the run then does it itself)
       RequestSignatureError an AK/SK signature refused (the reference server's verification)
       NotJson               a target's text that is not JSON (RFC 8259)
       TooDeep               valid JSON nested deeper than the suite parses
@@ -177,6 +178,11 @@ class GuardRefusal(ConformanceError):
 
 class LibrarySendRefused(ConformanceError):
     """Schemathesis tried to send a request itself; every request must leave through the run's one client."""
+
+
+class ChildFailed(ConformanceError):
+    """A drawing child (engine/phases/drawing_child.py) will draw or answer no more: why. Never the target's doing;
+    the run draws or judges in its own process instead."""
 
 
 class RequestSignatureError(ConformanceError):

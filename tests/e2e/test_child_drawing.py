@@ -44,8 +44,10 @@ def drawing_cases(monkeypatch: pytest.MonkeyPatch) -> list[CaseDrawing]:
     drawings: list[CaseDrawing] = []
 
     class Spy(CaseDrawing):
-        def __init__(self, seed: int, examples: int, cache: drawing_cache.DrawingCache | None = None) -> None:
-            super().__init__(seed, examples, cache)
+        def __init__(
+            self, seed: int, examples: int, cache: drawing_cache.DrawingCache | None = None, *, checks: bool = False
+        ) -> None:
+            super().__init__(seed, examples, cache, checks=checks)
             drawings.append(self)
 
     monkeypatch.setattr(st_draw, "CaseDrawing", Spy)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from unittest import mock
+from collections.abc import Mapping
 
 import httpx
 import jsonschema
@@ -14,8 +14,10 @@ from conformance.engine.client import TargetClient
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.phases import generated
 from conformance.engine.phases.generated import minted_examples, run_generated
+from conformance.engine.phases.st_check_lane import Ticket
+from conformance.engine.phases.st_draw import Drawn
 from conformance.engine.stats import GeneratedStats
-from conformance.judging.results import Ledger
+from conformance.judging.results import Exchange, Ledger
 from tests.conftest import exchange
 
 BASE = "http://target.test"
@@ -77,9 +79,25 @@ def test_every_generated_request_reaches_the_target_through_the_client() -> None
 def planned_body(body: object) -> tuple[list[str], str | None]:
     """What the phase makes of one case's body: the IDs it requests, and its defect."""
     schema = load_spec()["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
-    case = mock.Mock(body=body)
-    _, requested, defect = generated._body_of(case, jsonschema.Draft202012Validator(schema))
+    _, requested, defect = generated._body_of(drawn(body), {}, jsonschema.Draft202012Validator(schema))
     return requested, defect
+
+
+def drawn(body: object) -> Drawn:
+    return Drawn(body=body, has_body=True, media_type=None, phase="fuzzing", mode="negative", record=b"")
+
+
+class Asked:
+    """Checks that judge nothing, and note how each case was submitted."""
+
+    lag = 0
+
+    def __init__(self) -> None:
+        self.negative: list[bool] = []
+
+    def submit(self, drawn: Drawn, ids: Mapping[str, str], exchange: Exchange, *, negative: bool) -> Ticket:
+        self.negative.append(negative)
+        return lambda: []
 
 
 def test_a_list_over_50_naming_at_most_50_distinct_tasks_is_padded_not_invalid() -> None:
@@ -108,18 +126,14 @@ def test_a_padded_case_is_only_seen_accepted_or_refused(status: int) -> None:
         "migration_tasks": [{"task_id": task, "result": "failed", "error_code": "E", "error_msg": "m"} for task in ids]
     }
     body = answer if status == 200 else {"error_code": "DCS.4800", "error_msg": "too many"}
-    case = mock.Mock(body={"migration_tasks": padded}, meta=None)
+    plan = generated._Planned(drawn({"migration_tasks": padded}), b"", padded, generated.PADDED, padded=True)
+    answered = exchange(status, body, request={"migration_tasks": padded})
     ledger = Ledger(load_catalogue())
-    with mock.patch.object(generated, "run_schemathesis_checks", return_value=[]) as schemathesis_checks:
-        generated.judge_generated(
-            ledger,
-            case,
-            exchange(status, body, request={"migration_tasks": padded}),
-            padded,
-            generated.PADDED,
-            padded=True,
-        )
-    assert schemathesis_checks.call_args.kwargs == {"negative": False}
+    checks = Asked()
+    ticket = generated._submit(checks, plan, {}, answered)
+    assert ticket is not None
+    generated.judge_generated(ledger, answered, padded, generated.PADDED, ticket(), padded=True)
+    assert checks.negative == [False], "negative_data_rejection is not run on a padded case"
     results = {item.id: item for item in ledger.requirement_results()}
     assert results["BR-REQ-001"].checks == 0
     assert results["BR-REQ-009"].status == ("passed" if status == 200 else "skipped")

@@ -1,15 +1,21 @@
 """A child process that draws a phase's cases on another core while this process sends and judges them.
 
 Drawing a case costs the interpreter one to ten milliseconds, and this interpreter also sends every request and
-judges every answer: drawing them elsewhere lets both go on at once. A child only draws: it knows the seed and how
-many cases to draw, never an ID nor a credential, and sends nothing (every request leaves through the run's one
-client, in this process). Both ends of the pipe are here:
+judges every answer: drawing them elsewhere lets both go on at once. A child draws knowing only the seed and how
+many cases to draw; one that serves (below) also sees the answers it is asked to judge, as the run's client received
+them (their headers redacted). None knows a credential, and none sends anything (every request leaves through the
+run's one client, in this process). Both ends of the pipe are here:
 
-- the child, ``python -m MODULE``, reads its request (JSON) on stdin and writes each case as one line on stdout as
-  soon as it is drawn, then a line ``null`` (serve_lines);
+- the child, ``python -m MODULE``, reads its request (one JSON line) on stdin and writes each case as one line on
+  stdout as soon as it is drawn, then a line ``null`` (serve_lines);
 - DrawingChild starts it and reads the cases as they come. If the child cannot be started, dies, stalls or writes
   anything its ``parse`` refuses, it draws the cases in this process instead (the same cases: same seed, same
   drawing), from the first it has not read yet, and says so on stderr.
+
+A child started ``serving`` also answers questions while it draws, and after: each question is a frame on its stdin
+(``ask``), each answer a line on its stdout starting with ``!`` (``answer``), in the order asked. Its stdin then
+stays open until the run ends. Such a child starts even when the drawing cache holds the cases: it draws nothing,
+and only answers (the schemathesis child judges schemathesis's checks this way, st_check_lane.py).
 
 The child imports what this process imports (its ``sys.path``) and draws without local constants, as this process
 does (determinism.py), so both draw the same sequence. It runs in a session of its own, so that a Ctrl-C on the
@@ -24,13 +30,16 @@ import json
 import os
 import queue
 import selectors
+import struct
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, ClassVar, Generic, TypeVar
 
 from conformance.support.child_process import CHILD_ENV_PREFIXES, child_environment, start_child
+from conformance.support.errors import ChildFailed
 
 if TYPE_CHECKING:
     from conformance.engine.phases.drawing_cache import DrawingCache
@@ -41,6 +50,10 @@ T = TypeVar("T")
 #: a case every few milliseconds; drawing everything here instead takes a few seconds.
 STALL_S = 10.0
 _END = b"null"
+#: How an answer's line starts (a case's line never does: base64 or JSON).
+ANSWER = b"!"
+#: How a question's frame starts: its length, then its bytes.
+_FRAME = struct.Struct(">I")
 #: A drawing child keeps what hypothesis reads of the environment too (support.child_process keeps no credential).
 ENV_PREFIXES = (*CHILD_ENV_PREFIXES, "HYPOTHESIS_")
 #: The variables by which hypothesis tells a CI machine (hypothesis/_settings.py, _CI_VARS): there it loads its "ci"
@@ -64,10 +77,6 @@ CI_DETECTION = frozenset(
 )
 
 
-class _Failed(Exception):
-    """The child will draw no more: why."""
-
-
 def _shown(line: bytes) -> str:
     """The start of a line that is not a case, for the message that says so."""
     return repr(line[:60].decode("utf-8", "replace") + ("..." if len(line) > 60 else ""))
@@ -81,8 +90,8 @@ class DrawingChild(Generic[T]):
     line is read back (``parse``) and how this process draws the same cases (``drawn_here``).
 
     With a ``cache`` (drawing_cache.py), the lines an earlier child wrote for the same request, environment and
-    code are read instead, and no child starts (``replayed``); a child's complete output is kept there for the
-    next run."""
+    code are read instead, and no child starts (``replayed``) unless it is ``serving`` (see the module's docstring);
+    a child's complete output is kept there for the next run."""
 
     module: ClassVar[str]
     #: What the child draws, for the message shown when it fails: "the aimed cases".
@@ -92,8 +101,11 @@ class DrawingChild(Generic[T]):
     #: Bytes a line may hold: a child writing without end must not fill this process's memory.
     max_line: ClassVar[int]
 
-    def __init__(self, request: Mapping[str, Any], cache: DrawingCache | None = None) -> None:
+    def __init__(self, request: Mapping[str, Any], cache: DrawingCache | None = None, *, serving: bool = False) -> None:
         self._buffer = bytearray()
+        self._cases: deque[bytes] = deque()
+        self._answers: deque[bytes] = deque()
+        self.serving = serving
         self._selector = selectors.DefaultSelector()
         self._stderr: IO[bytes] | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -112,7 +124,7 @@ class DrawingChild(Generic[T]):
                     file=sys.stderr,
                     flush=True,
                 )
-            if self._replayed is not None:
+            if self._replayed is not None and not serving:
                 return
         try:
             self._process, self._stderr = start_child(self.module, ENV_PREFIXES, CI_DETECTION)
@@ -121,9 +133,11 @@ class DrawingChild(Generic[T]):
         except (OSError, ValueError) as exc:
             self._failure = f"it could not be started: {exc}"
             return
+        asked = {**request, "draw": self._replayed is None, "serve": serving}
         try:
-            self._process.stdin.write(json.dumps(dict(request)).encode())
-            self._process.stdin.close()
+            self._write(json.dumps(asked).encode() + b"\n")
+            if not serving:
+                self._process.stdin.close()
         except OSError:
             pass  # it died at once: reading finds out how
 
@@ -143,7 +157,7 @@ class DrawingChild(Generic[T]):
                 yield item
                 read += 1
             return
-        except _Failed as exc:
+        except ChildFailed as exc:
             failure = str(exc)
         if self._closed:
             return
@@ -166,17 +180,18 @@ class DrawingChild(Generic[T]):
             yield from self._from_cache(self._replayed)
             return
         if self._failure is not None:
-            raise _Failed(self._failure)
+            raise ChildFailed(self._failure)
         kept: list[bytes] = []
-        while (line := self._line()) != _END:
+        while (line := self._next(self._cases)) != _END:
             try:
                 item = self.parse(line)
             except (ValueError, RecursionError):
-                raise _Failed(f"it wrote {_shown(line)} where {self.one} was expected") from None
+                raise ChildFailed(f"it wrote {_shown(line)} where {self.one} was expected") from None
             if self._cache is not None:
                 kept.append(line)
             yield item
-        self._reap()
+        if not self.serving:
+            self._reap()
         if self._cache is not None:
             self._cache.keep(self._key, kept)
 
@@ -190,34 +205,65 @@ class DrawingChild(Generic[T]):
                 item = self.parse(line)
             except (ValueError, RecursionError):
                 self._cache.forget(self._key)
-                raise _Failed(f"its entry holds {_shown(line)} where {self.one} was expected") from None
+                raise ChildFailed(f"its entry holds {_shown(line)} where {self.one} was expected") from None
             yield item
 
-    def _line(self) -> bytes:
-        """The next line the child wrote, waiting at most STALL_S for it."""
+    def ask(self, question: bytes) -> None:
+        """Send the serving child one question; its answer comes, in turn, from ``answer``. ChildFailed if it
+        cannot be asked."""
+        if self._process is None or not self.serving or self._closed:
+            raise ChildFailed(self._failure or "no child answers questions")
+        try:
+            self._write(_FRAME.pack(len(question)) + question)
+        except (OSError, ValueError) as exc:
+            raise ChildFailed(f"it cannot be asked: {exc}") from None
+
+    def answer(self) -> bytes:
+        """The answer to the oldest question not yet answered, without its ``!``, waiting at most STALL_S for
+        each line of the child's; ChildFailed if it will not come. Cases the child writes meanwhile are kept for
+        ``items``."""
+        if self._process is None:
+            raise ChildFailed(self._failure or "no child answers questions")
+        return self._next(self._answers)[len(ANSWER) :]
+
+    def _write(self, data: bytes) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        view = memoryview(data)
+        while view:
+            view = view[self._process.stdin.write(view) or 0 :]
+
+    def _next(self, wanted: deque[bytes]) -> bytes:
+        """The next line of one kind (``_cases`` or ``_answers``), the other kind read meanwhile kept for later."""
         with self._reading:
-            while (end := self._buffer.find(b"\n")) < 0:
-                self._buffer += self._chunk()
-                if self._buffer.find(b"\n") < 0 and len(self._buffer) > self.max_line:
-                    raise _Failed(f"it wrote a line of more than {self.max_line} bytes where {self.one} was expected")
-            line = bytes(self._buffer[:end])
-            del self._buffer[: end + 1]
-            return line
+            while not wanted:
+                line = self._line()
+                (self._answers if line.startswith(ANSWER) else self._cases).append(line)
+            return wanted.popleft()
+
+    def _line(self) -> bytes:
+        """The next line the child wrote, waiting at most STALL_S for it (holding ``_reading``)."""
+        while (end := self._buffer.find(b"\n")) < 0:
+            self._buffer += self._chunk()
+            if self._buffer.find(b"\n") < 0 and len(self._buffer) > self.max_line:
+                raise ChildFailed(f"it wrote a line of more than {self.max_line} bytes where {self.one} was expected")
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        return line
 
     def _chunk(self) -> bytes:
         """What the child wrote since the last read (holding ``_reading``)."""
         assert self._process is not None and self._process.stdout is not None
         if self._closed:
-            raise _Failed("the run closed it")
+            raise ChildFailed("the run closed it")
         try:
             ready = self._selector.select(STALL_S)
             chunk = os.read(self._process.stdout.fileno(), 1 << 16) if ready else None
         except OSError as exc:
-            raise _Failed(f"its output cannot be read: {exc}") from None
+            raise ChildFailed(f"its output cannot be read: {exc}") from None
         if chunk is None:
-            raise _Failed(f"it drew nothing for {STALL_S:g} s")
+            raise ChildFailed(f"it drew nothing for {STALL_S:g} s")
         if not chunk:
-            raise _Failed(self._exit())
+            raise ChildFailed(self._exit())
         return chunk
 
     def _exit(self) -> str:
@@ -254,18 +300,29 @@ class DrawingChild(Generic[T]):
             self._selector.close()
             if self._process is not None and self._process.stdout is not None:
                 self._process.stdout.close()
+            if self._process is not None and self._process.stdin is not None:
+                self._process.stdin.close()
             if self._stderr is not None:
                 self._stderr.close()
 
 
-def serve_lines(draw: Callable[[dict[str, Any], Callable[[bytes], None]], None]) -> None:
-    """The child's side: ``draw(request, emit)`` with the request read on stdin, each line it emits written on
-    stdout, then the end line.
+#: How a child answers the questions of one request: ``answering(request)`` (called as serving starts, so that it
+#: can prepare while the drawing goes on) gives the function from a question to its answer.
+Answering = Callable[[dict[str, Any]], Callable[[bytes], bytes]]
+
+
+def serve_lines(
+    draw: Callable[[dict[str, Any], Callable[[bytes], None]], None], answering: Answering | None = None
+) -> None:
+    """The child's side: ``draw(request, emit)`` with the request read on stdin (unless it says ``"draw": false``),
+    each line it emits written on stdout, then the end line. A request that says ``"serve": true`` is answered too:
+    each question read on stdin, while drawing and after, gets the line ``!`` + ``answering(request)(question)``.
 
     The lines go out from a thread of their own, through a queue without bound: drawing never waits for this
     process's reader, which reads only once its phase begins, so a child started with the run has drawn
     everything by then. What it holds meanwhile is the phase's cases, a few kilobytes each."""
-    request = json.loads(sys.stdin.buffer.read())
+    stdin = sys.stdin.buffer
+    request = json.loads(stdin.readline())
     lines: queue.Queue[bytes | None] = queue.Queue()
     out = sys.stdout.buffer
 
@@ -274,13 +331,35 @@ def serve_lines(draw: Callable[[dict[str, Any], Callable[[bytes], None]], None])
             while (line := lines.get()) is not None:
                 out.write(line + b"\n")
                 out.flush()
-            out.write(_END + b"\n")
-            out.flush()
         except OSError:
             os._exit(1)  # the reader is gone (the run ended): nobody wants the rest
 
     writer = threading.Thread(target=write, name="write", daemon=True)
     writer.start()
-    draw(request, lines.put)  # an exception ends the child before the end line: the reader takes over
+    server = None
+    if request.get("serve") and answering is not None:
+        server = threading.Thread(target=_serve, args=(request, stdin, answering, lines.put), name="serve", daemon=True)
+        server.start()
+    if request.get("draw", True):
+        draw(request, lines.put)  # an exception ends the child before the end line: the reader takes over
+    lines.put(_END)
+    if server is not None:
+        server.join()  # until this process closes stdin
     lines.put(None)
     writer.join()
+
+
+def _serve(request: dict[str, Any], stdin: BinaryIO, answering: Answering, emit: Callable[[bytes], None]) -> None:
+    """Answer each question read on stdin, in order, until it ends; an answer that fails ends the child (the
+    reader then judges in its own process)."""
+    try:
+        answer = answering(request)
+        while len(head := stdin.read(_FRAME.size)) == _FRAME.size:
+            (size,) = _FRAME.unpack(head)
+            question = stdin.read(size)
+            if len(question) != size:
+                return
+            emit(ANSWER + answer(question))
+    except Exception as exc:  # reported like any failure of the child: on its stderr, then exit
+        print(f"answering failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        os._exit(1)

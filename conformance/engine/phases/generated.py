@@ -4,18 +4,20 @@ Schemathesis runs its examples, coverage and fuzzing phases in positive and nega
 through the run's one client (guard, budget, rate limit, auth), then both schemathesis's built-in checks and our
 own judge the answer. Generated headers are ignored: authentication belongs to the client, and the auth phase
 tests missing or wrong credentials on purpose.
+
+Schemathesis's checks may be judged by the drawing child (st_check_lane.py): their findings then come a few cases
+later, and each case's findings, ours and schemathesis's, are recorded together and in the order drawn all the same.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-import schemathesis
-from schemathesis.core import NotSet
 
 from conformance.checks.batch import check_batch, observe_padded_over_limit
 from conformance.checks.refusals import check_refused
@@ -24,14 +26,14 @@ from conformance.contract import ENDPOINT, MAX_BATCH, load_spec
 from conformance.engine.client import TargetClient, encode_json
 from conformance.engine.guard import GuardRefusal
 from conformance.engine.parallel import in_order, send_drawn
-from conformance.engine.phases.st_checks import run_schemathesis_checks
+from conformance.engine.phases.st_check_lane import Checks, Ticket, checks_for
 from conformance.engine.phases.st_draw import (
     CaseDrawing,
-    case_of,
+    Drawn,
     draw_records,
-    operation,
-    read_record,
+    read_drawn,
     schemathesis_examples,
+    with_ids,
 )
 from conformance.engine.stats import GeneratedStats
 from conformance.judging.results import Exchange, Finding, Judgements, Seen
@@ -70,43 +72,57 @@ def run_generated(
     validator = jsonschema.Draft202012Validator(
         load_spec()["components"]["schemas"]["BatchRestartOnlineMigrationTasksBody"]
     )
-    sent_for = operation(examples, base_url=client.base_url)
+    checks = checks_for(drawing, examples)
 
-    def planned(record: Mapping[str, Any]) -> _Planned:
-        case = case_of(sent_for, record, ids)
-        body, requested, defect = _body_of(case, validator)
-        phase = case.meta.phase.name.value if case.meta else "unknown"
-        mode = case.meta.generation.mode.value if case.meta else "unknown"
-        return _Planned(case, body, requested, defect, phase, mode, padded=defect is PADDED)
+    def planned(drawn: Drawn) -> _Planned:
+        body, requested, defect = _body_of(drawn, ids, validator)
+        return _Planned(drawn, body, requested, defect, padded=defect is PADDED)
 
     def send(plan: _Planned) -> Exchange | None:
-        json_body = _is_json(plan.case.media_type)
+        json_body = _is_json(plan.drawn.media_type)
         label = (
-            f"generated ({plan.phase}, {plan.mode})"
+            f"generated ({plan.drawn.phase}, {plan.drawn.mode})"
             if json_body
-            else (f"generated ({plan.phase}, {plan.mode}, {plan.case.media_type})")
+            else (f"generated ({plan.drawn.phase}, {plan.drawn.mode}, {plan.drawn.media_type})")
         )
         try:
             if json_body:
                 return client.post(plan.body, label=label)
-            return client.post(plan.body, content_type=plan.case.media_type, label=label)
+            return client.post(plan.body, content_type=plan.drawn.media_type, label=label)
         except GuardRefusal:
             # Generated garbage that happens to look like a task ID is never sent; the case is simply dropped.
             return None
 
+    waiting: deque[tuple[_Planned, Exchange | None, Ticket | None]] = deque()
+
     def judge(plan: _Planned, exchange: Exchange | None) -> None:
-        _judge_planned(ledger, stats, plan, exchange, progress)
+        waiting.append((plan, exchange, _submit(checks, plan, ids, exchange)))
+        while len(waiting) > checks.lag:
+            _judge_planned(ledger, stats, *waiting.popleft(), progress)
 
-    if drawing is not None:
-        sent: Iterator[_Planned] = map(planned, drawing.items())
-        for plan, exchange in in_order(send, sent, workers):
-            judge(plan, exchange)
-        return
+    try:
+        if drawing is not None:
+            sent: Iterator[_Planned] = map(planned, drawing.items())
+            for plan, exchange in in_order(send, sent, workers):
+                judge(plan, exchange)
+            return
 
-    def draw(emit: Callable[[_Planned], None]) -> None:
-        draw_records(seed, examples, lambda data: emit(planned(read_record(data))))
+        def draw(emit: Callable[[_Planned], None]) -> None:
+            draw_records(seed, examples, lambda data: emit(planned(read_drawn(data))))
 
-    send_drawn(draw, send, judge, workers, round_trip_ms=client.round_trip_ms)
+        send_drawn(draw, send, judge, workers, round_trip_ms=client.round_trip_ms)
+    finally:
+        # What was answered is judged, even when the run stops here (its budget spent, the target gone, SIGINT).
+        while waiting:
+            _judge_planned(ledger, stats, *waiting.popleft(), progress)
+
+
+def _submit(checks: Checks, plan: _Planned, ids: Mapping[str, str], exchange: Exchange | None) -> Ticket | None:
+    """Schemathesis's checks of an answer judge_generated runs them on (a judgeable answer of a JSON case), as a
+    ticket for their findings; None for any other."""
+    if exchange is None or not exchange.judgeable or not _is_json(plan.drawn.media_type):
+        return None
+    return checks.submit(plan.drawn, ids, exchange, negative=plan.defect is not None and not plan.padded)
 
 
 def _judge_planned(
@@ -114,17 +130,19 @@ def _judge_planned(
     stats: GeneratedStats,
     plan: _Planned,
     exchange: Exchange | None,
+    schemathesis_findings: Ticket | None,
     progress: Callable[[str], None],
 ) -> None:
     if exchange is None:
         stats.refused_by_guard += 1
         return
     stats.cases += 1
-    stats.by_phase[plan.phase] = stats.by_phase.get(plan.phase, 0) + 1
+    stats.by_phase[plan.drawn.phase] = stats.by_phase.get(plan.drawn.phase, 0) + 1
     if stats.cases % 50 == 0:
         progress(f"generated: {stats.cases} cases sent")
-    if _is_json(plan.case.media_type):
-        judge_generated(ledger, plan.case, exchange, plan.requested, plan.defect, padded=plan.padded)
+    if _is_json(plan.drawn.media_type):
+        found = schemathesis_findings() if schemathesis_findings is not None else []
+        judge_generated(ledger, exchange, plan.requested, plan.defect, found, padded=plan.padded)
     else:
         # Another media type than the documented one: the contract says nothing of it, so only the rules
         # that hold for any response are judged.
@@ -136,12 +154,10 @@ class _Planned:
     """One generated case, drawn without looking at any answer (so the same seed plans the same cases for any
     number of workers), with what judging its answer needs."""
 
-    case: schemathesis.Case[Any]
+    drawn: Drawn
     body: bytes
     requested: list[str]
     defect: str | None
-    phase: str
-    mode: str
     #: More than 50 entries naming at most 50 distinct tasks: invalid for the OpenAPI document's maxItems, but the
     #: documentation says "at most 50 tasks", not how duplicates count (OBS-002).
     padded: bool = False
@@ -153,20 +169,22 @@ PADDED = "more than 50 entries naming at most 50 distinct tasks"
 
 
 def _body_of(
-    case: schemathesis.Case[Any], validator: jsonschema.Draft202012Validator
+    drawn: Drawn, ids: Mapping[str, str], validator: jsonschema.Draft202012Validator
 ) -> tuple[bytes, list[str], str | None]:
-    """The bytes to send, the task IDs they request, and what makes them invalid (None for a valid request)."""
-    if isinstance(case.body, NotSet):
+    """The bytes to send (with the run's IDs in place of the documented ones), the task IDs they request, and what
+    makes them invalid (None for a valid request)."""
+    if not drawn.has_body:
         return b"", [], "empty body"
-    if isinstance(case.body, bytes):
+    body = with_ids(drawn.body, ids)
+    if isinstance(body, bytes):
         try:
-            document = json.loads(case.body)
+            document = json.loads(body)
         except (ValueError, RecursionError):
-            return case.body, [], "body is not JSON"
-        encoded = case.body
+            return body, [], "body is not JSON"
+        encoded = body
     else:
-        document = case.body
-        encoded = encode_json(case.body)
+        document = body
+        encoded = encode_json(body)
     errors = sorted(validator.iter_errors(document), key=lambda error: list(error.path))
     if not errors:
         return encoded, document["migration_tasks"], None
@@ -183,16 +201,17 @@ def _is_json(media_type: str | None) -> bool:
 
 def judge_generated(
     ledger: Judgements,
-    case: schemathesis.Case[Any],
     exchange: Exchange,
     requested: list[str],
     defect: str | None,
+    schemathesis_findings: Sequence[Finding | Seen],
     *,
     padded: bool = False,
 ) -> None:
-    """Our checks and schemathesis's on one generated case's answer. An invalid request must be refused; a padded
-    one (see PADDED) may be accepted or refused, is only seen, and schemathesis's negative_data_rejection, which
-    would call its acceptance a failure, is not run on it."""
+    """Our checks and schemathesis's (``schemathesis_findings``, judged with ``negative`` for an invalid request that
+    is not padded: see _submit) on one generated case's answer. An invalid request must be refused; a padded one
+    (see PADDED) may be accepted or refused, is only seen, and schemathesis's negative_data_rejection, which would
+    call its acceptance a failure, is not run on it."""
     results: list[Finding | Seen] = [*check_response(exchange)]
     if padded:
         results += observe_padded_over_limit(exchange)
@@ -205,5 +224,5 @@ def judge_generated(
             results.append(Seen("OBS-011", f"status {exchange.status}"))
         results += check_batch(requested, exchange)
     if exchange.judgeable:
-        results += run_schemathesis_checks(case, exchange, negative=defect is not None and not padded)
+        results += schemathesis_findings
     ledger.record(results, exchange)

@@ -1,0 +1,183 @@
+"""Where schemathesis's checks are judged, by the drawing child or in the run's own process, changes how fast a run
+ends, never what it judges: the same verdict, requirements, evidence and observations, at any --workers, whether the
+child draws the cases or they are replayed from the drawing cache. A child that dies while it answers is taken over,
+and a command-line run never loads schemathesis in its own process.
+
+The runs judge a reference with faults that schemathesis's own checks find (a 200 declared text/plain, a missing
+field accepted), so that the findings compared include failures, not only passes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine.phases import drawing_cache, drawing_child, st_check_lane, st_draw
+from conformance.engine.phases.st_draw import CaseDrawing
+from conformance.judging.results import Finding, Seen
+from tests.conftest import DRAWING_CACHE_ENV, children
+from tests.seeded_reference import judge
+
+pytestmark = pytest.mark.e2e
+
+FAULTS = ("content-type-text", "accept-missing-field")
+#: What differs from one run to the next whatever judged it: clocks, the server's port, its request IDs and dates.
+VOLATILE = frozenset({"elapsed_ms", "at_s", "seconds", "duration_s", "started_at", "url", "headers"})
+
+
+@pytest.fixture(autouse=True)
+def cache_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's drawing cache, empty when it starts."""
+    monkeypatch.setenv(DRAWING_CACHE_ENV, str(tmp_path / "drawn"))
+    monkeypatch.setattr(drawing_cache, "default_directory", lambda: tmp_path / "drawn")
+    return tmp_path / "drawn"
+
+
+@pytest.fixture
+def drawings(monkeypatch: pytest.MonkeyPatch) -> list[CaseDrawing]:
+    """Every schemathesis drawing the runs of a test start."""
+    started: list[CaseDrawing] = []
+
+    class Spy(CaseDrawing):
+        def __init__(
+            self, seed: int, examples: int, cache: drawing_cache.DrawingCache | None = None, *, checks: bool = False
+        ) -> None:
+            super().__init__(seed, examples, cache, checks=checks)
+            started.append(self)
+
+    monkeypatch.setattr(st_draw, "CaseDrawing", Spy)
+    return started
+
+
+@pytest.fixture
+def findings(monkeypatch: pytest.MonkeyPatch) -> list[Finding | Seen]:
+    """Every finding of schemathesis's checks the runs of a test judge, in order, wherever they were judged."""
+    found: list[Finding | Seen] = []
+    here, from_child = st_check_lane.HereChecks.judge, st_check_lane.read_findings
+
+    def judged_here(*args: Any, **kwargs: Any) -> list[Finding | Seen]:
+        found.extend(result := here(*args, **kwargs))
+        return result
+
+    def read_from_child(line: bytes) -> list[Finding | Seen]:
+        found.extend(result := from_child(line))
+        return result
+
+    monkeypatch.setattr(st_check_lane.HereChecks, "judge", judged_here)
+    monkeypatch.setattr(st_check_lane, "read_findings", read_from_child)
+    return found
+
+
+def judged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, in_child: bool, **flags: Any) -> dict[str, Any]:
+    """What a run against the faulty reference judged, what differs from run to run left out; schemathesis's checks
+    judged by the child or here."""
+    monkeypatch.setattr(st_draw, "checks_in_child", lambda: in_child)
+    workers = flags.pop("workers", 1)
+    report, _, _ = judge(tmp_path, workers, faults=FAULTS, max_examples=60, **flags)
+    kept = {key: report[key] for key in ("verdict", "verdict_reason", "counts", "requirements", "observations")}
+    # With more workers the scenarios' requests go out in another order from run to run: their numbers differ.
+    return _without(kept, VOLATILE | ({"seq"} if workers > 1 else set()))
+
+
+def taken(found: list[Finding | Seen]) -> list[Finding | Seen]:
+    """The findings noted so far, and none kept for the next run."""
+    taken, found[:] = list(found), []
+    return taken
+
+
+def _without(value: Any, keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {key: _without(item, keys) for key, item in value.items() if key not in keys}
+    if isinstance(value, list):
+        return [_without(item, keys) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_the_child_judges_schemathesiss_checks_as_this_process_does_drawn_or_replayed(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    drawings: list[CaseDrawing],
+    findings: list[Finding | Seen],
+    workers: int,
+) -> None:
+    here = judged(tmp_path / "here", monkeypatch, in_child=False, workers=workers)
+    found_here = taken(findings)
+    replayed = judged(tmp_path / "replayed", monkeypatch, in_child=True, workers=workers)
+    found_replayed = taken(findings)
+    drawn = judged(tmp_path / "drawn", monkeypatch, in_child=True, workers=workers, no_cache=True)
+    assert [(drawing.serving, drawing.replayed) for drawing in drawings] == [
+        (False, False),
+        (True, True),
+        (True, False),
+    ]
+    failed = {item.requirement for item in found_here if isinstance(item, Finding) and not item.ok}
+    assert {"BR-REQ-001", "BR-REQ-005"} <= failed, "schemathesis's checks found the faults"
+    assert found_replayed == found_here, "the same findings, case by case"
+    assert taken(findings) == found_here
+    assert here["verdict"] == "non-conformant"
+    assert replayed == here
+    assert drawn == here
+    assert capfd.readouterr().err == "", "nothing of the child reaches the terminal"
+
+
+def test_a_child_that_dies_while_it_answers_is_taken_over_with_the_same_findings(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    drawings: list[CaseDrawing],
+    findings: list[Finding | Seen],
+) -> None:
+    here = judged(tmp_path / "here", monkeypatch, in_child=False)
+    found_here = taken(findings)
+    before = children()
+    script = tmp_path / "python"
+    # The child's output ends after its end line and 20 answers: the cases are replayed from the cache.
+    script.write_text(f'#!/bin/sh\n"{sys.executable}" "$@" | head -n 21\n', encoding="utf-8")
+    script.chmod(0o755)
+    real_start = drawing_child.start_child
+
+    def start_dying(*args: Any) -> Any:
+        with monkeypatch.context() as patched:  # only to start it: the cache's key names the real interpreter
+            patched.setattr(sys, "executable", str(script))
+            return real_start(*args)
+
+    monkeypatch.setattr(drawing_child, "start_child", start_dying)
+    taken_over = judged(tmp_path / "taken-over", monkeypatch, in_child=True)
+    assert drawings[1].serving and drawings[1].replayed
+    assert taken_over == here
+    assert taken(findings) == found_here, "20 cases judged by the child, the others here: the same findings"
+    err = capfd.readouterr().err
+    assert err.count("judging schemathesis's checks in the drawing child failed") == 1, err
+    assert "judging them in this process instead" in err and "Traceback" not in err
+    assert not children() - before, "the child is reaped"
+
+
+def test_a_command_line_run_never_loads_schemathesis_in_its_own_process(tmp_path: Path) -> None:
+    """The embedded run of the command line: its child draws the cases and judges schemathesis's checks."""
+    program = (
+        "import sys\n"
+        "from conformance.cli.main import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'schemathesis'))\n"
+        "sys.exit(code)\n"
+    )
+    report_dir = tmp_path / "report"
+    command = [sys.executable, "-c", program, "run", "--quiet", "--seed", "3", "--max-examples", "30"]
+    result = subprocess.run(
+        [*command, "--report-dir", str(report_dir), "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "conformant"
+    assert report["stats"]["generated_cases"] > 30, "the generated phase ran, its checks judged by the child"
