@@ -34,7 +34,6 @@ from conformance.engine.client import (
     TargetUnreachable,
     TransportFailure,
 )
-from conformance.engine.determinism import without_local_constants
 from conformance.engine.fixture_plan import FixturePlan, Spent
 from conformance.engine.guard import GuardRefusal, IdGuard
 from conformance.engine.overlap import side_by_side
@@ -245,7 +244,6 @@ def judge(
             chosen(settings.cache_dir, off=settings.no_cache),
         ) as cases,
         nullcontext(opened) if opened else open_run(settings, open_target) as run,
-        without_local_constants(),
     ):
         target, client, rng, transport = run.target, run.client, run.rng, run.transport
         known = target.fixtures or Fixtures([], [])

@@ -1,7 +1,7 @@
 """Where schemathesis's checks are judged, by the drawing child or in the run's own process, changes how fast a run
 ends, never what it judges: the same verdict, requirements, evidence and observations, at any --workers, whether the
 child draws the cases or they are replayed from the drawing cache. A child that dies while it answers is taken over,
-and a command-line run never loads schemathesis in its own process.
+and a command-line run that finds nothing to shrink loads neither schemathesis nor hypothesis in its own process.
 
 The runs judge a reference with faults that schemathesis's own checks find (a 200 declared text/plain, a missing
 field accepted), so that the findings compared include failures, not only passes."""
@@ -158,13 +158,14 @@ def test_a_child_that_dies_while_it_answers_is_taken_over_with_the_same_findings
     assert not children() - before, "the child is reaped"
 
 
-def test_a_command_line_run_never_loads_schemathesis_in_its_own_process(tmp_path: Path) -> None:
-    """The embedded run of the command line: its child draws the cases and judges schemathesis's checks."""
+def test_a_command_line_run_loads_neither_schemathesis_nor_hypothesis_in_its_own_process(tmp_path: Path) -> None:
+    """The embedded run of the command line: its child draws the cases and judges schemathesis's checks, and
+    hypothesis would only shrink a failing aimed batch."""
     program = (
         "import sys\n"
         "from conformance.cli.main import main\n"
         "code = main(sys.argv[1:])\n"
-        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'schemathesis'))\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in ('schemathesis', 'hypothesis')))\n"
         "sys.exit(code)\n"
     )
     report_dir = tmp_path / "report"

@@ -28,6 +28,7 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.contract import MAX_BATCH
 from conformance.engine.client import BudgetExhausted, TargetClient, TargetThrottling, TargetUnreachable
+from conformance.engine.determinism import without_local_constants
 from conformance.engine.parallel import in_order
 from conformance.engine.phases.aimed_plans import Plan, assemble, draw_plans, edge_ids, shrinking_plans
 from conformance.engine.stats import AimedStats
@@ -146,7 +147,8 @@ def _shrink(test: Callable[[Plan], None], seed: int, failing: list[Plan]) -> Non
     from hypothesis.errors import HypothesisException
 
     try:
-        shrinking_plans(test, seed, failing)()
+        with without_local_constants():
+            shrinking_plans(test, seed, failing)()
     except _Violation:
         pass
     except BaseExceptionGroup as group:

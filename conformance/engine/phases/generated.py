@@ -24,6 +24,7 @@ from conformance.checks.refusals import check_refused
 from conformance.checks.responses import check_response
 from conformance.contract import ENDPOINT, MAX_BATCH, load_spec
 from conformance.engine.client import TargetClient, encode_json
+from conformance.engine.determinism import without_local_constants
 from conformance.engine.guard import GuardRefusal
 from conformance.engine.parallel import in_order, send_drawn
 from conformance.engine.phases.st_check_lane import Checks, Ticket, checks_for
@@ -108,7 +109,8 @@ def run_generated(
             return
 
         def draw(emit: Callable[[_Planned], None]) -> None:
-            draw_records(seed, examples, lambda data: emit(planned(read_drawn(data))))
+            with without_local_constants():
+                draw_records(seed, examples, lambda data: emit(planned(read_drawn(data))))
 
         send_drawn(draw, send, judge, workers, round_trip_ms=client.round_trip_ms)
     finally:
