@@ -216,10 +216,11 @@ class Console:
             self.stream.flush()
 
     @contextmanager
-    def watch(self, view: Callable[[], Progress]) -> Iterator[bool]:
-        """Show ``view`` as a live line while the block runs; yields whether it does (only on a terminal)."""
+    def watch(self, view: Callable[[], Progress]) -> Iterator[Callable[[], None] | None]:
+        """Show ``view`` as a live line while the block runs (only on a terminal); yields ``redraw`` when it does,
+        None otherwise."""
         if not self.live:
-            yield False
+            yield None
             return
         stop = threading.Event()
 
@@ -233,7 +234,7 @@ class Console:
         ticker = threading.Thread(target=tick, name="progress-line", daemon=True)
         ticker.start()
         try:
-            yield True
+            yield self.redraw
         finally:
             stop.set()
             ticker.join(timeout=5)

@@ -73,13 +73,14 @@ class ScenarioPhase:
 
     def run(self, run: PhaseRun, judged: Judgements) -> None:
         view = scenario_progress(run.scenarios, run.client, run.ledger, run.clock)
-        with run.watch(view) if run.watch else nullcontext(False) as shown:
+        with run.watch(view) if run.watch else nullcontext(None) as shown:
             Scenarios(
                 run.client,
                 run.ledger,
                 run.scenario_rng,
                 run.fixtures,
-                (lambda _: None) if shown else run.say,
+                # Redrawn as each scenario starts: the scenarios may all be over before the display's next redraw.
+                (lambda _: shown()) if shown else run.say,
                 workers=run.settings.workers,
                 spent=run.spent,
                 stats=run.scenarios,
@@ -98,7 +99,7 @@ class AimedPhase:
         settings = run.settings
         run.say(f"aimed: {settings.max_examples} batches aimed at sizes, positions and duplicates")
         view = aimed_progress(run.aimed, run.client, run.ledger, settings.max_examples, run.clock)
-        with run.watch(view) if run.watch else nullcontext(False) as shown:
+        with run.watch(view) if run.watch else nullcontext(None) as shown:
             run_aimed(
                 run.client,
                 judged,
@@ -129,7 +130,7 @@ class GeneratedPhase:
         )
         run.say(f"generated: schemathesis examples, coverage and fuzzing phases ({planned} fuzzing examples{replayed})")
         view = generated_progress(run.generated, run.client, run.ledger, planned, run.clock)
-        with run.watch(view) if run.watch else nullcontext(False) as shown:
+        with run.watch(view) if run.watch else nullcontext(None) as shown:
             run_generated(
                 run.client,
                 judged,

@@ -41,9 +41,10 @@ class Progress:
     unit: str = "cases"
 
 
-#: Shows the progress while the generated phases run: given a way to read it, a context manager that yields True
-#: when it displays the progress itself (so the plain "N cases sent" lines are not needed).
-Watch = Callable[[Callable[[], Progress]], AbstractContextManager[bool]]
+#: Shows the progress while the phases run: given a way to read it, a context manager that yields, when it displays
+#: the progress itself (so the plain "N cases sent" lines are not needed), a function that redraws it at once (for a
+#: phase whose steps may come faster than the display's own redraws); None otherwise.
+Watch = Callable[[Callable[[], Progress]], AbstractContextManager[Callable[[], None] | None]]
 
 
 def generated_progress(
