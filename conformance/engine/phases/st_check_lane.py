@@ -26,6 +26,7 @@ from conformance.engine.phases.st_draw import Drawn, case_of, operation, read_re
 from conformance.judging.results import Exchange, Finding, Seen
 from conformance.support import jsontext
 from conformance.support.errors import ChildFailed
+from conformance.support.terminal import one_line
 
 if TYPE_CHECKING:
     from schemathesis.schemas import APIOperation
@@ -132,7 +133,8 @@ class ChildChecks:
     def _fail(self, why: str) -> None:
         self._failure = why
         print(
-            f"dcs-conformance: judging schemathesis's checks in the drawing child failed ({why}); "
+            # The child's last error line may quote an answer it judged: the target's text, shown as such.
+            f"dcs-conformance: judging schemathesis's checks in the drawing child failed ({one_line(why)}); "
             "judging them in this process instead",
             file=sys.stderr,
             flush=True,
