@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.phases import drawing_cache, drawing_child, st_check_lane, st_draw
+from conformance.engine.phases import drawing_child, st_check_lane, st_draw
 from conformance.engine.phases.st_draw import CaseDrawing
 from conformance.judging.results import Finding, Seen
-from tests.conftest import DRAWING_CACHE_ENV, children
+from tests.conftest import children
+from tests.drawings import noted_drawings, own_drawing_cache
 from tests.seeded_reference import judge
 
 pytestmark = pytest.mark.e2e
@@ -31,26 +32,12 @@ VOLATILE = frozenset({"elapsed_ms", "at_s", "seconds", "duration_s", "started_at
 
 @pytest.fixture(autouse=True)
 def cache_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """This test's drawing cache, empty when it starts."""
-    monkeypatch.setenv(DRAWING_CACHE_ENV, str(tmp_path / "drawn"))
-    monkeypatch.setattr(drawing_cache, "default_directory", lambda: tmp_path / "drawn")
-    return tmp_path / "drawn"
+    return own_drawing_cache(tmp_path, monkeypatch)
 
 
 @pytest.fixture
 def drawings(monkeypatch: pytest.MonkeyPatch) -> list[CaseDrawing]:
-    """Every schemathesis drawing the runs of a test start."""
-    started: list[CaseDrawing] = []
-
-    class Spy(CaseDrawing):
-        def __init__(
-            self, seed: int, examples: int, cache: drawing_cache.DrawingCache | None = None, *, checks: bool = False
-        ) -> None:
-            super().__init__(seed, examples, cache, checks=checks)
-            started.append(self)
-
-    monkeypatch.setattr(st_draw, "CaseDrawing", Spy)
-    return started
+    return noted_drawings(monkeypatch)
 
 
 @pytest.fixture

@@ -18,9 +18,10 @@ import pytest
 
 from conformance.app.run import execute
 from conformance.config.settings import resolve
-from conformance.engine.phases import drawing_cache, st_draw
+from conformance.engine.phases import st_draw
 from conformance.engine.phases.st_draw import CaseDrawing
-from tests.conftest import DRAWING_CACHE_ENV, children
+from tests.conftest import children
+from tests.drawings import noted_drawings, own_drawing_cache
 from tests.seeded_reference import judge
 
 pytestmark = pytest.mark.e2e
@@ -31,27 +32,12 @@ NO_FIXTURES = {"embedded_restartable": 0, "embedded_not_restartable": 0}
 
 @pytest.fixture(autouse=True)
 def cache_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """This test's drawing cache, empty when it starts."""
-    monkeypatch.setenv(DRAWING_CACHE_ENV, str(tmp_path / "drawn"))
-    monkeypatch.setattr(drawing_cache, "default_directory", lambda: tmp_path / "drawn")
-    return tmp_path / "drawn"
+    return own_drawing_cache(tmp_path, monkeypatch)
 
 
 @pytest.fixture
 def drawing_cases(monkeypatch: pytest.MonkeyPatch) -> list[CaseDrawing]:
-    """Every schemathesis drawing the runs of a test start (a child, or a replay from the drawing cache: every run
-    starts one unless the test says otherwise)."""
-    drawings: list[CaseDrawing] = []
-
-    class Spy(CaseDrawing):
-        def __init__(
-            self, seed: int, examples: int, cache: drawing_cache.DrawingCache | None = None, *, checks: bool = False
-        ) -> None:
-            super().__init__(seed, examples, cache, checks=checks)
-            drawings.append(self)
-
-    monkeypatch.setattr(st_draw, "CaseDrawing", Spy)
-    return drawings
+    return noted_drawings(monkeypatch)
 
 
 def children_draw(monkeypatch: pytest.MonkeyPatch, *, schemathesis: bool) -> None:

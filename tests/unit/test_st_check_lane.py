@@ -1,10 +1,10 @@
 """An answer of the schemathesis child is read back as nothing but findings, and a question carries the whole
-exchange the child judges."""
+exchange the child judges: made again from it, it is the same exchange, with the same views of its body."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import pickle
 
 import pytest
 
@@ -12,9 +12,26 @@ from conformance.engine.phases.st_check_lane import EXCHANGE_FIELDS, read_findin
 from conformance.judging.results import Exchange, Finding, Seen
 
 
-def test_a_question_carries_every_field_an_exchange_is_made_of() -> None:
-    made_of = {field.name for field in dataclasses.fields(Exchange) if field.init}
-    assert set(EXCHANGE_FIELDS) == made_of
+def test_the_exchange_a_question_carries_is_made_again_as_it_was() -> None:
+    sent = Exchange(
+        method="POST",
+        url="http://target.test/v2/p/migration-tasks/batch-restart",
+        request_headers={"content-type": "application/json"},
+        request_body=b'{"migration_tasks": ["a"]}',
+        status=200,
+        response_headers={"content-type": "application/json"},
+        response_body=b'{"migration_tasks": [{"task_id": "a", "result": "success"}]}',
+        elapsed_ms=3.5,
+        label="generated (fuzzing, positive)",
+        seq=42,
+        at_s=1.25,
+        earlier_failure="no answer: RemoteProtocolError",
+    )
+    assert sent.response_json  # a view derived before the question is made: never part of it
+    carried = pickle.loads(pickle.dumps({name: getattr(sent, name) for name in EXCHANGE_FIELDS}))
+    again = Exchange(**carried)
+    assert again == sent
+    assert (again.response_json, again.earlier_failure, again.seq) == (sent.response_json, sent.earlier_failure, 42)
 
 
 def test_an_answer_is_read_back_as_its_findings() -> None:

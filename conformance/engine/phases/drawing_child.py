@@ -40,6 +40,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, ClassVar, Generic, TypeVar
 
 from conformance.support.child_process import CHILD_ENV_PREFIXES, child_environment, start_child
 from conformance.support.errors import ChildFailed
+from conformance.support.terminal import one_line
 
 if TYPE_CHECKING:
     from conformance.engine.phases.drawing_cache import DrawingCache
@@ -164,7 +165,9 @@ class DrawingChild(Generic[T]):
         self._stop()
         how = "replaying {} from the drawing cache" if self.replayed else "drawing {} in a child process"
         print(
-            f"dcs-conformance: {how.format(self.what)} failed ({failure}); drawing them in this process instead",
+            # Its last error line may quote an answer a serving child judged: the target's text, shown as such.
+            f"dcs-conformance: {how.format(self.what)} failed ({one_line(failure)}); "
+            "drawing them in this process instead",
             file=sys.stderr,
             flush=True,
         )

@@ -16,6 +16,7 @@ else, the checks are judged in this process from that case on (the same findings
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import sys
@@ -37,22 +38,7 @@ if TYPE_CHECKING:
 #: sending one costs, so a few in hand keep this process from waiting for it.
 LAG = 4
 #: The fields an exchange is made of (what is derived from them, its parsed body, is derived again).
-EXCHANGE_FIELDS = (
-    "method",
-    "url",
-    "request_headers",
-    "request_body",
-    "status",
-    "response_headers",
-    "response_body",
-    "elapsed_ms",
-    "label",
-    "seq",
-    "at_s",
-    "failure",
-    "throttled",
-    "earlier_failure",
-)
+EXCHANGE_FIELDS = tuple(field.name for field in dataclasses.fields(Exchange) if field.init)
 #: Longer than any message of st_checks (schemathesis's own is cut to 300 characters, st_checks._short).
 _MAX_MESSAGE = 10_000
 

@@ -134,10 +134,10 @@ def draw_records(
             "body": case.body if has_body else None,
             "has_body": has_body,
             # The media type of the case case_of makes again from the record (a throwaway case, so that nothing of
-            # the drawn one changes), from the body as the record holds it: a copy, which for a case drawn without
-            # a body is another NotSet than schemathesis's own, and so gets the operation's default media type.
+            # the drawn one changes). That one always has a body object: even a case drawn without a body holds a
+            # copy of NotSet there, not schemathesis's own, and so gets the operation's default media type too.
             "media_type": drawn_from.schema.make_case(
-                operation=drawn_from, body=pickle.loads(pickle.dumps(case.body)), media_type=case.media_type
+                operation=drawn_from, body=b"", media_type=case.media_type
             ).media_type,
             "phase": case.meta.phase.name.value if case.meta else "unknown",
             "mode": case.meta.generation.mode.value if case.meta else "unknown",
@@ -290,17 +290,15 @@ def checks_in_child() -> bool:
 
 
 @contextmanager
-def cases_ahead(
-    seed: int, examples: int, cache: DrawingCache | None = None, *, checks: bool | None = None
-) -> Iterator[CaseDrawing | None]:
+def cases_ahead(seed: int, examples: int, cache: DrawingCache | None = None) -> Iterator[CaseDrawing | None]:
     """The generated phase's cases, drawn from now on by a child process while the run goes on (from
-    CHILD_DRAWING_FROM examples), or read from ``cache`` when a child drew them before; None otherwise. With
-    ``checks`` (by default: checks_in_child), the child also judges schemathesis's checks. Enter it as early as the
-    run can; leaving it stops the child if it still runs."""
+    CHILD_DRAWING_FROM examples), or read from ``cache`` when a child drew them before; None otherwise. The child
+    also judges schemathesis's checks when checks_in_child says so. Enter it as early as the run can; leaving it
+    stops the child if it still runs."""
     if examples < CHILD_DRAWING_FROM:
         yield None
         return
-    drawing = CaseDrawing(seed, examples, cache, checks=checks_in_child() if checks is None else checks)
+    drawing = CaseDrawing(seed, examples, cache, checks=checks_in_child())
     try:
         yield drawing
     finally:
