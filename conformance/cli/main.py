@@ -131,11 +131,13 @@ def stdout_reader_gone() -> bool:
 
 def entry() -> int:
     """The ``dcs-conformance`` command (and ``python -m conformance``): ``main`` as the process's whole job, its
-    collector tuned for that (support/collector.py), and its end safe from threads a run left behind
-    (support/process_end.py)."""
+    collector tuned for that (support/collector.py), without httpx's command-line client (support/lean_imports.py),
+    and its end safe from threads a run left behind (support/process_end.py)."""
     from conformance.support.collector import collected_for_one_job
+    from conformance.support.lean_imports import without_httpx_command_line
     from conformance.support.process_end import leave
 
+    without_httpx_command_line()
     with collected_for_one_job():
         code = main()
     return leave(code)

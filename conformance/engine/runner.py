@@ -253,6 +253,8 @@ def judge(
         ledger.know_roles(role_of)
         health = FixtureHealth(known.restartable, known.not_restartable, client.guard.is_minted)
         ledger.watch(health.see)
+        if cases is not None:
+            ledger.watch(_begin_when_answered(cases))
         say(
             f"dcs-conformance {__version__}: judging {target.base_url} "
             f"(project {target.project_id}), seed {settings.seed}"
@@ -407,6 +409,20 @@ def side_by_side_pays_off(settings: RunSettings) -> bool:
     never under --max-requests, whose budget goes to the scenarios first, as they exercise what the property-based
     phases cannot aim at."""
     return settings.workers > 1 and settings.max_requests is None
+
+
+def _begin_when_answered(cases: CaseDrawing) -> Callable[[Exchange], None]:
+    """A ledger watcher that starts the child of a drawing replayed from the cache, which only judges
+    (DrawingChild.begin), at the first answer the target completed with a 2xx: from then on the run has answers to
+    judge, and the child has the rest of the scenarios and the aimed phase to load what it judges with. A run whose
+    target never answers so (it hangs, resets, refuses every credential) starts it only if its generated phase
+    asks, which such a run seldom reaches."""
+
+    def see(exchange: Exchange) -> None:
+        if exchange.complete and 200 <= exchange.status < 300:
+            cases.begin()
+
+    return see
 
 
 def _record_probe(ledger: Ledger, probe: Exchange) -> None:

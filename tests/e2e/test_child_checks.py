@@ -16,11 +16,14 @@ from typing import Any
 
 import pytest
 
+from conformance.app.run import execute
+from conformance.config.settings import resolve
 from conformance.engine.phases import drawing_child, st_check_lane, st_draw
 from conformance.engine.phases.st_draw import CaseDrawing
 from conformance.judging.results import Finding, Seen
 from tests.conftest import children
 from tests.drawings import noted_drawings, own_drawing_cache
+from tests.hostile import HostileServer
 from tests.seeded_reference import judge
 
 pytestmark = pytest.mark.e2e
@@ -169,3 +172,68 @@ def test_a_command_line_run_loads_neither_schemathesis_nor_hypothesis_in_its_own
     report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
     assert report["verdict"] == "conformant"
     assert report["stats"]["generated_cases"] > 30, "the generated phase ran, its checks judged by the child"
+
+
+def hostile_run(server: HostileServer, tmp_path: Path) -> dict[str, Any]:
+    settings = resolve(
+        {
+            "base_url": server.base_url,
+            "project_id": "p-hostile",
+            "report_dir": str(tmp_path / "report"),
+            "seed": 1,
+            "max_examples": 10,
+            "timeout": 1.0,
+            "workers": 1,
+        },
+        env={},
+    )
+    return execute(settings, progress=lambda _: None).report
+
+
+def test_a_replayed_run_starts_its_judging_child_only_once_the_target_has_answered_a_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, drawings: list[CaseDrawing]
+) -> None:
+    """A child that only judges starts with the target's first complete 2xx answer, not with the run: a run against
+    a target that resets every request never pays for it. One whose target answers only 500 starts it when its
+    generated phase first asks; one whose target answers, before that. Either way the child judges every case."""
+    answers: list[bytes] = []
+    read_findings = st_check_lane.read_findings
+    monkeypatch.setattr(st_check_lane, "read_findings", lambda line: read_findings(answers.append(line) or line))
+    asked: list[bytes] = []
+    real_ask = drawing_child.DrawingChild.ask
+
+    def noted_ask(drawing: CaseDrawing, question: bytes) -> None:
+        asked.append(question)
+        real_ask(drawing, question)
+
+    monkeypatch.setattr(drawing_child.DrawingChild, "ask", noted_ask)
+    #: How many questions had been asked as each child started.
+    started: list[int] = []
+    real_start = drawing_child.start_child
+
+    def noted_start(module: str, *args: Any) -> Any:
+        assert module == st_draw.MODULE
+        started.append(len(asked))
+        return real_start(module, *args)
+
+    monkeypatch.setattr(drawing_child, "start_child", noted_start)
+    monkeypatch.setattr(st_draw, "checks_in_child", lambda: False)
+    with HostileServer("ok") as server:
+        assert hostile_run(server, tmp_path / "drawn")["verdict"] == "conformant"
+    assert started == [0], "the cases were drawn by a child, and kept in the cache"
+    monkeypatch.setattr(st_draw, "checks_in_child", lambda: True)
+    for mode, verdict, starts in (
+        ("reset-always", "error", []),
+        ("status-500", "non-conformant", [1]),
+        ("ok", "conformant", [0]),
+    ):
+        started.clear()
+        asked.clear()
+        answers.clear()
+        with HostileServer(mode) as server:
+            report = hostile_run(server, tmp_path / mode)
+        assert report["verdict"] == verdict, mode
+        assert drawings[-1].serving and drawings[-1].replayed
+        assert started == starts, mode
+        assert len(answers) == len(asked) == (report["stats"]["generated_cases"] if starts else 0), mode
+    assert answers, "the child judged"

@@ -151,3 +151,47 @@ def test_a_usage_error_loads_neither_the_reference_server_nor_the_ci_summary() -
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["2"]
+
+
+#: Runs the command as its entry point does (cli.main.entry), then prints which of the modules it names are loaded.
+ENTRY_PROBE = """
+import sys
+import conformance.cli.main as command
+run, names = command.main, sys.argv[1].split()
+
+def main(argv=None):
+    code = run(argv)
+    print(*(m for m in names if sys.modules.get(m) is not None), flush=True)
+    return code
+
+command.main = main
+sys.argv = ["dcs-conformance", *sys.argv[2:]]
+sys.exit(command.entry())
+"""
+
+
+def test_a_command_that_sends_never_loads_httpxs_own_command_line_client(tmp_path: Path) -> None:
+    """httpx would load rich, click and pygments for a command-line client of its own that nothing here runs
+    (support/lean_imports.py): the command sends through httpx all the same."""
+    avoided = ("httpx._main", "rich", "click", "pygments")
+    argv = ["run", "--quiet", "--seed", "1", "--max-examples", "5", "--report-dir", str(tmp_path / "report")]
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY_PROBE, " ".join(("httpx", *avoided)), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].split() == ["httpx"]
+    assert json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))["verdict"] == "conformant"
+
+
+def test_httpx_loaded_before_keeps_its_command_line_client() -> None:
+    """A process that loaded httpx before (a test, the pytest plugin's session) keeps httpx as it is."""
+    probe = (
+        "import sys, httpx; from conformance.support.lean_imports import without_httpx_command_line; "
+        "without_httpx_command_line(); print(sys.modules.get('httpx._main') is not None)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True"]

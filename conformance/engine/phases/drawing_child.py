@@ -15,7 +15,10 @@ run's one client, in this process). Both ends of the pipe are here:
 A child started ``serving`` also answers questions while it draws, and after: each question is a frame on its stdin
 (``ask``), each answer a line on its stdout starting with ``!`` (``answer``), in the order asked. Its stdin then
 stays open until the run ends. Such a child starts even when the drawing cache holds the cases: it draws nothing,
-and only answers (the schemathesis child judges schemathesis's checks this way, st_check_lane.py).
+and only answers (the schemathesis child judges schemathesis's checks this way, st_check_lane.py). With nothing to
+draw it starts only when ``begin`` is called (the run calls it once the target has answered a batch) or when it is
+first asked: a run against a target that never gets that far (it never answers, refuses every credential) does not
+pay for a child that would only have waited, about a second of CPU to import what it judges with.
 
 The child imports what this process imports (its ``sys.path``) and draws without local constants, as this process
 does (determinism.py), so both draw the same sequence. It runs in a session of its own, so that a Ctrl-C on the
@@ -91,8 +94,8 @@ class DrawingChild(Generic[T]):
     line is read back (``parse``) and how this process draws the same cases (``drawn_here``).
 
     With a ``cache`` (drawing_cache.py), the lines an earlier child wrote for the same request, environment and
-    code are read instead, and no child starts (``replayed``) unless it is ``serving`` (see the module's docstring);
-    a child's complete output is kept there for the next run."""
+    code are read instead, and no child starts (``replayed``) unless it is ``serving``, and then only at ``begin``
+    (see the module's docstring); a child's complete output is kept there for the next run."""
 
     module: ClassVar[str]
     #: What the child draws, for the message shown when it fails: "the aimed cases".
@@ -113,6 +116,9 @@ class DrawingChild(Generic[T]):
         self._failure: str | None = None
         self._closed = False
         self._reading = threading.Lock()  # held while the pipe is read; close() lets go of it only outside
+        self._starting = threading.Lock()  # held while the child starts; close() waits for it
+        self._request = request
+        self._begun = False
         self._cache, self._key = cache, ""
         #: The lines read from the cache instead of a child's pipe (None: a child draws).
         self._replayed: list[bytes] | None = None
@@ -125,22 +131,31 @@ class DrawingChild(Generic[T]):
                     file=sys.stderr,
                     flush=True,
                 )
-            if self._replayed is not None and not serving:
+        if self._replayed is None:
+            self.begin()
+
+    def begin(self) -> None:
+        """Start the child now unless it has started, the drawing was closed, or it has nothing to do (replayed,
+        not serving). A child that draws starts as the drawing is made; one that only answers, here: from any
+        thread, once (``ask`` calls it too)."""
+        with self._starting:
+            if self._begun or self._closed or (self._replayed is not None and not self.serving):
                 return
-        try:
-            self._process, self._stderr = start_child(self.module, ENV_PREFIXES, CI_DETECTION)
-            assert self._process.stdin is not None and self._process.stdout is not None
-            self._selector.register(self._process.stdout, selectors.EVENT_READ)
-        except (OSError, ValueError) as exc:
-            self._failure = f"it could not be started: {exc}"
-            return
-        asked = {**request, "draw": self._replayed is None, "serve": serving}
-        try:
-            self._write(json.dumps(asked).encode() + b"\n")
-            if not serving:
-                self._process.stdin.close()
-        except OSError:
-            pass  # it died at once: reading finds out how
+            self._begun = True
+            try:
+                self._process, self._stderr = start_child(self.module, ENV_PREFIXES, CI_DETECTION)
+                assert self._process.stdin is not None and self._process.stdout is not None
+                self._selector.register(self._process.stdout, selectors.EVENT_READ)
+            except (OSError, ValueError) as exc:
+                self._failure = f"it could not be started: {exc}"
+                return
+            asked = {**self._request, "draw": self._replayed is None, "serve": self.serving}
+            try:
+                self._write(json.dumps(asked).encode() + b"\n")
+                if not self.serving:
+                    self._process.stdin.close()
+            except OSError:
+                pass  # it died at once: reading finds out how
 
     def parse(self, line: bytes) -> T:
         """One case read back from the child's line; ValueError unless it is one the drawing can give."""
@@ -214,6 +229,7 @@ class DrawingChild(Generic[T]):
     def ask(self, question: bytes) -> None:
         """Send the serving child one question; its answer comes, in turn, from ``answer``. ChildFailed if it
         cannot be asked."""
+        self.begin()
         if self._process is None or not self.serving or self._closed:
             raise ChildFailed(self._failure or "no child answers questions")
         try:
@@ -297,7 +313,8 @@ class DrawingChild(Generic[T]):
     def close(self) -> None:
         """Stop the child (see _stop), then, once no thread reads its pipe (the child's end closed with it, so a
         reader wakes up at once), let go of the pipe and of the stderr file."""
-        self._closed = True
+        with self._starting:
+            self._closed = True
         self._stop()
         with self._reading:
             self._selector.close()
