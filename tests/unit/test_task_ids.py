@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 from conformance.contract.task_ids import TASK_ID_SHAPE, task_key
 
 CASELESS_SHAPE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
-EVERY_CHARACTER = "".join(chr(point) for point in range(sys.maxunicode + 1))
 
 
 def test_a_hex_digit_of_either_case_is_the_only_character_a_caseless_hex_digit_matches() -> None:
-    caseless = re.compile("[0-9a-f]", re.IGNORECASE).findall(EVERY_CHARACTER)
-    spelled_out = re.compile("[0-9a-fA-F]").findall(EVERY_CHARACTER)
+    # Made here, not as the module is imported: every pytest-xdist worker imports every test module.
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
+    caseless = re.compile("[0-9a-f]", re.IGNORECASE).findall(every_character)
+    spelled_out = re.compile("[0-9a-fA-F]").findall(every_character)
     assert caseless == spelled_out == list("0123456789ABCDEFabcdef")
 
 
