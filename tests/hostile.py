@@ -23,9 +23,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from email.utils import formatdate
 from http import HTTPStatus
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
+
+from conformance.app.run import RunOutcome, execute
+from conformance.config.settings import resolve
 
 MODES: tuple[str, ...] = (
     "ok",
@@ -700,3 +704,28 @@ def _quietly(action: Callable[..., object], *args: Any) -> None:
     """For socket calls on a connection the peer or stop() may already have torn down."""
     with contextlib.suppress(OSError):
         action(*args)
+
+
+#: The project every judged hostile run names.
+PROJECT = "p-hostile"
+
+
+def judge_hostile(server: HostileServer, tmp_path: Path, **flags: Any) -> tuple[RunOutcome, float]:
+    """A run of this process against ``server`` (seed 1, 10 examples, a 1 s timeout, one worker unless ``flags``
+    say otherwise), its reports in ``tmp_path / "report"``: the outcome, and how many seconds it took."""
+    settings = resolve(
+        {
+            "base_url": server.base_url,
+            "project_id": PROJECT,
+            "report_dir": str(tmp_path / "report"),
+            "seed": 1,
+            "max_examples": 10,
+            "timeout": 1.0,
+            "workers": 1,  # one request at a time: exact counts (tests/e2e/test_workers.py covers concurrency)
+            **flags,
+        },
+        env={},
+    )
+    started = time.monotonic()
+    outcome = execute(settings, progress=lambda _: None)
+    return outcome, time.monotonic() - started

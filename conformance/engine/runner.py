@@ -253,7 +253,7 @@ def judge(
         ledger.know_roles(role_of)
         health = FixtureHealth(known.restartable, known.not_restartable, client.guard.is_minted)
         ledger.watch(health.see)
-        if cases is not None:
+        if cases is not None and cases.serving:
             ledger.watch(_begin_when_answered(cases))
         say(
             f"dcs-conformance {__version__}: judging {target.base_url} "

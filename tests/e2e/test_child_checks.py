@@ -16,14 +16,12 @@ from typing import Any
 
 import pytest
 
-from conformance.app.run import execute
-from conformance.config.settings import resolve
 from conformance.engine.phases import drawing_child, st_check_lane, st_draw
 from conformance.engine.phases.st_draw import CaseDrawing
 from conformance.judging.results import Finding, Seen
 from tests.conftest import children
 from tests.drawings import noted_drawings, own_drawing_cache
-from tests.hostile import HostileServer
+from tests.hostile import HostileServer, judge_hostile
 from tests.seeded_reference import judge
 
 pytestmark = pytest.mark.e2e
@@ -174,22 +172,6 @@ def test_a_command_line_run_loads_neither_schemathesis_nor_hypothesis_in_its_own
     assert report["stats"]["generated_cases"] > 30, "the generated phase ran, its checks judged by the child"
 
 
-def hostile_run(server: HostileServer, tmp_path: Path) -> dict[str, Any]:
-    settings = resolve(
-        {
-            "base_url": server.base_url,
-            "project_id": "p-hostile",
-            "report_dir": str(tmp_path / "report"),
-            "seed": 1,
-            "max_examples": 10,
-            "timeout": 1.0,
-            "workers": 1,
-        },
-        env={},
-    )
-    return execute(settings, progress=lambda _: None).report
-
-
 def test_a_replayed_run_starts_its_judging_child_only_once_the_target_has_answered_a_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, drawings: list[CaseDrawing]
 ) -> None:
@@ -219,7 +201,7 @@ def test_a_replayed_run_starts_its_judging_child_only_once_the_target_has_answer
     monkeypatch.setattr(drawing_child, "start_child", noted_start)
     monkeypatch.setattr(st_draw, "checks_in_child", lambda: False)
     with HostileServer("ok") as server:
-        assert hostile_run(server, tmp_path / "drawn")["verdict"] == "conformant"
+        assert judge_hostile(server, tmp_path / "drawn")[0].report["verdict"] == "conformant"
     assert started == [0], "the cases were drawn by a child, and kept in the cache"
     monkeypatch.setattr(st_draw, "checks_in_child", lambda: True)
     for mode, verdict, starts in (
@@ -231,7 +213,7 @@ def test_a_replayed_run_starts_its_judging_child_only_once_the_target_has_answer
         asked.clear()
         answers.clear()
         with HostileServer(mode) as server:
-            report = hostile_run(server, tmp_path / mode)
+            report = judge_hostile(server, tmp_path / mode)[0].report
         assert report["verdict"] == verdict, mode
         assert drawings[-1].serving and drawings[-1].replayed
         assert started == starts, mode

@@ -4,40 +4,18 @@ the truth, with the evidence, within a bound, and with every report file written
 from __future__ import annotations
 
 import json
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conformance.app.run import RunOutcome, execute
-from conformance.config.settings import resolve
+from conformance.app.run import RunOutcome
 from tests.hostile import BAD_LOCATIONS, HostileServer
+from tests.hostile import judge_hostile as judge
 
 #: Many runs of one seed: their schemathesis cases are drawn once a session (the drawing cache, tests/conftest.py).
 pytestmark = pytest.mark.e2e
-
-PROJECT = "p-hostile"
-
-
-def judge(server: HostileServer, tmp_path: Path, **flags: Any) -> tuple[RunOutcome, float]:
-    settings = resolve(
-        {
-            "base_url": server.base_url,
-            "project_id": PROJECT,
-            "report_dir": str(tmp_path / "report"),
-            "seed": 1,
-            "max_examples": 10,
-            "timeout": 1.0,
-            "workers": 1,  # one request at a time: exact counts (tests/e2e/test_workers.py covers concurrency)
-            **flags,
-        },
-        env={},
-    )
-    started = time.monotonic()
-    outcome = execute(settings, progress=lambda _: None)
-    return outcome, time.monotonic() - started
 
 
 def assert_reports_written(outcome: RunOutcome) -> dict[str, Any]:

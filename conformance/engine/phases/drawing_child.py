@@ -138,6 +138,8 @@ class DrawingChild(Generic[T]):
         """Start the child now unless it has started, the drawing was closed, or it has nothing to do (replayed,
         not serving). A child that draws starts as the drawing is made; one that only answers, here: from any
         thread, once (``ask`` calls it too)."""
+        if self._begun:
+            return  # the run calls it at every 2xx answer: once started, without taking the lock
         with self._starting:
             if self._begun or self._closed or (self._replayed is not None and not self.serving):
                 return

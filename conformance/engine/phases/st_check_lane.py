@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 #: sending one costs, so a few in hand keep this process from waiting for it.
 LAG = 4
 #: The fields an exchange is made of (what is derived from them, its parsed body, is derived again).
-EXCHANGE_FIELDS = tuple(field.name for field in dataclasses.fields(Exchange) if field.init)
+_EXCHANGE_FIELDS = tuple(field.name for field in dataclasses.fields(Exchange) if field.init)
 #: Longer than any message of st_checks (schemathesis's own is cut to 300 characters, st_checks._short).
 _MAX_MESSAGE = 10_000
 
@@ -106,7 +106,7 @@ class ChildChecks:
         question = {
             "record": drawn.record,
             "ids": dict(ids),
-            "exchange": {name: getattr(exchange, name) for name in EXCHANGE_FIELDS},
+            "exchange": carried(exchange),
             "negative": negative,
         }
         try:
@@ -125,6 +125,12 @@ class ChildChecks:
             file=sys.stderr,
             flush=True,
         )
+
+
+def carried(exchange: Exchange) -> dict[str, Any]:
+    """What a question carries of an exchange: every field it is made of (``Exchange(**carried(exchange))`` makes
+    it again, the views of its body derived anew)."""
+    return {name: getattr(exchange, name) for name in _EXCHANGE_FIELDS}
 
 
 def checks_for(drawing: CaseDrawing | None, examples: int) -> Checks:
